@@ -1,0 +1,210 @@
+"""The `drawlab` command line: train, sample, models, data.
+
+Every bad input ends in one line on stderr and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from .config import DEFAULT_PRESET, PRESETS, TrainConfig, preset_config
+from .errors import ConfigError, DrawlabError
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a model (no options: the default preset, DCGAN on MNIST)",
+                       description="Train a model. Options override the preset; --steps/--epochs/--minutes are "
+                                   "the run's totals, also across --resume.")
+    p.add_argument("--preset", default=None, help=f"named recipe ({', '.join(PRESETS)}; default {DEFAULT_PRESET})")
+    p.add_argument("--model", help="model family (see `drawlab models`)")
+    p.add_argument("--data", help="data spec: mnist, mnist-5k, fashion, folder:PATH or a folder path")
+    p.add_argument("--data-root", help="where datasets live and are cached (default $DRAWLAB_DATA or ~/.cache/drawlab)")
+    p.add_argument("--size", type=int, help="resize + centre-crop images to SIZE x SIZE")
+    p.add_argument("--channels", type=int, choices=(1, 3), help="1 (grey) or 3 (RGB)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--steps", type=int, help="total training steps")
+    g.add_argument("--epochs", type=int, help="total epochs")
+    g.add_argument("--minutes", type=float, help="total minutes of training")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate of G and D")
+    p.add_argument("--lr-g", type=float)
+    p.add_argument("--lr-d", type=float)
+    p.add_argument("--z-dim", type=int)
+    p.add_argument("--width", type=int, help="generator width (channels of its finest hidden stage)")
+    p.add_argument("--d-width", type=int, help="discriminator width (default: --width)")
+    p.add_argument("--ema", type=float, help="EMA decay of the sampling generator, e.g. 0.999 (0: off)")
+    p.add_argument("--loss", choices=("nonsaturating", "hinge"))
+    p.add_argument("--label-smoothing", type=float, help="one-sided: D's real target becomes 1 - S")
+    p.add_argument("--d-steps", type=int, help="D updates per G update")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto, cpu, cuda or mps (default auto)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"))
+    p.add_argument("--sample-every", type=int, help="steps between sample grids")
+    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    p.add_argument("--out", help="run directory (default runs/<preset or model>-<data>-<time>)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue this run where it stopped")
+    p.add_argument("--dry-run", action="store_true", help="a 2-step smoke run of the whole path")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+_MODEL_OPTS = {"model": "name", "z_dim": "z_dim", "width": "width", "d_width": "d_width", "ema": "ema",
+               "loss": "loss", "label_smoothing": "label_smoothing", "d_steps": "d_steps",
+               "lr_g": "lr_g", "lr_d": "lr_d"}
+_TOP_OPTS = ("batch_size", "seed", "device", "precision", "sample_every", "checkpoint_every")
+
+
+def config_from_args(a: argparse.Namespace) -> TrainConfig:
+    """The preset's config with every given option applied on top."""
+    cfg = preset_config(a.preset or DEFAULT_PRESET)
+    if a.preset is None and (a.model or a.data):
+        cfg.preset = None
+    if a.lr is not None:
+        cfg.model.lr_g = cfg.model.lr_d = a.lr
+    for opt, field in _MODEL_OPTS.items():
+        if getattr(a, opt) is not None:
+            setattr(cfg.model, field, getattr(a, opt))
+    for opt in _TOP_OPTS:
+        if getattr(a, opt) is not None:
+            setattr(cfg, opt, getattr(a, opt))
+    if a.data is not None:
+        cfg.data.spec = a.data
+    for opt, field in (("data_root", "root"), ("size", "size"), ("channels", "channels")):
+        if getattr(a, opt) is not None:
+            setattr(cfg.data, field, getattr(a, opt))
+    _apply_length(cfg, a)
+    return cfg
+
+
+def _apply_length(cfg: TrainConfig, a: argparse.Namespace) -> None:
+    if a.dry_run:
+        a.steps = 2
+    if any(getattr(a, k) is not None for k in ("steps", "epochs", "minutes")):
+        cfg.steps, cfg.epochs, cfg.minutes = a.steps, a.epochs, a.minutes
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from .training import Trainer
+    if a.resume:
+        from .run import RunDir
+        cfg, _ = RunDir(a.resume).read_config()
+        _apply_length(cfg, a)
+        for opt in ("device", "precision"):
+            if getattr(a, opt) is not None:
+                setattr(cfg, opt, getattr(a, opt))
+        trainer = Trainer(cfg, a.resume, resume=True, progress=not a.no_progress)
+    else:
+        cfg = config_from_args(a)
+        if cfg.data.spec.startswith("folder:faces") and a.data is None:
+            raise ConfigError("preset faces-dcgan needs your faces: add --data folder:PATH")
+        out = a.out or _default_out(cfg)
+        trainer = Trainer(cfg, out, progress=not a.no_progress)
+    res = trainer.train()
+    if res.already_done:
+        print(f"{res.run_dir} already reached its target (step {res.step}); give a larger --steps, --epochs "
+              f"or --minutes to continue it")
+        return 0
+    print(f"run: {res.run_dir}\nsamples: {res.last_grid}\ncheckpoint: {res.checkpoint}")
+    return 0
+
+
+def _default_out(cfg: TrainConfig) -> str:
+    data = cfg.data.spec.split(":", 1)[-1].rstrip("/").split("/")[-1] or "data"
+    name = cfg.preset or f"{cfg.model.name}-{data}"
+    return str(Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def _add_sample(sub) -> None:
+    p = sub.add_parser("sample", help="draw images from a trained run",
+                       description="Draw images from a trained run: a PNG grid or an .npz of uint8 images.")
+    p.add_argument("run_dir")
+    p.add_argument("--n", type=int, default=64, help="how many images (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same images, always")
+    p.add_argument("--label", type=int, help="class to draw (conditional models)")
+    p.add_argument("--checkpoint", help="step or file name of a checkpoint (default: the newest)")
+    p.add_argument("--out", default=None, help="grid.png or samples.npz (default RUN/samples/sample-seedS.png)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--nrow", type=int, default=None, help="images per grid row")
+
+
+def cmd_sample(a: argparse.Namespace) -> int:
+    import numpy as np
+    from .api import load
+    from .images import grid_array, save_png, to_hwc_array
+    out = Path(a.out) if a.out else Path(a.run_dir) / "samples" / f"sample-seed{a.seed}.png"
+    if out.suffix.lower() not in (".png", ".npz"):
+        raise ConfigError(f"--out {out}: use a .png (grid) or .npz (arrays) file name")
+    drawer = load(a.run_dir, checkpoint=a.checkpoint, device=a.device)
+    imgs, labels = drawer.sample_tensor(a.n, seed=a.seed, labels=a.label)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".npz":
+        arrays = {"images": to_hwc_array(imgs)}
+        if drawer.conditional:
+            arrays["labels"] = labels.numpy()
+        tmp = out.with_name(out.name + ".tmp.npz")
+        np.savez_compressed(tmp, **arrays)
+        tmp.replace(out)
+    else:
+        nrow = a.nrow or (10 if drawer.conditional and a.label is None else 8)
+        save_png(grid_array(imgs, nrow=nrow), out)
+    print(f"{a.n} images from {drawer.facts['data_name']} model {drawer.family.name} (step {drawer.step}) -> {out}")
+    return 0
+
+
+def cmd_models(a: argparse.Namespace) -> int:
+    from .models import list_models
+    for name, summary in list_models():
+        print(f"{name:10s} {summary}")
+    return 0
+
+
+def cmd_data(a: argparse.Namespace) -> int:
+    from .data import list_sources
+    for name, summary in list_sources():
+        print(f"{name:14s} {summary}")
+    return 0
+
+
+def cmd_presets(a: argparse.Namespace) -> int:
+    for name, p in PRESETS.items():
+        print(f"{name:12s} {p['summary']}{' (default)' if name == DEFAULT_PRESET else ''}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    ap = argparse.ArgumentParser(prog="drawlab", description="A workbench for teaching machines to draw.")
+    ap.add_argument("--version", action="version", version=f"drawlab {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    _add_train(sub)
+    _add_sample(sub)
+    sub.add_parser("models", help="list the model families")
+    sub.add_parser("data", help="list the data sources")
+    sub.add_parser("presets", help="list the named training recipes")
+    return ap
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "models": cmd_models, "data": cmd_data,
+            "presets": cmd_presets}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = build_parser()
+    a = ap.parse_args(argv)
+    if a.command is None:
+        ap.print_help()
+        return 0
+    try:
+        return COMMANDS[a.command](a)
+    except DrawlabError as e:
+        print(f"drawlab: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("drawlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

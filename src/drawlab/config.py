@@ -1,0 +1,107 @@
+"""Run configuration: plain dataclasses that turn into objects, and named presets.
+
+A ``TrainConfig`` holds everything needed to rebuild a run; it is written to
+``RUN/config.json`` and read back on resume and sampling.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass
+class ModelConfig:
+    """Which model family and its hyper-parameters."""
+    name: str = "dcgan"          # a name from the model registry (`drawlab models`)
+    z_dim: int = 100             # latent size
+    width: int = 64              # channels of the generator's last hidden stage (doubled per stage towards 4x4)
+    d_width: int | None = None   # the discriminator's first-stage channels (None: same as width)
+    lr_g: float = 2e-4           # Adam learning rate of the generator
+    lr_d: float = 2e-4           # Adam learning rate of the discriminator
+    beta1: float = 0.5           # Adam beta1
+    beta2: float = 0.999         # Adam beta2
+    ema: float = 0.0             # decay of an exponential moving average of G used for sampling (0: off)
+    ema_start: int = 0           # steps before the EMA starts averaging (it copies G until then)
+    loss: str = "nonsaturating"  # adversarial loss: "nonsaturating" (BCE on logits) or "hinge"
+    label_smoothing: float = 0.0 # one-sided: real target 1 - s for D (0: off)
+    d_steps: int = 1             # discriminator updates per generator update
+
+
+@dataclass
+class DataConfig:
+    """Which images to learn from."""
+    spec: str = "mnist"          # mnist | mnist-5k | fashion | folder:PATH (`drawlab data`)
+    root: str | None = None      # data root (default: $DRAWLAB_DATA or ~/.cache/drawlab)
+    size: int | None = None      # resize + centre-crop to size x size (None: native, 64 for folders)
+    channels: int | None = None  # 1 or 3 (None: native)
+
+
+@dataclass
+class TrainConfig:
+    """One training run. ``steps``/``epochs``/``minutes`` are totals across resumes; the first set wins in that order."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    preset: str | None = None
+    batch_size: int = 128
+    seed: int = 0
+    steps: int | None = None
+    epochs: int | None = None
+    minutes: float | None = None
+    device: str = "auto"         # auto | cpu | cuda | mps
+    precision: str = "auto"      # auto | fp32 | bf16 (auto: bf16 only where the hardware is fast at it)
+    channels_last: bool = True   # NHWC memory layout for conv models (faster on CPU and GPU)
+    log_every: int = 50          # steps between metrics.jsonl / TensorBoard records
+    sample_every: int | None = None      # steps between sample grids (None: once per epoch, at most 50 per run)
+    checkpoint_every: int | None = None  # steps between checkpoints (None: same as sample grids)
+    keep_checkpoints: int = 3    # older checkpoints are deleted (the newest always survives)
+    grid_n: int = 64             # images in each progress grid (from the run's fixed noise)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        d = dict(d)
+        model = ModelConfig(**_known(ModelConfig, d.pop("model", {})))
+        data = DataConfig(**_known(DataConfig, d.pop("data", {})))
+        return cls(model=model, data=data, **_known(cls, d))
+
+
+def _known(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+# Named recipes. Each is a set of overrides of the defaults above; command-line options override them again.
+PRESETS: dict[str, dict[str, Any]] = {
+    "mnist-dcgan": {
+        "summary": "DCGAN on MNIST 28x28: recognisable digits of all ten classes in about 5 CPU minutes (the default)",
+        "model": {"name": "dcgan", "z_dim": 64, "width": 64, "ema": 0.999, "ema_start": 200},
+        "data": {"spec": "mnist"},
+        "batch_size": 128, "minutes": 5.0,
+    },
+    "mnist-cgan": {
+        "summary": "conditional DCGAN on MNIST: pick the digit with --label",
+        "model": {"name": "cgan", "z_dim": 64, "width": 64, "ema": 0.999, "ema_start": 200},
+        "data": {"spec": "mnist"},
+        "batch_size": 128, "minutes": 5.0,
+    },
+    "faces-dcgan": {
+        "summary": "DCGAN on a folder of faces at 64x64 RGB (give --data folder:PATH)",
+        "model": {"name": "dcgan", "z_dim": 100, "width": 32, "ema": 0.999, "ema_start": 200},
+        "data": {"spec": "folder:faces", "size": 64, "channels": 3},
+        "batch_size": 64, "minutes": 10.0,
+    },
+}
+DEFAULT_PRESET = "mnist-dcgan"
+
+
+def preset_config(name: str) -> TrainConfig:
+    """The TrainConfig of a named preset."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}: use one of {', '.join(PRESETS)}")
+    p = {k: v for k, v in PRESETS[name].items() if k != "summary"}
+    return TrainConfig.from_dict({**p, "preset": name})

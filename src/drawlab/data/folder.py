@@ -1,0 +1,147 @@
+"""``folder:PATH`` datasets: decoded once (in a process pool), cached as .npy, or streamed when too big.
+
+Conventions: extensions png/jpg/jpeg/webp/bmp (any case) anywhere below PATH; hidden files and folders
+are skipped. When two or more top-level subfolders hold images, their sorted names are the classes and
+images directly in PATH are ignored (with a warning); otherwise the set is unlabelled. Default size 64;
+default channels 3 if any of the first few dozen readable files is colour, else 1. Unreadable files are
+skipped with one warning. The cache key (fingerprint) covers the sorted relative paths, file sizes and
+mtimes, the classes, size and channels, not the folder's location.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from drawlab.data.cache import load_cached, save_cached
+from drawlab.data.dataset import DataWarning, ImageDataset, StreamingImageDataset, make_fingerprint
+from drawlab.data.decode import decode_many, is_colour_mode, probe_mode, try_decode
+from drawlab.data.scan import FolderScan, scan_folder
+from drawlab.errors import DataError
+
+DEFAULT_FOLDER_SIZE = 64
+PROBE_FILES = 48  # readable files whose mode decides the default channel count
+
+
+def detect_channels(paths: list[str]) -> int | None:
+    """3 if any of the first PROBE_FILES readable files is colour, 1 if none is, None if none is readable."""
+    readable = 0
+    for path in paths:
+        mode = probe_mode(path)
+        if mode is None:
+            continue
+        if is_colour_mode(mode):
+            return 3
+        readable += 1
+        if readable >= PROBE_FILES:
+            break
+    return 1 if readable else None
+
+
+class FolderItemReader:
+    """Decodes item i of a streaming folder dataset; an unreadable file is replaced by the next readable one."""
+
+    def __init__(self, paths: list[str], size: int, channels: int) -> None:
+        self.paths = paths
+        self.size = size
+        self.channels = channels
+        self._warned = False
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __call__(self, i: int) -> torch.Tensor:
+        """uint8 (channels, size, size)."""
+        n = len(self.paths)
+        for k in range(n):
+            a = try_decode(self.paths[(i + k) % n], self.size, self.channels)
+            if a is not None:
+                if k and not self._warned:
+                    self._warned = True
+                    warnings.warn(f"could not decode {self.paths[i]}; using a neighbouring image", DataWarning)
+                return torch.from_numpy(a)
+        raise DataError(f"none of the {n} image files could be decoded any more; check the folder")
+
+
+def _warn_skipped(root: Path, skipped: list[str]) -> None:
+    if skipped:
+        noun = "file" if len(skipped) == 1 else "files"
+        warnings.warn(
+            f"skipped {len(skipped)} unreadable image {noun} in {root} (e.g. {skipped[0]})",
+            DataWarning,
+            stacklevel=4,
+        )
+
+
+def _all_unreadable(root: Path, n: int) -> DataError:
+    return DataError(f"none of the {n} image files in {root} could be read: check that they are valid images")
+
+
+def _decode_or_load(
+    scan: FolderScan, cache_root: Path, fp: str, size: int, channels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (M, C, size, size) of the readable files, and a bool (N,) mask of which files those are."""
+    cached = load_cached(cache_root, fp, (channels, size, size))
+    if cached is not None:
+        images, meta = cached
+        skipped = set(meta.get("skipped", []))
+        ok = np.array([p not in skipped for p in scan.relpaths], dtype=bool)
+        if int(ok.sum()) == images.shape[0]:
+            return images, ok
+    images, ok = decode_many(scan.abspaths(), size, channels)
+    if not ok.all():
+        images = images[ok]
+    if images.shape[0]:
+        skipped_paths = [p for p, good in zip(scan.relpaths, ok) if not good]
+        save_cached(cache_root, fp, images, {"skipped": skipped_paths})
+    return images, ok
+
+
+def _readable_mask(paths: list[str]) -> np.ndarray:
+    """Streaming mode: a header check per file (full decoding happens later, item by item)."""
+    return np.array([probe_mode(p) is not None for p in paths], dtype=bool)
+
+
+def open_folder(
+    path: Path, cache_root: Path, size: int | None, channels: int | None, max_memory_bytes: int
+) -> ImageDataset:
+    """Open a folder of images (options already validated); see the module docstring for conventions."""
+    root = path.expanduser().resolve()
+    scan = scan_folder(root)
+    if scan.ignored:
+        warnings.warn(
+            f"ignored {scan.ignored} images directly in {root}: its subfolders define the classes",
+            DataWarning,
+            stacklevel=3,
+        )
+    size = DEFAULT_FOLDER_SIZE if size is None else size
+    if channels is None:
+        channels = detect_channels(scan.abspaths())
+        if channels is None:
+            raise _all_unreadable(root, len(scan.relpaths))
+    fp = make_fingerprint("folder", scan.class_names, scan.relpaths, scan.stats, size, channels)
+    streaming = len(scan.relpaths) * channels * size * size > max_memory_bytes
+    if streaming:
+        images, ok = None, _readable_mask(scan.abspaths())
+    else:
+        images, ok = _decode_or_load(scan, cache_root, fp, size, channels)
+    if not ok.any():
+        raise _all_unreadable(root, len(scan.relpaths))
+    _warn_skipped(root, [p for p, good in zip(scan.relpaths, ok) if not good])
+    labels = None
+    if scan.labels is not None:
+        labels = torch.tensor(scan.labels, dtype=torch.int64)[torch.from_numpy(ok)]
+    common = dict(
+        name=f"folder:{root}",
+        shape=(channels, size, size),
+        num_classes=len(scan.class_names),
+        class_names=list(scan.class_names),
+        labels=labels,
+        fingerprint=fp,
+    )
+    if streaming:
+        kept = [p for p, good in zip(scan.abspaths(), ok) if good]
+        return StreamingImageDataset(images=None, reader=FolderItemReader(kept, size, channels), **common)
+    return ImageDataset(images=torch.from_numpy(images), **common)

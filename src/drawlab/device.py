@@ -1,0 +1,87 @@
+"""Choosing the device and the numeric precision from what the machine can do."""
+from __future__ import annotations
+
+import contextlib
+import platform
+from pathlib import Path
+
+import torch
+
+from .errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' -> cuda, then mps, then cpu; an explicit device that is not available is an error."""
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise ConfigError(f"unknown device {name!r}: use one of {', '.join(DEVICES)}")
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name} asked for, but no CUDA GPU is visible: use --device cpu or auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("--device mps asked for, but MPS is not available: use --device cpu or auto")
+    return torch.device(name)
+
+
+def cpu_model() -> str:
+    """The CPU's model name, e.g. 'Intel(R) Xeon(R) Processor @ 2.80GHz'."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set[str]:
+    """The CPU feature flags from /proc/cpuinfo (empty where unknown)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True when the CPU has bf16 matrix instructions (AMX-BF16 or AVX512-BF16); without them
+    bf16 autocast is emulated and many times slower than fp32."""
+    return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
+
+
+def pick_precision(name: str, device: torch.device) -> str:
+    """'auto' -> 'bf16' on CUDA with bf16 support and on CPUs with bf16 instructions, else 'fp32'."""
+    if name not in PRECISIONS:
+        raise ConfigError(f"unknown precision {name!r}: use one of {', '.join(PRECISIONS)}")
+    if name != "auto":
+        return name
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device.type == "cpu":
+        return "bf16" if cpu_has_fast_bf16() else "fp32"
+    return "fp32"
+
+
+def autocast(device: torch.device, precision: str):
+    """A context manager running the forward pass in ``precision`` (no-op for fp32)."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def describe(device: torch.device) -> str:
+    """A one-line description of the device for logs and benchmark reports."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
+    return device.type

@@ -1,0 +1,16 @@
+"""conv-mse: the naive generator with a transposed-conv body, still trained with pixel MSE."""
+from __future__ import annotations
+
+from .base import ReconstructionFamily, register
+from .nets import ConvGenerator, dcgan_init
+
+
+@register
+class ConvMSE(ReconstructionFamily):
+    name = "conv-mse"
+    summary = "baseline: (label, noise) -> transposed convs (4x4 -> 8 -> ...) -> image, pixel MSE"
+
+    def build_networks(self):
+        g = ConvGenerator(self.cfg.z_dim, self.shape, self.cfg.width, self.num_classes, one_hot=True)
+        dcgan_init(g)
+        return {"G": g}

@@ -1,0 +1,153 @@
+"""Network building blocks shared by the model families.
+
+Depth and widths derive from the image size and channel count, so any square size works:
+the generator starts at ``start`` x ``start`` (4..7 for the usual sizes) and doubles ``k`` times.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def stage_plan(size: int) -> tuple[int, int]:
+    """(start, k): ``size == start * 2**k`` with k as large as possible while start >= 4.
+
+    28 -> (7, 2); 32 -> (4, 3); 64 -> (4, 4); 48 -> (6, 3); an odd size -> (size, 0).
+    """
+    start, k = size, 0
+    while start % 2 == 0 and start // 2 >= 4:
+        start, k = start // 2, k + 1
+    return start, k
+
+
+def stage_channels(width: int, k: int, cap: int = 512) -> list[int]:
+    """Channels of the k generator stages from coarse to fine: width * 2**(k-1), ..., width."""
+    return [min(cap, width * 2 ** (k - 1 - i)) for i in range(k)] or [width]
+
+
+class Conditioner(nn.Module):
+    """Turns labels (B,) into a vector (B, dim) appended to z; identity (no output) when unconditional."""
+
+    def __init__(self, num_classes: int, dim: int, one_hot: bool = False):
+        super().__init__()
+        self.num_classes, self.one_hot = num_classes, one_hot
+        self.dim = 0 if num_classes <= 0 else (num_classes if one_hot else dim)
+        self.embed = nn.Embedding(num_classes, dim) if num_classes > 0 and not one_hot else None
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if self.num_classes <= 0:
+            return z
+        c = nn.functional.one_hot(y, self.num_classes).to(z.dtype) if self.one_hot else self.embed(y)
+        return torch.cat([z, c.to(z.dtype)], dim=1)
+
+
+class ConvGenerator(nn.Module):
+    """(z (B, z_dim), y (B,)) -> images (B, C, size, size) in [-1, 1], DCGAN-style.
+
+    z [+ label] -> Linear -> (c0, start, start) -> k x [ConvTranspose 4x4 stride 2, BN, ReLU] -> tanh.
+    """
+
+    def __init__(self, z_dim: int, shape: tuple[int, int, int], width: int = 64,
+                 num_classes: int = 0, one_hot: bool = False):
+        super().__init__()
+        c_img, size, _ = shape
+        self.start, k = stage_plan(size)
+        chans = stage_channels(width, k)
+        self.cond = Conditioner(num_classes, min(50, 4 * max(num_classes, 1)), one_hot)
+        self.fc = nn.Sequential(                                   # (B, z+c) -> (B, c0*s*s)
+            nn.Linear(z_dim + self.cond.dim, chans[0] * self.start ** 2, bias=False),
+            nn.BatchNorm1d(chans[0] * self.start ** 2), nn.ReLU(True))
+        self.c0 = chans[0]
+        layers: list[nn.Module] = []
+        for cin, cout in zip(chans[:-1], chans[1:]):              # (c_i, s, s) -> (c_i+1, 2s, 2s)
+            layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+        if k > 0:                                                   # (c_last, size/2) -> (C, size)
+            layers += [nn.ConvTranspose2d(chans[-1], c_img, 4, 2, 1), nn.Tanh()]
+        else:                                                       # no upsampling: 3x3 conv to image
+            layers += [nn.Conv2d(chans[-1], c_img, 3, 1, 1), nn.Tanh()]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.fc(self.cond(z, y)).view(z.shape[0], self.c0, self.start, self.start)
+        return self.body(h)
+
+
+class ConvDiscriminator(nn.Module):
+    """(images (B, C, size, size), y (B,)) -> logits (B,), DCGAN-style; label by projection when conditional.
+
+    k x [Conv 4x4 stride 2, BN (not on the first), LeakyReLU 0.2] -> flatten -> Linear -> logit.
+    """
+
+    def __init__(self, shape: tuple[int, int, int], width: int = 64, num_classes: int = 0):
+        super().__init__()
+        c_img, size, _ = shape
+        start, k = stage_plan(size)
+        chans = list(reversed(stage_channels(width, k)))           # fine -> coarse
+        layers: list[nn.Module] = []
+        cin = c_img
+        for i, cout in enumerate(chans if k > 0 else []):          # (cin, s) -> (cout, s/2)
+            layers.append(nn.Conv2d(cin, cout, 4, 2, 1, bias=i == 0))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(cout))
+            layers.append(nn.LeakyReLU(0.2, True))
+            cin = cout
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        feat = cin * start * start
+        self.out = nn.Linear(feat, 1)
+        self.embed = nn.Embedding(num_classes, feat) if num_classes > 0 else None
+        if self.embed is not None:
+            nn.init.zeros_(self.embed.weight)                      # starts unconditional, learns the projection
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.body(x)
+        logit = self.out(h).squeeze(1)
+        if self.embed is not None and y is not None:               # projection discriminator
+            logit = logit + (self.embed(y) * h).sum(1)
+        return logit
+
+
+class MLPGenerator(nn.Module):
+    """(z, y) -> images (B, C, H, W) in [-1, 1] through fully connected layers."""
+
+    def __init__(self, z_dim: int, shape: tuple[int, int, int], hidden: tuple[int, ...] = (256, 512, 1024),
+                 num_classes: int = 0, one_hot: bool = True):
+        super().__init__()
+        self.shape = shape
+        self.cond = Conditioner(num_classes, 0, one_hot=one_hot)
+        dims = (z_dim + self.cond.dim, *hidden)
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2, True)]
+        self.net = nn.Sequential(*layers, nn.Linear(dims[-1], math.prod(shape)), nn.Tanh())
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(self.cond(z, y)).view(z.shape[0], *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """images (B, C, H, W) -> logits (B,) through fully connected layers."""
+
+    def __init__(self, shape: tuple[int, int, int], hidden: tuple[int, ...] = (512, 256)):
+        super().__init__()
+        dims = (math.prod(shape), *hidden)
+        layers: list[nn.Module] = [nn.Flatten()]
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2, True)]
+        self.net = nn.Sequential(*layers, nn.Linear(dims[-1], 1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al. initialisation: conv weights N(0, 0.02), BN weights N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)

@@ -1,0 +1,201 @@
+"""One experiment on disk: its config, checkpoints, fixed noise, sample grids and logs.
+
+Layout of a run directory::
+
+    config.json                  everything needed to rebuild the run (TrainConfig + data facts)
+    fixed_noise.safetensors      z (N, z_dim) and labels (N,) used for every progress grid
+    checkpoints/step-000200.safetensors   weights of every network (incl. EMA), no pickled code
+    checkpoints/step-000200.state.pt      optimizers, step, RNG states: tensors and numbers only
+    checkpoints/latest.json      the newest complete checkpoint (written last, atomically)
+    samples/step-000200.png      grid from the fixed noise
+    metrics.jsonl                one JSON record per logging interval
+    tb/                          TensorBoard event files
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import TrainConfig
+from .errors import RunError
+from .models import Family
+
+CONFIG = "config.json"
+_STEP_RE = re.compile(r"step-(\d+)\.safetensors$")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file and rename, so readers never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode())
+
+
+@dataclass
+class Checkpoint:
+    """A complete checkpoint: its step and its two files."""
+    step: int
+    weights: Path
+    state: Path
+
+
+class RunDir:
+    """A run directory (see the module docstring)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # -- paths ------------------------------------------------------------------------------------
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / "tb"
+
+    def exists(self) -> bool:
+        return (self.path / CONFIG).is_file()
+
+    # -- config -----------------------------------------------------------------------------------
+    def create(self, cfg: TrainConfig, facts: dict[str, Any]) -> None:
+        """Start a new run: make the folders and write config.json (refuses to overwrite a run)."""
+        if self.exists():
+            raise RunError(f"{self.path} already holds a run: continue it with --resume {self.path}, "
+                           "or choose another --out")
+        for d in (self.path, self.checkpoints, self.samples):
+            d.mkdir(parents=True, exist_ok=True)
+        self.write_config(cfg, facts)
+
+    def write_config(self, cfg: TrainConfig, facts: dict[str, Any]) -> None:
+        atomic_write_json(self.path / CONFIG, {"train": cfg.to_dict(), "facts": facts})
+
+    def read_config(self) -> tuple[TrainConfig, dict[str, Any]]:
+        """(TrainConfig, facts) from config.json; RunError when the folder is not a run."""
+        p = self.path / CONFIG
+        if not self.path.is_dir():
+            raise RunError(f"run directory {self.path} does not exist: give the --out folder of a `drawlab train` run")
+        if not p.is_file():
+            raise RunError(f"{self.path} is not a drawlab run (no {CONFIG}): give the --out folder of a `drawlab train` run")
+        try:
+            d = json.loads(p.read_text())
+            return TrainConfig.from_dict(d["train"]), d["facts"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise RunError(f"{p} is damaged ({e}); it cannot be resumed or sampled") from None
+
+    # -- fixed noise ------------------------------------------------------------------------------
+    def save_fixed_noise(self, z: torch.Tensor, labels: torch.Tensor) -> None:
+        tmp = self.path / "fixed_noise.safetensors.tmp"
+        save_file({"z": z.cpu().contiguous(), "labels": labels.cpu().contiguous()}, str(tmp))
+        os.replace(tmp, self.path / "fixed_noise.safetensors")
+
+    def load_fixed_noise(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        p = self.path / "fixed_noise.safetensors"
+        if not p.is_file():
+            return None
+        t = load_file(str(p))
+        return t["z"], t["labels"]
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def save_checkpoint(self, family: Family, step: int, state: dict[str, Any], keep: int = 3) -> Checkpoint:
+        """Write weights (safetensors) and training state (tensors/numbers only), then point
+        latest.json at them; delete all but the newest ``keep`` checkpoints."""
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        stem = f"step-{step:07d}"
+        ck = Checkpoint(step, self.checkpoints / f"{stem}.safetensors", self.checkpoints / f"{stem}.state.pt")
+        weights = {f"{name}.{k}": v.detach().cpu().contiguous()
+                   for name, net in family.nets.items() for k, v in net.state_dict().items()}
+        tmp_w = ck.weights.with_name(ck.weights.name + ".tmp")
+        save_file(weights, str(tmp_w), metadata={"format": "drawlab-1", "model": family.name, "step": str(step)})
+        tmp_s = ck.state.with_name(ck.state.name + ".tmp")
+        torch.save({"step": step, "optimizers": {k: o.state_dict() for k, o in family.opts.items()}, **state}, tmp_s)
+        os.replace(tmp_w, ck.weights)
+        os.replace(tmp_s, ck.state)
+        atomic_write_json(self.checkpoints / "latest.json",
+                          {"step": step, "weights": ck.weights.name, "state": ck.state.name})
+        self._rotate(keep)
+        return ck
+
+    def list_checkpoints(self) -> list[Checkpoint]:
+        """Complete checkpoints (both files present), oldest first."""
+        out = []
+        for p in self.checkpoints.glob("step-*.safetensors"):
+            m = _STEP_RE.search(p.name)
+            state = p.with_name(p.name.replace(".safetensors", ".state.pt"))
+            if m and state.is_file():
+                out.append(Checkpoint(int(m.group(1)), p, state))
+        return sorted(out, key=lambda c: c.step)
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The newest complete checkpoint (latest.json, else the newest pair on disk), or None."""
+        try:
+            d = json.loads((self.checkpoints / "latest.json").read_text())
+            ck = Checkpoint(int(d["step"]), self.checkpoints / d["weights"], self.checkpoints / d["state"])
+            if ck.weights.is_file() and ck.state.is_file():
+                return ck
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        cks = self.list_checkpoints()
+        return cks[-1] if cks else None
+
+    def find_checkpoint(self, which: str | int | None = None) -> Checkpoint:
+        """``None``/'latest' -> the newest; an int step or a file path -> that one; RunError otherwise."""
+        if which in (None, "latest"):
+            ck = self.latest_checkpoint()
+            if ck is None:
+                raise RunError(f"{self.path} has no checkpoint yet: train it first (`drawlab train --out {self.path}`)")
+            return ck
+        for ck in self.list_checkpoints():
+            if str(which) in (str(ck.step), str(ck.weights), ck.weights.name):
+                return ck
+        steps = ", ".join(str(c.step) for c in self.list_checkpoints()) or "none"
+        raise RunError(f"no checkpoint {which!r} in {self.path} (steps available: {steps})")
+
+    def load_weights(self, family: Family, ck: Checkpoint) -> None:
+        """Load every network's weights from ``ck`` into ``family`` (strict: names and shapes must match)."""
+        try:
+            tensors = load_file(str(ck.weights))
+        except Exception as e:  # noqa: BLE001 - any read error means a damaged file
+            raise RunError(f"cannot read {ck.weights} ({e}); delete it to fall back to an older checkpoint") from None
+        for name, net in family.nets.items():
+            prefix = name + "."
+            sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            try:
+                net.load_state_dict(sd, strict=True)
+            except RuntimeError as e:
+                raise RunError(f"{ck.weights} does not fit the run's model ({str(e).splitlines()[0]})") from None
+
+    def load_state(self, family: Family, ck: Checkpoint) -> dict[str, Any]:
+        """Load optimizer states into ``family`` and return the rest of the training state."""
+        state = torch.load(ck.state, map_location="cpu", weights_only=True)
+        for k, opt in family.opts.items():
+            opt.load_state_dict(state["optimizers"][k])
+        return state
+
+    def _rotate(self, keep: int) -> None:
+        cks = self.list_checkpoints()
+        for ck in cks[:-max(1, keep)]:
+            for p in (ck.weights, ck.state):
+                p.unlink(missing_ok=True)

@@ -1,0 +1,4 @@
+"""Training: one loop for every model family."""
+from .trainer import Trainer, TrainResult
+
+__all__ = ["Trainer", "TrainResult"]

@@ -1,0 +1,73 @@
+"""Training logs: running means of step metrics, metrics.jsonl and TensorBoard."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+class MetricsLogger:
+    """Accumulates per-step metric tensors (no host sync per step) and writes one record per interval
+    to ``metrics.jsonl`` (appended, so a resumed run continues its log) and to TensorBoard."""
+
+    def __init__(self, jsonl: Path, tb_dir: Path | None, batch_size: int):
+        self.jsonl, self.batch_size = jsonl, batch_size
+        self.tb = None
+        if tb_dir is not None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+                self.tb = SummaryWriter(str(tb_dir))
+            except ImportError:  # tensorboard is a dependency, but a broken install must not stop training
+                self.tb = None
+        self._sums: dict[str, torch.Tensor] = {}
+        self._n = 0
+        self._timed = 0  # steps since the clock was last restarted
+        self._t0 = time.perf_counter()
+
+    def add(self, metrics: dict[str, torch.Tensor]) -> None:
+        for k, v in metrics.items():
+            self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
+        self._n += 1
+        self._timed += 1
+
+    def flush(self, step: int, epoch: float, extra: dict[str, Any] | None = None) -> dict[str, float] | None:
+        """Write the means since the last flush; returns the record (None when nothing was added)."""
+        if self._n == 0:
+            return None
+        now = time.perf_counter()
+        rec: dict[str, Any] = {"step": step, "epoch": round(epoch, 3), "time": time.time()}
+        rec.update({k: round(float(v) / self._n, 5) for k, v in self._sums.items()})
+        rec["img_per_s"] = round(self._timed * self.batch_size / max(now - self._t0, 1e-9), 1)
+        rec.update(extra or {})
+        with open(self.jsonl, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        if self.tb is not None:
+            for k, v in rec.items():
+                if k not in ("step", "time", "epoch") and isinstance(v, (int, float)):
+                    self.tb.add_scalar(_tb_name(k), v, step)
+        self._sums, self._n, self._timed, self._t0 = {}, 0, 0, now
+        return rec
+
+    def reset_clock(self) -> None:
+        """Restart the images/s clock (after a pause such as writing a checkpoint)."""
+        self._t0, self._timed = time.perf_counter(), 0
+
+    def add_image(self, tag: str, hwc, step: int) -> None:
+        if self.tb is not None:
+            self.tb.add_image(tag, hwc, step, dataformats="HW" if hwc.ndim == 2 else "HWC")
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.flush()
+            self.tb.close()
+
+
+def _tb_name(k: str) -> str:
+    if k.startswith("loss"):
+        return f"loss/{k}"
+    if k.startswith("d_"):
+        return f"discriminator/{'D(x)' if k == 'd_real' else 'D(G(z))' if k == 'd_fake' else k}"
+    return f"speed/{k}" if k.endswith("per_s") else k

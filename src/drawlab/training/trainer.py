@@ -1,0 +1,274 @@
+"""The one training loop: data, device, checkpoints, logging, resume and clean interrupts.
+
+The model family owns its networks and its step; the Trainer owns everything else.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .. import __version__
+from ..config import TrainConfig
+from ..data import Batches, ImageDataset, open_dataset
+from ..device import autocast, describe, pick_device, pick_precision
+from ..errors import ConfigError
+from ..images import grid_array, save_png, to_uint8
+from ..latent import balanced_labels, seeded_noise
+from ..models import Family, build_family
+from ..run import RunDir
+from .diagnostics import explain
+from .logger import MetricsLogger
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or interrupted) run reached."""
+    run_dir: Path
+    step: int
+    epoch: float
+    seconds: float
+    img_per_s: float
+    last_grid: Path | None
+    checkpoint: Path | None
+    interrupted: bool = False
+    already_done: bool = False
+
+
+class _StopFlag:
+    """Turns SIGINT/SIGTERM into a flag checked between steps (a second Ctrl-C aborts at once)."""
+
+    def __init__(self):
+        self.requested = False
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not in the main thread: signals stay as they are
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Reject impossible options with one clear line."""
+    if cfg.batch_size < 1:
+        raise ConfigError("--batch-size must be at least 1")
+    for name in ("steps", "epochs"):
+        v = getattr(cfg, name)
+        if v is not None and v < 0:
+            raise ConfigError(f"--{name} must be >= 0")
+    if cfg.minutes is not None and cfg.minutes < 0:
+        raise ConfigError("--minutes must be >= 0")
+    if cfg.model.lr_g <= 0 or cfg.model.lr_d <= 0:
+        raise ConfigError("learning rates must be > 0")
+    if cfg.model.z_dim < 1 or cfg.model.width < 1:
+        raise ConfigError("--z-dim and --width must be >= 1")
+
+
+class Trainer:
+    """Builds a run from a TrainConfig (or reopens one) and trains it to its target."""
+
+    def __init__(self, cfg: TrainConfig, run_dir: str | Path, resume: bool = False,
+                 progress: bool = True, echo: Callable[[str], None] | None = None):
+        check_config(cfg)
+        self.cfg, self.run, self.resume = cfg, RunDir(run_dir), resume
+        self.echo = echo or (lambda s: print(s, file=sys.stderr))
+        self.progress = progress
+        self.device = pick_device(cfg.device)
+        self.precision = pick_precision(cfg.precision, self.device)
+        torch.manual_seed(cfg.seed)
+        self.data: ImageDataset = open_dataset(cfg.data.spec, cfg.data.root, cfg.data.size, cfg.data.channels)
+        if self.data.notice:
+            self.echo(self.data.notice)
+        self.family: Family = build_family(cfg.model, self.data.shape, self.data.num_classes)
+        self.channels_last = cfg.channels_last and _has_conv(self.family)
+        self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device)
+        self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        self.step, self.elapsed = 0, 0.0
+        self._setup_run()
+        self.family.to(self.device, self.channels_last)
+        self.family.autocast = lambda: autocast(self.device, self.precision)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+    # -- set-up -----------------------------------------------------------------------------------
+    def _facts(self) -> dict[str, Any]:
+        d = self.data
+        return {"shape": list(d.shape), "num_classes": d.num_classes, "class_names": list(d.class_names),
+                "conditional": self.family.conditional, "data_name": d.name, "data_size": len(d),
+                "data_fingerprint": d.fingerprint, "drawlab_version": __version__,
+                "torch_version": torch.__version__}
+
+    def _setup_run(self) -> None:
+        if self.resume:
+            _, facts = self.run.read_config()
+            if facts.get("data_fingerprint") != self.data.fingerprint:
+                self.echo(f"warning: the data of {self.data.name} changed since this run started")
+            ck = self.run.latest_checkpoint()
+            if ck is not None:
+                self.run.load_weights(self.family, ck)
+                state = self.run.load_state(self.family, ck)
+                self._restore(state)
+            self.run.write_config(self.cfg, {**facts, **self._facts()})
+        else:
+            self.run.create(self.cfg, self._facts())
+        if self.run.load_fixed_noise() is None:
+            n = self.cfg.grid_n
+            self.run.save_fixed_noise(seeded_noise(n, self.cfg.model.z_dim, self.cfg.seed + 1),
+                                      balanced_labels(n, self.family.num_classes))
+        z, y = self.run.load_fixed_noise()
+        self.fixed_z, self.fixed_y = z.to(self.device), y.to(self.device)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.elapsed = float(state.get("elapsed", 0.0))
+        self.family.steps_done = self.step
+        torch.set_rng_state(state["rng_cpu"])
+        self.gen.set_state(state["rng_train"].to(self.gen.device) if self.device.type != "cuda"
+                           else state["rng_train"])
+
+    def _state(self) -> dict[str, Any]:
+        return {"elapsed": self.elapsed, "rng_cpu": torch.get_rng_state(),
+                "rng_train": self.gen.get_state().cpu(), "precision": self.precision}
+
+    # -- targets ----------------------------------------------------------------------------------
+    def target_steps(self) -> int | None:
+        """The run's total steps, or None when it is limited by minutes only."""
+        if self.cfg.steps is not None:
+            return self.cfg.steps
+        if self.cfg.epochs is not None:
+            return self.cfg.epochs * self.batches.steps_per_epoch
+        if self.cfg.minutes is None:
+            raise ConfigError("no training length: give --steps, --epochs or --minutes")
+        return None
+
+    def _done(self, target: int | None) -> bool:
+        if target is not None:
+            return self.step >= target
+        return self.elapsed >= self.cfg.minutes * 60
+
+    def _every(self, explicit: int | None, target: int | None) -> int:
+        spe = self.batches.steps_per_epoch
+        if explicit:
+            return max(1, explicit)
+        if target is not None:
+            return max(1, min(spe, target), math.ceil(target / 40))
+        return max(spe, 200)
+
+    # -- outputs ----------------------------------------------------------------------------------
+    def write_grid(self, logger: MetricsLogger | None = None) -> Path:
+        """Sample grid from the fixed noise -> samples/step-NNNNNNN.png (and TensorBoard)."""
+        imgs = to_uint8(self.family.generate(self.fixed_z, self.fixed_y))
+        arr = grid_array(imgs, nrow=10 if self.family.conditional else 8)
+        path = save_png(arr, self.run.samples / f"step-{self.step:07d}.png")
+        if logger is not None:
+            logger.add_image("samples/fixed_noise", arr, self.step)
+        return path
+
+    def save(self) -> Path:
+        return self.run.save_checkpoint(self.family, self.step, self._state(), self.cfg.keep_checkpoints).weights
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def train(self) -> TrainResult:
+        target = self.target_steps()
+        spe = self.batches.steps_per_epoch
+        if self._done(target):
+            return TrainResult(self.run.path, self.step, self.step / spe, self.elapsed, 0.0,
+                               None, None, already_done=True)
+        grid_every = self._every(self.cfg.sample_every, target)
+        ckpt_every = self._every(self.cfg.checkpoint_every, target) if self.cfg.checkpoint_every else grid_every
+        self.echo(f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
+                  f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
+        logger = MetricsLogger(self.run.metrics, self.run.tensorboard, self.cfg.batch_size)
+        bar = _progress(self.progress, target, self.step, self.cfg.minutes)
+        start_step, t_start = self.step, time.perf_counter()
+        last_grid, last_rec, interrupted = None, None, False
+        it = self.batches.iterate(self.step)
+        with _StopFlag() as stop:
+            while not self._done(target):
+                t0 = time.perf_counter()
+                x, y = next(it)
+                if self.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                logger.add(self.family.train_step(x, y, self.gen))
+                self.step += 1
+                self.elapsed += time.perf_counter() - t0
+                bar.update(1)
+                if self.step % self.cfg.log_every == 0:
+                    last_rec = logger.flush(self.step, self.step / spe)
+                    bar.set_postfix_str(_postfix(last_rec))
+                if self.step % grid_every == 0:
+                    last_grid = self.write_grid(logger)
+                if self.step % ckpt_every == 0:
+                    self.save()
+                    logger.reset_clock()
+                if stop.requested:
+                    interrupted = True
+                    break
+        bar.close()
+        last_rec = logger.flush(self.step, self.step / spe) or last_rec
+        if last_grid is None or not last_grid.name.endswith(f"{self.step:07d}.png"):
+            last_grid = self.write_grid(logger)
+        ck = self.save()
+        logger.close()
+        wall = time.perf_counter() - t_start
+        ips = (self.step - start_step) * self.cfg.batch_size / max(wall, 1e-9)
+        res = TrainResult(self.run.path, self.step, self.step / spe, self.elapsed, ips, last_grid, ck, interrupted)
+        self.echo(summary_line(res, last_rec))
+        return res
+
+
+def summary_line(res: TrainResult, rec: dict[str, Any] | None) -> str:
+    """One line: where the run stands and what D's numbers mean."""
+    head = "interrupted" if res.interrupted else "done"
+    parts = [f"{head}: step {res.step} (epoch {res.epoch:.1f}), {res.seconds:.0f}s training, {res.img_per_s:.0f} img/s"]
+    if rec and "d_real" in rec:
+        parts.append(f"D(x)={rec['d_real']:.2f} D(G(z))={rec['d_fake']:.2f}: {explain(rec['d_real'], rec['d_fake'])}")
+    if res.last_grid:
+        parts.append(f"samples: {res.last_grid}")
+    if res.interrupted:
+        parts.append(f"checkpoint saved; continue with: drawlab train --resume {res.run_dir}")
+    return " | ".join(parts)
+
+
+def _postfix(rec: dict[str, Any] | None) -> str:
+    if not rec:
+        return ""
+    keys = [k for k in ("loss_d", "loss_g", "d_real", "d_fake", "img_per_s") if k in rec]
+    return " ".join(f"{k}={rec[k]:.3g}" for k in keys)
+
+
+def _has_conv(family: Family) -> bool:
+    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for net in family.nets.values() for m in net.modules())
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def set_postfix_str(self, s: str) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress(enabled: bool, total: int | None, initial: int, minutes: float | None):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+    desc = "train" if total is not None else f"train ({minutes:g} min)"
+    return tqdm(total=total, initial=initial, desc=desc, unit="step", dynamic_ncols=True, file=sys.stderr)
