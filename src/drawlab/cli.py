@@ -70,12 +70,27 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         if getattr(a, opt) is not None:
             setattr(cfg, opt, getattr(a, opt))
     if a.data is not None:
-        cfg.data.spec = a.data
+        cfg.data.spec = _absolute_spec(a.data)
     for opt, field in (("data_root", "root"), ("size", "size"), ("channels", "channels")):
         if getattr(a, opt) is not None:
             setattr(cfg.data, field, getattr(a, opt))
+    if cfg.data.root is not None:
+        cfg.data.root = str(Path(cfg.data.root).expanduser().absolute())
     _apply_length(cfg, a)
     return cfg
+
+
+def _absolute_spec(spec: str) -> str:
+    """A folder spec with an absolute path, so that config.json still finds the data from any directory
+    (a --resume or sample elsewhere); other specs, and ones the data package will reject, as given."""
+    text = spec.strip()
+    if text.lower() in ("mnist", "mnist-5k", "fashion"):
+        return spec
+    if text.lower().startswith("folder:"):
+        rest = text[len("folder:"):].strip()
+        return f"folder:{Path(rest).expanduser().absolute()}" if rest else spec
+    path = Path(text).expanduser()
+    return f"folder:{path.absolute()}" if text and path.exists() else spec
 
 
 def _apply_length(cfg: TrainConfig, a: argparse.Namespace) -> None:
@@ -136,6 +151,8 @@ def cmd_sample(a: argparse.Namespace) -> int:
     out = Path(a.out) if a.out else Path(a.run_dir) / "samples" / f"sample-seed{a.seed}.png"
     if out.suffix.lower() not in (".png", ".npz"):
         raise ConfigError(f"--out {out}: use a .png (grid) or .npz (arrays) file name")
+    if a.nrow is not None and a.nrow < 1:
+        raise ConfigError(f"--nrow must be at least 1, got {a.nrow}")
     drawer = load(a.run_dir, checkpoint=a.checkpoint, device=a.device)
     imgs, labels = drawer.sample_tensor(a.n, seed=a.seed, labels=a.label)
     out.parent.mkdir(parents=True, exist_ok=True)

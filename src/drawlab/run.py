@@ -85,8 +85,11 @@ class RunDir:
         if self.exists():
             raise RunError(f"{self.path} already holds a run: continue it with --resume {self.path}, "
                            "or choose another --out")
-        for d in (self.path, self.checkpoints, self.samples):
-            d.mkdir(parents=True, exist_ok=True)
+        try:
+            for d in (self.path, self.checkpoints, self.samples):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # a file in the way, no permission, ...
+            raise RunError(f"cannot make the run directory {self.path} ({e.strerror or e}): choose another --out") from None
         self.write_config(cfg, facts)
 
     def write_config(self, cfg: TrainConfig, facts: dict[str, Any]) -> None:
@@ -189,9 +192,13 @@ class RunDir:
 
     def load_state(self, family: Family, ck: Checkpoint) -> dict[str, Any]:
         """Load optimizer states into ``family`` and return the rest of the training state."""
-        state = torch.load(ck.state, map_location="cpu", weights_only=True)
-        for k, opt in family.opts.items():
-            opt.load_state_dict(state["optimizers"][k])
+        try:
+            state = torch.load(ck.state, map_location="cpu", weights_only=True)
+            for k, opt in family.opts.items():
+                opt.load_state_dict(state["optimizers"][k])
+        except Exception as e:  # noqa: BLE001 - a truncated, foreign or mismatched state file
+            why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise RunError(f"cannot read {ck.state} ({why}); delete it to fall back to an older checkpoint") from None
         return state
 
     def _rotate(self, keep: int) -> None:

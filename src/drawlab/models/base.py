@@ -48,7 +48,7 @@ class Family:
     def __init__(self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int):
         if self.needs_labels and num_classes <= 1:
             raise ConfigError(f"model {self.name} needs labelled data (a dataset with classes, e.g. mnist, "
-                              "or a folder with one subfolder per class)")
+                              "or a folder with one subfolder per class); for unlabelled images use --model dcgan")
         self.cfg, self.shape = cfg, tuple(shape)
         self.num_classes = num_classes if self.uses_labels else 0
         self.nets: dict[str, nn.Module] = self.build_networks()
@@ -105,6 +105,8 @@ class Family:
     def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Images (B, C, H, W) in [-1, 1] from z (B, z_dim) in eval mode (same z -> same image)."""
         g = self.sampler()
+        if self.conditional and y is None:
+            y = torch.arange(z.shape[0], device=z.device) % self.num_classes
         was_training = g.training
         g.eval()
         try:
@@ -194,6 +196,8 @@ def check_known(cfg: ModelConfig) -> None:
     """Validate options every family shares."""
     if cfg.loss not in ("nonsaturating", "hinge"):
         raise ConfigError(f"unknown loss {cfg.loss!r}: use nonsaturating or hinge")
+    if cfg.d_cond not in ("concat", "projection"):
+        raise ConfigError(f"unknown d_cond {cfg.d_cond!r}: use concat or projection")
     if cfg.d_steps < 1:
         raise ConfigError("--d-steps must be at least 1")
     if not 0 <= cfg.ema < 1:

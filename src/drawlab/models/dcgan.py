@@ -12,7 +12,7 @@ class DCGAN(AdversarialFamily):
 
     def build_networks(self):
         g = ConvGenerator(self.cfg.z_dim, self.shape, self.cfg.width, self.num_classes)
-        d = ConvDiscriminator(self.shape, self.cfg.d_width or self.cfg.width, self.num_classes)
+        d = ConvDiscriminator(self.shape, self.cfg.d_width or self.cfg.width, self.num_classes, self.cfg.d_cond)
         dcgan_init(g)
         dcgan_init(d)
         return {"G": g, "D": d}

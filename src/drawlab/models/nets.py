@@ -75,18 +75,21 @@ class ConvGenerator(nn.Module):
 
 
 class ConvDiscriminator(nn.Module):
-    """(images (B, C, size, size), y (B,)) -> logits (B,), DCGAN-style; label by projection when conditional.
+    """(images (B, C, size, size), y (B,)) -> logits (B,), DCGAN-style.
 
     k x [Conv 4x4 stride 2, BN (not on the first), LeakyReLU 0.2] -> flatten -> Linear -> logit.
+    Conditional (``num_classes`` > 0): ``cond="concat"`` appends one-hot label planes to the input
+    (Mirza & Osindero); ``cond="projection"`` adds <embed(y), features> to the logit (Miyato & Koyama).
     """
 
-    def __init__(self, shape: tuple[int, int, int], width: int = 64, num_classes: int = 0):
+    def __init__(self, shape: tuple[int, int, int], width: int = 64, num_classes: int = 0, cond: str = "concat"):
         super().__init__()
         c_img, size, _ = shape
         start, k = stage_plan(size)
         chans = list(reversed(stage_channels(width, k)))           # fine -> coarse
+        self.num_classes, self.cond = num_classes, cond if num_classes > 0 else "none"
         layers: list[nn.Module] = []
-        cin = c_img
+        cin = c_img + (num_classes if self.cond == "concat" else 0)
         for i, cout in enumerate(chans if k > 0 else []):          # (cin, s) -> (cout, s/2)
             layers.append(nn.Conv2d(cin, cout, 4, 2, 1, bias=i == 0))
             if i > 0:
@@ -96,14 +99,17 @@ class ConvDiscriminator(nn.Module):
         self.body = nn.Sequential(*layers, nn.Flatten())
         feat = cin * start * start
         self.out = nn.Linear(feat, 1)
-        self.embed = nn.Embedding(num_classes, feat) if num_classes > 0 else None
+        self.embed = nn.Embedding(num_classes, feat) if self.cond == "projection" else None
         if self.embed is not None:
             nn.init.zeros_(self.embed.weight)                      # starts unconditional, learns the projection
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cond == "concat":
+            planes = nn.functional.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None]
+            x = torch.cat([x, planes.expand(-1, -1, x.shape[2], x.shape[3])], 1)
         h = self.body(x)
         logit = self.out(h).squeeze(1)
-        if self.embed is not None and y is not None:               # projection discriminator
+        if self.embed is not None:
             logit = logit + (self.embed(y) * h).sum(1)
         return logit
 

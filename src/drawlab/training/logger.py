@@ -8,30 +8,35 @@ from typing import Any
 
 import torch
 
+from ..run import atomic_write_bytes
+
 
 class MetricsLogger:
     """Accumulates per-step metric tensors (no host sync per step) and writes one record per interval
     to ``metrics.jsonl`` (appended, so a resumed run continues its log) and to TensorBoard."""
 
-    def __init__(self, jsonl: Path, tb_dir: Path | None, batch_size: int):
+    def __init__(self, jsonl: Path, tb_dir: Path | None, batch_size: int, purge_step: int | None = None):
         self.jsonl, self.batch_size = jsonl, batch_size
         self.tb = None
         if tb_dir is not None:
             try:
                 from torch.utils.tensorboard import SummaryWriter
-                self.tb = SummaryWriter(str(tb_dir))
+                self.tb = SummaryWriter(str(tb_dir), purge_step=purge_step)  # hides events of redone steps
             except ImportError:  # tensorboard is a dependency, but a broken install must not stop training
                 self.tb = None
         self._sums: dict[str, torch.Tensor] = {}
         self._n = 0
-        self._timed = 0  # steps since the clock was last restarted
+        self._timed = 0  # steps since the last flush
         self._t0 = time.perf_counter()
+        self._busy = 0.0  # seconds of stepping since the last flush, before the last pause
+        self._last = self._t0  # when the last step ended
 
     def add(self, metrics: dict[str, torch.Tensor]) -> None:
         for k, v in metrics.items():
             self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
         self._n += 1
         self._timed += 1
+        self._last = time.perf_counter()
 
     def flush(self, step: int, epoch: float, extra: dict[str, Any] | None = None) -> dict[str, float] | None:
         """Write the means since the last flush; returns the record (None when nothing was added)."""
@@ -40,7 +45,8 @@ class MetricsLogger:
         now = time.perf_counter()
         rec: dict[str, Any] = {"step": step, "epoch": round(epoch, 3), "time": time.time()}
         rec.update({k: round(float(v) / self._n, 5) for k, v in self._sums.items()})
-        rec["img_per_s"] = round(self._timed * self.batch_size / max(now - self._t0, 1e-9), 1)
+        busy = self._busy + max(0.0, self._last - self._t0)  # stepping time only, up to the last step
+        rec["img_per_s"] = round(self._timed * self.batch_size / max(busy, 1e-9), 1)
         rec.update(extra or {})
         with open(self.jsonl, "a") as f:
             f.write(json.dumps(rec) + "\n")
@@ -48,12 +54,15 @@ class MetricsLogger:
             for k, v in rec.items():
                 if k not in ("step", "time", "epoch") and isinstance(v, (int, float)):
                     self.tb.add_scalar(_tb_name(k), v, step)
-        self._sums, self._n, self._timed, self._t0 = {}, 0, 0, now
+        self._sums, self._n, self._timed, self._t0, self._busy, self._last = {}, 0, 0, now, 0.0, now
         return rec
 
     def reset_clock(self) -> None:
-        """Restart the images/s clock (after a pause such as writing a checkpoint)."""
-        self._t0, self._timed = time.perf_counter(), 0
+        """Leave the time since the last step (a pause such as writing a checkpoint) out of images/s;
+        the steps and stepping time already counted in this interval stay counted."""
+        now = time.perf_counter()
+        self._busy += max(0.0, self._last - self._t0)
+        self._t0 = self._last = now
 
     def add_image(self, tag: str, hwc, step: int) -> None:
         if self.tb is not None:
@@ -63,6 +72,23 @@ class MetricsLogger:
         if self.tb is not None:
             self.tb.flush()
             self.tb.close()
+
+
+def trim_log(jsonl: Path, last_step: int) -> None:
+    """Drop the records after ``last_step`` (and any half-written line) from ``jsonl``: after a hard stop
+    the log runs past the checkpoint a resume starts from, and those steps are about to be redone."""
+    if not jsonl.is_file():
+        return
+    text = jsonl.read_text()
+    keep = []
+    for line in text.splitlines():
+        try:
+            if int(json.loads(line)["step"]) <= last_step:
+                keep.append(line + "\n")
+        except (ValueError, KeyError, TypeError):
+            pass
+    if "".join(keep) != text:
+        atomic_write_bytes(jsonl, "".join(keep).encode())
 
 
 def _tb_name(k: str) -> str:

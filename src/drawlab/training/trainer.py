@@ -25,7 +25,7 @@ from ..latent import balanced_labels, seeded_noise
 from ..models import Family, build_family
 from ..run import RunDir
 from .diagnostics import explain
-from .logger import MetricsLogger
+from .logger import MetricsLogger, trim_log
 
 
 @dataclass
@@ -128,6 +128,7 @@ class Trainer:
                 state = self.run.load_state(self.family, ck)
                 self._restore(state)
             self.run.write_config(self.cfg, {**facts, **self._facts()})
+            trim_log(self.run.metrics, self.step)
         else:
             self.run.create(self.cfg, self._facts())
         if self.run.load_fixed_noise() is None:
@@ -177,7 +178,7 @@ class Trainer:
     def write_grid(self, logger: MetricsLogger | None = None) -> Path:
         """Sample grid from the fixed noise -> samples/step-NNNNNNN.png (and TensorBoard)."""
         imgs = to_uint8(self.family.generate(self.fixed_z, self.fixed_y))
-        arr = grid_array(imgs, nrow=10 if self.family.conditional else 8)
+        arr = grid_array(imgs, nrow=10)
         path = save_png(arr, self.run.samples / f"step-{self.step:07d}.png")
         if logger is not None:
             logger.add_image("samples/fixed_noise", arr, self.step)
@@ -197,7 +198,8 @@ class Trainer:
         ckpt_every = self._every(self.cfg.checkpoint_every, target) if self.cfg.checkpoint_every else grid_every
         self.echo(f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
                   f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
-        logger = MetricsLogger(self.run.metrics, self.run.tensorboard, self.cfg.batch_size)
+        logger = MetricsLogger(self.run.metrics, self.run.tensorboard, self.cfg.batch_size,
+                               purge_step=self.step + 1 if self.resume else None)
         bar = _progress(self.progress, target, self.step, self.cfg.minutes)
         start_step, t_start = self.step, time.perf_counter()
         last_grid, last_rec, interrupted = None, None, False

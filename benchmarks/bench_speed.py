@@ -1,0 +1,140 @@
+"""Training and sampling speed of every model, with the machine's measured peaks in the same run.
+
+    python benchmarks/bench_speed.py                       # CPU, all models, 28x28 and 64x64x3
+    python benchmarks/bench_speed.py --device cuda --precision bf16
+    python benchmarks/bench_speed.py --models cgan --repeats 5
+
+Prints the CPU/GPU model, the measured fp32 and bf16 matmul peaks, then per model: training
+images/s (median of --repeats timings of --steps steps each, after warm-up), FLOPs per training
+image (torch.utils.flop_counter), the share of the fp32 (or bf16) peak reached, and sampling images/s.
+Training uses the real pieces of the loop: Batches over in-memory data + the family's train_step.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from drawlab.config import ModelConfig, preset_config
+from drawlab.data import Batches, ImageDataset
+from drawlab.device import autocast, cpu_model, pick_device, pick_precision
+from drawlab.images import to_uint8
+from drawlab.models import build_family
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, n: int = 2048, seconds: float = 1.5) -> float:
+    """GFLOP/s of a large n x n matmul in ``dtype`` (median of short timed bursts)."""
+    n = 8192 if device.type == "cuda" else n
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    a @ b
+    sync(device)
+    rates, t_end = [], time.perf_counter() + seconds
+    while time.perf_counter() < t_end or len(rates) < 3:
+        t = time.perf_counter()
+        a @ b
+        sync(device)
+        rates.append(2 * n ** 3 / (time.perf_counter() - t) / 1e9)
+    return statistics.median(rates)
+
+
+def fake_dataset(shape: tuple[int, int, int], n: int = 4096, classes: int = 10) -> ImageDataset:
+    g = torch.Generator().manual_seed(0)
+    return ImageDataset(name="bench", shape=shape, num_classes=classes, class_names=[str(i) for i in range(classes)],
+                        images=torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=g),
+                        labels=torch.randint(0, classes, (n,), generator=g), fingerprint="bench", notice=None)
+
+
+def bench_model(mc: ModelConfig, shape, batch: int, device, precision: str, steps: int, repeats: int,
+                channels_last: bool) -> dict:
+    fam = build_family(mc, shape, 10)
+    fam.to(device, channels_last)
+    fam.autocast = lambda: autocast(device, precision)
+    gen = torch.Generator(device=device).manual_seed(0)
+    it = Batches(fake_dataset(shape), batch, seed=0, device=device).iterate()
+
+    def step():
+        x, y = next(it)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return fam.train_step(x, y, gen)
+
+    with FlopCounterMode(display=False) as fc:
+        step()
+    flops = fc.get_total_flops() / batch
+    for _ in range(3):
+        step()
+    rates = []
+    for _ in range(repeats):
+        sync(device)
+        t = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync(device)
+        rates.append(steps * batch / (time.perf_counter() - t))
+    train_ips = statistics.median(rates)
+    # sampling: the generator alone in inference mode, as `drawlab sample` runs it
+    n, sb = (20000, 2000) if shape[1] <= 32 else (4000, 500)
+    z = torch.randn(n, mc.z_dim, device=device)
+    y = torch.arange(n, device=device) % 10
+    fam.generate(z[:sb], y[:sb])
+    srates = []
+    for _ in range(repeats):
+        sync(device)
+        t = time.perf_counter()
+        with torch.inference_mode():
+            for i in range(0, n, sb):
+                to_uint8(fam.generate(z[i:i + sb], y[i:i + sb])).cpu()
+        sync(device)
+        srates.append(n / (time.perf_counter() - t))
+    return {"train_ips": train_ips, "flops": flops, "sample_ips": statistics.median(srates)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--precision", default="auto")
+    ap.add_argument("--models", default="mlp-mse,conv-mse,gan,dcgan,cgan")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-64", action="store_true", help="skip the 64x64x3 rows")
+    a = ap.parse_args(argv)
+    device = pick_device(a.device)
+    precision = pick_precision(a.precision, device)
+    torch.manual_seed(0)
+    print(f"# drawlab speed benchmark, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"cpu: {cpu_model()}, torch threads: {torch.get_num_threads()}, torch {torch.__version__}")
+    if device.type == "cuda":
+        print(f"gpu: {torch.cuda.get_device_name(device)}")
+    p32 = matmul_peak(device, torch.float32)
+    p16 = matmul_peak(device, torch.bfloat16, seconds=1.0)
+    print(f"device {device.type}, precision {precision}: measured matmul peak fp32 {p32:.0f} GFLOP/s, "
+          f"bf16 {p16:.0f} GFLOP/s")
+    peak = p16 if precision == "bf16" else p32
+    base = preset_config("mnist-cgan").model
+    rows = [(m, (1, 28, 28), 128) for m in a.models.split(",")]
+    if not a.no_64:
+        rows += [(m, (3, 64, 64), 64) for m in ("dcgan",) if m in a.models.split(",")]
+    print("\n| model | image | batch | train img/s | MFLOP/img | % of peak | sample img/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, shape, batch in rows:
+        mc = ModelConfig(**{**base.__dict__, "name": name})
+        if shape[1] == 64:
+            mc = ModelConfig(**{**preset_config("faces-dcgan").model.__dict__})
+        r = bench_model(mc, shape, batch, device, precision, a.steps, a.repeats, channels_last=True)
+        pct = 100 * r["train_ips"] * r["flops"] / 1e9 / peak
+        print(f"| {name} | {'x'.join(map(str, shape[::-1][:2]))}x{shape[0]} | {batch} | {r['train_ips']:.0f} | "
+              f"{r['flops'] / 1e6:.1f} | {pct:.0f}% | {r['sample_ips']:.0f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

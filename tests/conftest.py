@@ -1,0 +1,85 @@
+"""Shared fixtures: an isolated environment for every test, and tiny trained runs built once per session."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pytest
+
+from drawlab.cli import main
+
+# the smallest sensible run: everything the trainer does, in a second or two on a laptop CPU
+TINY = ["--width", "8", "--z-dim", "8", "--batch-size", "16", "--device", "cpu", "--precision", "fp32",
+        "--no-progress"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drawlab_env(tmp_path_factory: pytest.TempPathFactory):
+    """No network, no ~/.cache: DRAWLAB_OFFLINE=1 and a fresh DRAWLAB_DATA for the whole session.
+
+    Subprocesses inherit it; tests/test_data.py points DRAWLAB_DATA at its own folder per test on top
+    of this (its monkeypatch restores this value afterwards)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DRAWLAB_OFFLINE", "1")
+    mp.setenv("DRAWLAB_DATA", str(tmp_path_factory.mktemp("drawlab-data")))
+    mp.delenv("DRAWLAB_FASHION_DIR", raising=False)
+    yield
+    mp.undo()
+
+
+def train_cli(*args: str) -> int:
+    """`drawlab train TINY ARGS` in this process; returns the exit code."""
+    return main(["train", *TINY, *args])
+
+
+@pytest.fixture(scope="session")
+def tiny_train() -> Callable[..., int]:
+    return train_cli
+
+
+def _build(tmp_path_factory: pytest.TempPathFactory, model: str) -> Path:
+    out = tmp_path_factory.mktemp(f"run-{model}") / "run"
+    code = train_cli("--model", model, "--data", "mnist-5k", "--steps", "4", "--checkpoint-every", "2",
+                     "--ema", "0.9", "--out", str(out))
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def dcgan_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4-step DCGAN run (EMA on) on mnist-5k (checkpoints at steps 2 and 4). Read it, never change it."""
+    return _build(tmp_path_factory, "dcgan")
+
+
+@pytest.fixture(scope="session")
+def cgan_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4-step conditional DCGAN run (EMA on) on mnist-5k (checkpoints at steps 2 and 4). Read it, never change it."""
+    return _build(tmp_path_factory, "cgan")
+
+
+def write_images(folder: Path, n: int, size: int = 8, classes: Sequence[str] = (), seed: int = 0) -> Path:
+    """``n`` random grey PNGs of ``size`` x ``size`` under ``folder`` (spread over class subfolders if given)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        sub = folder / classes[i % len(classes)] if classes else folder
+        sub.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8)).save(sub / f"{i:03d}.png")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """32 unlabelled 8x8 grey images: with batch size 16 an epoch is 2 steps."""
+    return write_images(tmp_path_factory.mktemp("small") / "imgs", 32)
+
+
+def grid_tiles(grid, n: int, tile: int = 56, pad: int = 2) -> tuple[int, int]:
+    """(rows, columns) of a sample grid of ``n`` tiles of ``tile`` px with ``pad`` px gaps; asserts it fits."""
+    h, w = grid.shape[:2]
+    assert (h - pad) % (tile + pad) == 0 and (w - pad) % (tile + pad) == 0, grid.shape
+    rows, cols = (h - pad) // (tile + pad), (w - pad) // (tile + pad)
+    assert cols <= n and (rows - 1) * cols < n <= rows * cols, (rows, cols, n)
+    return rows, cols
