@@ -82,7 +82,7 @@ def bench_model(mc: ModelConfig, shape, batch: int, device, precision: str, step
         rates.append(steps * batch / (time.perf_counter() - t))
     train_ips = statistics.median(rates)
     # sampling: the generator alone in inference mode, as `drawlab sample` runs it
-    n, sb = (20000, 2000) if shape[1] <= 32 else (4000, 500)
+    n, sb = (20000, 500) if shape[1] <= 32 else (4000, 250)
     z = torch.randn(n, mc.z_dim, device=device)
     y = torch.arange(n, device=device) % 10
     fam.generate(z[:sb], y[:sb])

@@ -54,7 +54,7 @@ class Drawer:
             raise ConfigError(f"label {int(bad[0])} is out of range: this model knows classes 0..{self.num_classes - 1}")
         return y.clone()
 
-    def sample_tensor(self, n: int, seed: int = 0, labels=None, batch_size: int = 2000) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample_tensor(self, n: int, seed: int = 0, labels=None, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
         """(images uint8 (n, C, H, W) on the CPU, labels int64 (n,))."""
         if n < 1:
             raise ConfigError("--n must be at least 1")
@@ -67,7 +67,7 @@ class Drawer:
                 out.append(to_uint8(self.family.generate(zb, yb)).cpu())
         return torch.cat(out), y
 
-    def sample(self, n: int, seed: int = 0, labels=None, batch_size: int = 2000) -> np.ndarray:
+    def sample(self, n: int, seed: int = 0, labels=None, batch_size: int = 500) -> np.ndarray:
         """uint8 array (n, H, W) for one channel or (n, H, W, C) for colour."""
         return to_hwc_array(self.sample_tensor(n, seed, labels, batch_size)[0])
 

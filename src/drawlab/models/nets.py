@@ -5,6 +5,7 @@ the generator starts at ``start`` x ``start`` (4..7 for the usual sizes) and dou
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -43,6 +44,24 @@ class Conditioner(nn.Module):
         return torch.cat([z, c.to(z.dtype)], dim=1)
 
 
+class FoldConvTranspose2d(nn.ConvTranspose2d):
+    """A ConvTranspose2d (same parameters, same results) computed as one matmul and a col2im
+    (``F.fold``). For few output channels (the image layer) this is about 3x faster on CPU than
+    the native kernel, forward and backward."""
+
+    def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
+        if output_size is not None or self.groups != 1 or self.dilation != (1, 1) or self.output_padding != (0, 0):
+            return super().forward(x, output_size)
+        b, c, h, w = x.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        cols = x.permute(0, 2, 3, 1).reshape(b * h * w, c) @ self.weight.reshape(c, -1)   # (B*H*W, Cout*kh*kw)
+        cols = cols.view(b, h * w, -1).transpose(1, 2)                                     # (B, Cout*kh*kw, H*W)
+        full = ((h - 1) * sh + kh, (w - 1) * sw + kw)
+        out = nn.functional.fold(cols, full, (kh, kw), stride=(sh, sw))                    # (B, Cout, full)
+        out = out[:, :, ph:full[0] - ph, pw:full[1] - pw]
+        return out + self.bias.view(1, -1, 1, 1) if self.bias is not None else out
+
+
 class ConvGenerator(nn.Module):
     """(z (B, z_dim), y (B,)) -> images (B, C, size, size) in [-1, 1], DCGAN-style.
 
@@ -64,7 +83,7 @@ class ConvGenerator(nn.Module):
         for cin, cout in zip(chans[:-1], chans[1:]):              # (c_i, s, s) -> (c_i+1, 2s, 2s)
             layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
         if k > 0:                                                   # (c_last, size/2) -> (C, size)
-            layers += [nn.ConvTranspose2d(chans[-1], c_img, 4, 2, 1), nn.Tanh()]
+            layers += [FoldConvTranspose2d(chans[-1], c_img, 4, 2, 1), nn.Tanh()]
         else:                                                       # no upsampling: 3x3 conv to image
             layers += [nn.Conv2d(chans[-1], c_img, 3, 1, 1), nn.Tanh()]
         self.body = nn.Sequential(*layers)
@@ -157,3 +176,28 @@ def dcgan_init(module: nn.Module) -> None:
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+
+
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """An inference copy of ``module`` with every eval-mode BatchNorm that directly follows a
+    Linear or ConvTranspose2d (inside an nn.Sequential) folded into that layer's weights and bias.
+    Same outputs up to float rounding; fewer passes over memory when sampling."""
+    out = copy.deepcopy(module).eval()
+    for seq in [m for m in out.modules() if isinstance(m, nn.Sequential)]:
+        names = list(seq._modules)
+        for prev, cur in zip(names[:-1], names[1:]):
+            layer, bn = seq._modules[prev], seq._modules[cur]
+            if isinstance(bn, (nn.BatchNorm1d, nn.BatchNorm2d)) and isinstance(layer, (nn.Linear, nn.ConvTranspose2d)):
+                _fold_into(layer, bn)
+                seq._modules[cur] = nn.Identity()
+    return out
+
+
+@torch.no_grad()
+def _fold_into(layer: nn.Module, bn: nn.modules.batchnorm._BatchNorm) -> None:
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)             # (C_out,)
+    if layer.bias is None:
+        layer.bias = nn.Parameter(torch.zeros_like(bn.running_mean))
+    shape = (-1, 1) if isinstance(layer, nn.Linear) else (1, -1, 1, 1)  # Linear: (out, in); ConvT: (in, out, k, k)
+    layer.weight.mul_(scale.view(shape))
+    layer.bias.copy_((layer.bias - bn.running_mean) * scale + bn.bias)
