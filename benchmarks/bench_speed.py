@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from drawlab.config import ModelConfig, preset_config
 from drawlab.data import Batches, ImageDataset
-from drawlab.device import autocast, cpu_model, pick_device, pick_precision
+from drawlab.device import autocast, cpu_model, enable_fast_math, pick_device, pick_precision
 from drawlab.images import to_uint8
 from drawlab.models import build_family
 
@@ -109,6 +109,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     device = pick_device(a.device)
     precision = pick_precision(a.precision, device)
+    enable_fast_math(device)
     torch.manual_seed(0)
     print(f"# drawlab speed benchmark, {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"cpu: {cpu_model()}, torch threads: {torch.get_num_threads()}, torch {torch.__version__}")

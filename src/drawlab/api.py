@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .config import TrainConfig
-from .device import pick_device
+from .device import enable_fast_math, pick_device
 from .errors import ConfigError
 from .images import to_hwc_array, to_uint8
 from .latent import balanced_labels, seeded_noise
@@ -78,6 +78,7 @@ def load(run_dir: str | Path, checkpoint: str | int | None = None, device: str =
     cfg, facts = run.read_config()
     ck = run.find_checkpoint(checkpoint)
     dev = pick_device(device)
+    enable_fast_math(dev)
     family = build_family(cfg.model, tuple(facts["shape"]), int(facts["num_classes"]))
     run.load_weights(family, ck)
     family.to(dev, channels_last=True)

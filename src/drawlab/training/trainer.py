@@ -18,7 +18,7 @@ from torch import nn
 from .. import __version__
 from ..config import TrainConfig
 from ..data import Batches, ImageDataset, open_dataset
-from ..device import autocast, describe, pick_device, pick_precision
+from ..device import autocast, describe, enable_fast_math, pick_device, pick_precision
 from ..errors import ConfigError
 from ..images import grid_array, save_png, to_uint8
 from ..latent import balanced_labels, seeded_noise
@@ -106,8 +106,7 @@ class Trainer:
         self._setup_run()
         self.family.to(self.device, self.channels_last)
         self.family.autocast = lambda: autocast(self.device, self.precision)
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
+        enable_fast_math(self.device)
 
     # -- set-up -----------------------------------------------------------------------------------
     def _facts(self) -> dict[str, Any]:
