@@ -106,6 +106,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-64", action="store_true", help="skip the 64x64x3 rows")
+    ap.add_argument("--batch", type=int, default=128, help="batch size of the 28x28 rows (64x64 rows: half)")
     a = ap.parse_args(argv)
     device = pick_device(a.device)
     precision = pick_precision(a.precision, device)
@@ -121,9 +122,9 @@ def main(argv=None) -> int:
           f"bf16 {p16:.0f} GFLOP/s")
     peak = p16 if precision == "bf16" else p32
     base = preset_config("mnist-cgan").model
-    rows = [(m, (1, 28, 28), 128) for m in a.models.split(",")]
+    rows = [(m, (1, 28, 28), a.batch) for m in a.models.split(",")]
     if not a.no_64:
-        rows += [(m, (3, 64, 64), 64) for m in ("dcgan",) if m in a.models.split(",")]
+        rows += [(m, (3, 64, 64), a.batch // 2) for m in ("dcgan",) if m in a.models.split(",")]
     print("\n| model | image | batch | train img/s | MFLOP/img | % of peak | sample img/s |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, shape, batch in rows:
