@@ -118,7 +118,8 @@ def main(argv=None) -> int:
         print(f"gpu: {torch.cuda.get_device_name(device)}")
     p32 = matmul_peak(device, torch.float32)
     p16 = matmul_peak(device, torch.bfloat16, seconds=1.0)
-    print(f"device {device.type}, precision {precision}: measured matmul peak fp32 {p32:.0f} GFLOP/s, "
+    fp32_name = "fp32 (TF32 tensor cores)" if device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32 else "fp32"
+    print(f"device {device.type}, precision {precision}: measured matmul peak {fp32_name} {p32:.0f} GFLOP/s, "
           f"bf16 {p16:.0f} GFLOP/s")
     peak = p16 if precision == "bf16" else p32
     base = preset_config("mnist-cgan").model
