@@ -432,3 +432,10 @@ def test_resume_after_a_hard_stop_redoes_the_lost_steps_once(tmp_path: Path) -> 
     ea = EventAccumulator(str(run / "tb"))
     ea.Reload()
     assert [e.step for e in ea.Scalars("loss/loss_g")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_small_dataset_warns_and_large_does_not(tmp_path: Path, small_folder: Path) -> None:
+    _, lines = train(tiny_cfg(f"folder:{small_folder}", size=8, steps=1), tmp_path / "small")
+    assert any("only 32 training images" in line for line in lines)
+    _, lines = train(tiny_cfg("mnist-5k", steps=1), tmp_path / "big")
+    assert not any("training images:" in line for line in lines)

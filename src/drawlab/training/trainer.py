@@ -28,6 +28,9 @@ from .diagnostics import explain
 from .logger import MetricsLogger, trim_log
 
 
+SMALL_DATASET = 1000  # fewer images than this earn a warning
+
+
 @dataclass
 class TrainResult:
     """What a finished (or interrupted) run reached."""
@@ -98,6 +101,9 @@ class Trainer:
         self.data: ImageDataset = open_dataset(cfg.data.spec, cfg.data.root, cfg.data.size, cfg.data.channels)
         if self.data.notice:
             self.echo(self.data.notice)
+        if len(self.data) < SMALL_DATASET:
+            self.echo(f"warning: only {len(self.data)} training images: GANs tend to memorise or collapse on so few; "
+                      "watch the sample grids, and prefer more data or image augmentation")
         self.family: Family = build_family(cfg.model, self.data.shape, self.data.num_classes)
         self.channels_last = cfg.channels_last and _has_conv(self.family)
         self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device)
