@@ -1,5 +1,5 @@
 # drawlab: two commands on a fresh machine.
-#   make demo   set up .venv, train the default preset (DCGAN on MNIST, ~5 CPU minutes), write a sample grid
+#   make demo   set up .venv, train the default preset (conditional DCGAN on MNIST, 5 CPU minutes), write a sample grid
 #   make test   set up .venv and run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
