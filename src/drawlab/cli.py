@@ -1,4 +1,4 @@
-"""The `drawlab` command line: train, sample, models, data.
+"""The `drawlab` command line: train, sample, evaluate, compare, models, data.
 
 Every bad input ends in one line on stderr and exit code 2, never a traceback.
 """
@@ -15,7 +15,7 @@ from .errors import ConfigError, DrawlabError
 
 
 def _add_train(sub) -> None:
-    p = sub.add_parser("train", help="train a model (no options: the default preset, DCGAN on MNIST)",
+    p = sub.add_parser("train", help="train a model (no options: the default preset, conditional DCGAN on MNIST)",
                        description="Train a model. Options override the preset; --steps/--epochs/--minutes are "
                                    "the run's totals, also across --resume.")
     p.add_argument("--preset", default=None, help=f"named recipe ({', '.join(PRESETS)}; default {DEFAULT_PRESET})")
@@ -190,6 +190,53 @@ def cmd_presets(a: argparse.Namespace) -> int:
     return 0
 
 
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="measure a trained run: FID, KID, precision/recall, modes, memorisation",
+                       description="Measure a trained run in the features of a network trained on its own data "
+                                   "(once, cached under the data root), each metric beside the same metric between "
+                                   "two disjoint real sets. Writes RUN/eval.json and appends to RUN/metrics.jsonl.")
+    p.add_argument("run_dir")
+    p.add_argument("--n", type=int, default=10_000, help="generated and real images per set (default 10000; "
+                                                          "len(data) // 2 when the data is smaller)")
+    p.add_argument("--checkpoint", help="step or file name of a checkpoint (default: the newest)")
+    p.add_argument("--seed", type=int, default=0, help="noise and real-split seed (default 0)")
+    p.add_argument("--json", dest="json_out", help="also write the evaluation to this JSON file")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--data-root", help="where the data and the cached feature networks live "
+                                       "(default: the run's data root)")
+    p.add_argument("--feature-steps", type=int, help="training steps of the feature network when it is first "
+                                                     "trained (default: about 10 epochs)")
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    from .metrics.evaluate import evaluate
+    from .metrics.report import table
+    if a.feature_steps is not None and a.feature_steps < 1:
+        raise ConfigError(f"--feature-steps must be at least 1, got {a.feature_steps}")
+    res = evaluate(a.run_dir, n=a.n, checkpoint=a.checkpoint, device=a.device, seed=a.seed, json_out=a.json_out,
+                   data_root=a.data_root, feature_steps=a.feature_steps)
+    print(table(res.record))
+    print(f"eval: {res.path}")
+    return 0
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="several evaluated runs side by side: a Markdown table and a bar chart",
+                       description="Compare runs from their eval.json (run `drawlab evaluate RUN` first): "
+                                   "writes a Markdown table and a bar chart PNG beside it.")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--out", default="compare.md", help="Markdown file (default compare.md; the chart goes to "
+                                                       "the same name with .png)")
+
+
+def cmd_compare(a: argparse.Namespace) -> int:
+    from .metrics.compare import compare
+    md, png = compare(a.run_dirs, a.out)
+    print(md.read_text().rstrip())
+    print(f"\ntable: {md}\nchart: {png}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     ap = argparse.ArgumentParser(prog="drawlab", description="A workbench for teaching machines to draw.")
@@ -197,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
     _add_sample(sub)
+    _add_evaluate(sub)
+    _add_compare(sub)
     sub.add_parser("models", help="list the model families")
     sub.add_parser("data", help="list the data sources")
     sub.add_parser("presets", help="list the named training recipes")
@@ -204,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "models": cmd_models, "data": cmd_data,
-            "presets": cmd_presets}
+            "presets": cmd_presets, "evaluate": cmd_evaluate, "compare": cmd_compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

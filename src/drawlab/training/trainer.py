@@ -101,9 +101,6 @@ class Trainer:
         self.data: ImageDataset = open_dataset(cfg.data.spec, cfg.data.root, cfg.data.size, cfg.data.channels)
         if self.data.notice:
             self.echo(self.data.notice)
-        if len(self.data) < SMALL_DATASET:
-            self.echo(f"warning: only {len(self.data)} training images: GANs tend to memorise or collapse on so few; "
-                      "watch the sample grids, and prefer more data or image augmentation")
         self.family: Family = build_family(cfg.model, self.data.shape, self.data.num_classes)
         self.channels_last = cfg.channels_last and _has_conv(self.family)
         self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device)
@@ -201,6 +198,9 @@ class Trainer:
                                None, None, already_done=True)
         grid_every = self._every(self.cfg.sample_every, target)
         ckpt_every = self._every(self.cfg.checkpoint_every, target) if self.cfg.checkpoint_every else grid_every
+        if len(self.data) < SMALL_DATASET:
+            self.echo(f"warning: only {len(self.data)} training images: GANs tend to memorise or collapse on so few; "
+                      "watch the sample grids, and prefer more data or image augmentation")
         self.echo(f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
                   f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
         logger = MetricsLogger(self.run.metrics, self.run.tensorboard, self.cfg.batch_size,

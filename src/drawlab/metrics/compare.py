@@ -1,0 +1,109 @@
+"""`drawlab compare`: the evaluations of several runs side by side, as a Markdown table and a bar chart."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import ConfigError
+from .evaluate import KINDS, read_eval
+from .report import fmt
+
+
+def _labels(runs: Sequence[str | Path]) -> list[str]:
+    """Short unique names: the folder name, with its parent when two runs share one."""
+    names = [Path(r).absolute().name for r in runs]
+    out = []
+    for r, n in zip(runs, names):
+        p = Path(r).absolute()
+        out.append(f"{p.parent.name}/{n}" if names.count(n) > 1 else n)
+    return out
+
+
+def _by_kind(rec: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {e["kind"]: (name, e) for name, e in rec["metrics"].items() if e.get("kind") in KINDS}
+
+
+def _protocol(rec: dict[str, Any]) -> str:
+    p = rec["protocol"]
+    return f"n={p['n']}, {p['feature_net']['name']}"
+
+
+def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> tuple[Path, Path]:
+    """Write the Markdown table to ``out`` and the bar chart beside it (.png); returns both paths."""
+    out = Path(out)
+    if out.suffix.lower() != ".md":
+        raise ConfigError(f"--out {out}: use a .md file name (the chart goes beside it as .png)")
+    recs = [read_eval(r) for r in run_dirs]
+    labels = _labels(run_dirs)
+    kinds = [k for k in KINDS if any(k in _by_kind(r) for r in recs)]
+    png = out.with_suffix(".png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    lines = ["# drawlab compare", ""]
+    protocols = sorted({_protocol(r) for r in recs})
+    if len(protocols) > 1:
+        lines += [f"**Warning:** the runs were evaluated under different protocols ({'; '.join(protocols)}): "
+                  "their numbers are not comparable. Evaluate them with the same --n on the same data.", ""]
+    header = ["run", "model", "step", "protocol"] + [KINDS[k].title for k in kinds] + ["samples"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("| " + " | ".join(["---"] * 4 + ["---:"] * len(kinds) + ["---"]) + " |")
+    for label, rec in zip(labels, recs):
+        bk = _by_kind(rec)
+        cells = [label, rec["model"], str(rec["step"]), _protocol(rec)]
+        for k in kinds:
+            if k in bk:
+                e = bk[k][1]
+                cells.append(f"{fmt(e['value'], e.get('spread'))} (real {fmt(e.get('real'))})")
+            else:
+                cells.append("-")
+        sample = Path(rec["run"]) / rec.get("files", {}).get("samples", "")
+        link = os.path.relpath(sample, out.parent.absolute()) if sample.is_file() else None
+        cells.append(f"[grid]({link})" if link else "-")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += ["", "Each cell: value ± spread (real: the same metric between two disjoint real sets of the same size).", ""]
+    for k in kinds:
+        kd = KINDS[k]
+        spread = "" if kd.spread == "none" else f"; ± is the {kd.spread}"
+        lines.append(f"- **{kd.title}** ({kd.better} is better): {kd.description}{spread}.")
+    lines += ["", f"![metrics]({png.name})", ""]
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text("\n".join(lines))
+    tmp.replace(out)
+    _chart(recs, labels, kinds, png)
+    return out, png
+
+
+def _chart(recs: list[dict[str, Any]], labels: list[str], kinds: list[str], png: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(4, max(1, len(kinds)))
+    rows = (len(kinds) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
+    x = list(range(len(recs)))
+    for ax, k in zip(axes.flat, kinds):
+        vals, errs, reals = [], [], []
+        for rec in recs:
+            e = _by_kind(rec).get(k, (None, {}))[1]
+            vals.append(e.get("value") or 0.0)
+            errs.append(e.get("spread") or 0.0)
+            reals.append(e.get("real"))
+        ax.bar(x, vals, yerr=errs, color=[f"C{i % 10}" for i in x], capsize=3)
+        rx = [i for i, r in zip(x, reals) if r is not None]
+        ax.scatter(rx, [r for r in reals if r is not None], marker="_", s=400, color="black", zorder=3,
+                   label="real data")
+        ax.set_title(f"{KINDS[k].title} ({KINDS[k].better})", fontsize=9)
+        ax.set_xticks(x)
+        ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+    for ax in list(axes.flat)[len(kinds):]:
+        ax.axis("off")
+    if kinds:
+        axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    tmp = png.with_name(png.name + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(png)

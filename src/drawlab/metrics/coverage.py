@@ -1,0 +1,56 @@
+"""Mode coverage from a classifier trained on the real data.
+
+- class histogram of the generated images (the classifier's arg-max),
+- modes: the number of classes that get at least 2% of the samples,
+- class KL: KL(real class distribution || generated class distribution), both as the classifier sees
+  them, with add-one (Laplace) smoothing so that a missing class gives a large finite number,
+- classifier score, an Inception-Score analogue: exp(E_x KL(p(y|x) || p(y))), between 1 (one class,
+  or no confident prediction) and the number of classes (confident and balanced),
+- conditional accuracy: the share of samples drawn for label K that the classifier calls K.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MODE_SHARE = 0.02
+
+
+def class_histogram(probs: np.ndarray) -> np.ndarray:
+    """Counts per class of the arg-max predictions, int (K,)."""
+    return np.bincount(np.asarray(probs).argmax(1), minlength=probs.shape[1])
+
+
+def modes_covered(probs: np.ndarray, share: float = MODE_SHARE) -> int:
+    """How many classes receive at least ``share`` of the samples."""
+    h = class_histogram(probs)
+    return int((h >= share * h.sum()).sum())
+
+
+def class_kl(real_probs: np.ndarray, fake_probs: np.ndarray) -> float:
+    """KL(p_real || p_fake) of the arg-max class distributions, add-one smoothed, in nats."""
+    p = class_histogram(real_probs) + 1.0
+    q = class_histogram(fake_probs) + 1.0
+    p, q = p / p.sum(), q / q.sum()
+    return float((p * np.log(p / q)).sum())
+
+
+def classifier_score(probs: np.ndarray, splits: int = 10) -> tuple[float, float]:
+    """(exp(E KL(p(y|x) || p(y))) over all samples, standard deviation over ``splits`` equal parts)."""
+    probs = np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)
+
+    def score(p: np.ndarray) -> float:
+        py = p.mean(0, keepdims=True)
+        return float(np.exp((p * (np.log(p) - np.log(py))).sum(1).mean()))
+
+    parts = [p for p in np.array_split(probs, min(splits, len(probs))) if len(p)]
+    spread = float(np.std([score(p) for p in parts], ddof=1)) if len(parts) > 1 else float("nan")
+    return score(probs), spread
+
+
+def conditional_accuracy(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float, list[float]]:
+    """(share of samples classified as their requested label, its standard error, per-class shares)."""
+    labels = np.asarray(labels)
+    hit = np.asarray(probs).argmax(1) == labels
+    acc = float(hit.mean())
+    per = [float(hit[labels == k].mean()) if (labels == k).any() else float("nan") for k in range(probs.shape[1])]
+    return acc, float(np.sqrt(acc * (1 - acc) / len(hit))), per

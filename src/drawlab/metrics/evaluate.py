@@ -1,0 +1,349 @@
+"""`drawlab evaluate`: every metric of one run, each with its protocol and its real-data reference.
+
+Protocol (also written into eval.json):
+
+- n generated images from the run's checkpoint (seeded noise, labels balanced over the classes for
+  conditional models) against real set A = n random training images; the *real-data reference*
+  ("floor" for distances) is the same metric for real set B = n other random training images against A.
+  When the dataset has fewer than 2n images, n becomes len // 2 (the name carries the n used).
+- features: the dataset's own feature net (``features.py``): a classifier's penultimate layer for
+  labelled data, an autoencoder's bottleneck for unlabelled folders.
+- memorisation: see ``memorisation.py`` (reference 90% / held-out 10% of the training images).
+
+Metric names carry the protocol: ``fid2.5k-mnist-5k-cnn`` is FID from 2,500 samples in the features
+of the classifier trained on mnist-5k.
+"""
+from __future__ import annotations
+
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..data import ImageDataset, default_data_root, open_dataset
+from ..device import pick_device
+from ..errors import ConfigError, DataError
+from ..images import grid_array, save_png, to_uint8
+from ..latent import balanced_labels, seeded_noise
+from ..models import Family, build_family
+from ..run import RunDir, atomic_write_json
+from . import coverage, frechet, kid, memorisation, prdc
+from .features import FEATURE_DIM, FeatureNet, get_feature_net, real_images
+
+EVAL_FORMAT = "drawlab-eval-1"
+EVAL_JSON = "eval.json"
+EVAL_DIR = "eval"            # eval/samples.png, eval/memorised.png
+DEFAULT_N = 10_000
+WARN_BELOW = 2_000
+MEMO_MAX_FAKE = 5_000        # generated images checked for memorisation
+MEMO_MAX_HELDOUT = 2_000
+BOOTSTRAP = 10
+
+
+@dataclass(frozen=True)
+class MetricKind:
+    """One kind of metric: how it is named, read and compared."""
+    key: str
+    title: str
+    better: str               # 'lower', 'higher' or 'closer' (to the real-data reference)
+    spread: str               # what the ± is
+    description: str
+
+
+KINDS: dict[str, MetricKind] = {k.key: k for k in [
+    MetricKind("fid", "FID", "lower", "bootstrap std (10 resamples)",
+               "Frechet distance between Gaussians fitted to generated and real features"),
+    MetricKind("kid", "KID", "lower", "std over 50 subsets",
+               "unbiased squared MMD, cubic polynomial kernel (Binkowski 2018)"),
+    MetricKind("precision", "precision", "higher", "binomial standard error",
+               "share of generated images inside the real k=5 NN manifold (Kynkaanniemi 2019)"),
+    MetricKind("recall", "recall", "higher", "binomial standard error",
+               "share of real images inside the generated k=5 NN manifold (Kynkaanniemi 2019)"),
+    MetricKind("density", "density", "closer", "standard error of the mean",
+               "mean number of real k=5 NN balls holding a generated image, / k (Naeem 2020); 1 for matching sets"),
+    MetricKind("coverage", "coverage", "higher", "binomial standard error",
+               "share of real k=5 NN balls holding at least one generated image (Naeem 2020)"),
+    MetricKind("modes", "modes", "higher", "none",
+               "classes receiving >= 2% of the samples (classifier arg-max)"),
+    MetricKind("class-kl", "class KL", "lower", "none",
+               "KL(real class distribution || generated), nats, add-one smoothed"),
+    MetricKind("cscore", "classifier score", "closer", "std over 10 splits",
+               "exp(E KL(p(y|x) || p(y))), an Inception-Score analogue in the dataset's classifier"),
+    MetricKind("cond-acc", "conditional accuracy", "higher", "binomial standard error",
+               "share of samples drawn for label K that the classifier calls K; real: its held-out accuracy"),
+    MetricKind("memorised-pixels", "memorised (pixels)", "lower", "binomial standard error",
+               "share of samples nearer to a training image (pixel L2) than the closest 1% of held-out real images"),
+    MetricKind("memorised", "memorised (features)", "lower", "binomial standard error",
+               "the same in the feature net's space"),
+]}
+
+
+def n_tag(n: int) -> str:
+    """10000 -> '10k', 2500 -> '2.5k', 300 -> '300'."""
+    if n >= 1000 and n % 100 == 0:
+        return f"{n / 1000:g}k"
+    return str(n)
+
+
+def metric_name(kind: str, n: int, net: str) -> str:
+    if kind == "memorised-pixels":
+        return f"memorised-pixels{n_tag(n)}"
+    return f"{kind}{n_tag(n)}-{net}"
+
+
+def kind_of(name: str) -> MetricKind | None:
+    """The MetricKind of a full metric name (longest matching key first)."""
+    for key in sorted(KINDS, key=len, reverse=True):
+        if name.startswith(key) and (len(name) == len(key) or name[len(key)].isdigit()):
+            return KINDS[key]
+    return None
+
+
+# -- samples -------------------------------------------------------------------------------------
+
+def open_generator(run: RunDir, checkpoint: str | int | None, device: torch.device):
+    """(family on ``device``, config, facts, checkpoint) of a run."""
+    cfg, facts = run.read_config()
+    ck = run.find_checkpoint(checkpoint)
+    family = build_family(cfg.model, tuple(facts["shape"]), int(facts["num_classes"]))
+    run.load_weights(family, ck)
+    family.to(device)
+    family.steps_done = ck.step
+    return family, cfg, facts, ck
+
+
+def generate(family: Family, z_dim: int, n: int, seed: int, device: torch.device,
+             batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """(uint8 images (n, C, H, W) on the CPU, requested labels (n,)) from seeded noise."""
+    z = seeded_noise(n, z_dim, seed)
+    y = balanced_labels(n, family.num_classes)
+    out = []
+    with torch.inference_mode():
+        for i in range(0, n, batch):
+            out.append(to_uint8(family.generate(z[i:i + batch].to(device), y[i:i + batch].to(device))).cpu())
+    return torch.cat(out), y
+
+
+# -- the whole evaluation ------------------------------------------------------------------------
+
+@dataclass
+class EvalResult:
+    record: dict[str, Any]    # what eval.json holds
+    path: Path                # eval.json
+
+
+def _entry(kind: str, value: float, spread: float | None, real: float | None, real_spread: float | None,
+           **extra: Any) -> dict[str, Any]:
+    k = KINDS[kind]
+
+    def clean(v):
+        return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+
+    return {"kind": kind, "value": clean(value), "spread": clean(spread), "real": clean(real),
+            "real_spread": clean(real_spread), "better": k.better, "spread_is": k.spread,
+            "description": k.description, **extra}
+
+
+def plan_n(n: int, data_len: int, dim: int) -> tuple[int, list[str]]:
+    """The n actually used and notes about it; errors when no valid FID is possible."""
+    if n < 1:
+        raise ConfigError("--n must be at least 1")
+    frechet.check_count(n, dim)
+    notes = []
+    n_eff = n
+    if 2 * n > data_len:
+        n_eff = data_len // 2
+        notes.append(f"the dataset has {data_len} images, too few for two disjoint real sets of {n}: "
+                     f"n = {n_eff} (len // 2) for generated and both real sets")
+        if n_eff <= dim + 1:
+            raise DataError(f"the dataset has only {data_len} images: FID in {dim}-dimensional features needs two "
+                            f"disjoint real sets of more than {dim + 1}, so at least {2 * (dim + 2)} images")
+    if n_eff < WARN_BELOW:
+        notes.append(f"n = {n_eff} < {WARN_BELOW}: FID and KID are noisy and FID is biased upwards; "
+                     "compare runs only at the same n")
+    return n_eff, notes
+
+
+def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | None = None, device: str = "cpu",
+             seed: int = 0, json_out: str | Path | None = None, data_root: str | Path | None = None,
+             feature_steps: int | None = None, echo: Callable[[str], None] | None = None,
+             log: bool = True) -> EvalResult:
+    """Evaluate a run: write RUN/eval.json (and ``json_out``), RUN/eval/*.png, and append an
+    ``"eval": true`` record to RUN/metrics.jsonl. Returns the record."""
+    say = echo or (lambda s: print(s, file=sys.stderr))
+    t0 = time.perf_counter()
+    run = RunDir(run_dir)
+    dev = pick_device(device)
+    family, cfg, facts, ck = open_generator(run, checkpoint, dev)
+    root = Path(data_root or cfg.data.root or default_data_root()).expanduser()
+    ds = open_dataset(cfg.data.spec, str(root), cfg.data.size, cfg.data.channels)
+    notes: list[str] = []
+    if facts.get("data_fingerprint") not in (None, ds.fingerprint):
+        notes.append(f"the data of {ds.name} changed since the run was trained (fingerprint "
+                     f"{facts.get('data_fingerprint')} then, {ds.fingerprint} now)")
+        say(f"warning: {notes[-1]}")
+    if tuple(ds.shape) != tuple(facts["shape"]):
+        raise DataError(f"the run draws {tuple(facts['shape'])} images but its data now gives {ds.shape}")
+    n_eff, n_notes = plan_n(n, len(ds), FEATURE_DIM)
+    notes += n_notes
+    for note in n_notes:
+        say(f"note: {note}")
+
+    fnet = get_feature_net(ds, root, dev, steps=feature_steps, echo=say)
+
+    # real sets A (reference) and B (floor), disjoint
+    g = torch.Generator().manual_seed(10_000 + seed)
+    perm = torch.randperm(len(ds), generator=g)
+    idx_a, idx_b = perm[:n_eff].sort().values, perm[n_eff:2 * n_eff].sort().values
+    real_a, real_b = real_images(ds, idx_a), real_images(ds, idx_b)
+
+    say(f"drawing {n_eff} images from {run.path} (step {ck.step}) ...")
+    fake, req = generate(family, cfg.model.z_dim, n_eff, seed, dev)
+    eval_dir = run.path / EVAL_DIR
+    files = {"samples": str(Path(EVAL_DIR) / "samples.png")}
+    nrow = 10 if family.conditional and family.num_classes <= 20 else 8
+    save_png(grid_array(fake[:nrow * 8], nrow=nrow), eval_dir / "samples.png")
+
+    say("features and metrics ...")
+    f_fake, f_a, f_b = fnet.features(fake), fnet.features(real_a), fnet.features(real_b)
+    metrics: dict[str, dict[str, Any]] = {}
+    tag = fnet.name
+
+    def put(kind: str, entry: dict[str, Any]) -> None:
+        metrics[metric_name(kind, n_eff, tag)] = entry
+
+    v, s = frechet.fid_bootstrap(f_fake, f_a, BOOTSTRAP, seed)
+    rv, rs = frechet.fid_bootstrap(f_b, f_a, BOOTSTRAP, seed)
+    put("fid", _entry("fid", v, s, rv, rs))
+    v, s = kid.kid(f_fake, f_a, seed=seed)
+    rv, rs = kid.kid(f_b, f_a, seed=seed)
+    put("kid", _entry("kid", v, s, rv, rs))
+    pf, pr = prdc.prdc(f_a, f_fake), prdc.prdc(f_a, f_b)
+    for key in ("precision", "recall", "density", "coverage"):
+        put(key, _entry(key, getattr(pf, key), getattr(pf, key + "_se"), getattr(pr, key), getattr(pr, key + "_se"),
+                        k=5))
+
+    if fnet.is_classifier:
+        p_fake, p_a, p_b = fnet.probs(fake), fnet.probs(real_a), fnet.probs(real_b)
+        hist = coverage.class_histogram(p_fake)
+        put("modes", _entry("modes", coverage.modes_covered(p_fake), None, coverage.modes_covered(p_b), None,
+                            classes=fnet.num_classes, histogram=[int(c) for c in hist],
+                            real_histogram=[int(c) for c in coverage.class_histogram(p_b)]))
+        put("class-kl", _entry("class-kl", coverage.class_kl(p_a, p_fake), None, coverage.class_kl(p_a, p_b), None))
+        v, s = coverage.classifier_score(p_fake)
+        rv, rs = coverage.classifier_score(p_b)
+        put("cscore", _entry("cscore", v, s, rv, rs))
+        if family.conditional and family.num_classes == fnet.num_classes:
+            acc, se, per = coverage.conditional_accuracy(p_fake, req.numpy())
+            put("cond-acc", _entry("cond-acc", acc, se, fnet.accuracy, None, per_class=per))
+
+    say("memorisation ...")
+    memo_info, memo_files = _memorisation(ds, fnet, fake, f_fake, seed, n_eff, tag, metrics, eval_dir)
+    files.update(memo_files)
+
+    record: dict[str, Any] = {
+        "format": EVAL_FORMAT,
+        "run": str(run.path.absolute()),
+        "model": family.name,
+        "conditional": family.conditional,
+        "step": ck.step,
+        "checkpoint": ck.weights.name,
+        "data_name": ds.name,
+        "data_fingerprint": ds.fingerprint,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "protocol": {
+            "n": n_eff, "n_requested": n, "seed": seed,
+            "generated": (f"{n_eff} images from seeded noise (seed {seed})"
+                          + (", labels balanced over the classes" if family.conditional else "")),
+            "reference": (f"real set A: {n_eff} random training images; real-data reference ('real'): the same "
+                          f"metric for real set B ({n_eff} other random training images, disjoint from A) "
+                          "against A; split seed " + str(10_000 + seed)),
+            "feature_net": {"name": fnet.name, "kind": fnet.kind, "dim": fnet.dim,
+                            **{k: v for k, v in fnet.info.items() if k not in ("name", "kind", "dim")}},
+            "memorisation": memo_info,
+            "drawlab_version": __version__, "torch_version": torch.__version__,
+            "numpy_version": np.__version__, "python": platform.python_version(), "device": str(dev),
+        },
+        "metrics": metrics,
+        "notes": notes,
+        "files": files,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    path = run.path / EVAL_JSON
+    atomic_write_json(path, record)
+    if json_out is not None:
+        out = Path(json_out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out, record)
+    if log:
+        append_metrics(run, record)
+    return EvalResult(record, path)
+
+
+def _memorisation(ds: ImageDataset, fnet: FeatureNet, fake: torch.Tensor, f_fake: np.ndarray, seed: int,
+                  n_eff: int, tag: str, metrics: dict[str, dict[str, Any]], eval_dir: Path):
+    g = torch.Generator().manual_seed(20_000 + seed)
+    perm = torch.randperm(len(ds), generator=g)
+    n_hold = min(MEMO_MAX_HELDOUT, max(1, len(ds) // 10))
+    hold, ref = perm[:n_hold].sort().values, perm[n_hold:].sort().values
+    img_hold, img_ref = real_images(ds, hold), real_images(ds, ref)
+    m = min(MEMO_MAX_FAKE, len(fake))
+    mp = memorisation.memorisation(memorisation.pixels(img_ref), memorisation.pixels(img_hold),
+                                   memorisation.pixels(fake[:m]))
+    mf = memorisation.memorisation(fnet.features(img_ref), fnet.features(img_hold), f_fake[:m])
+    for kind, res in (("memorised-pixels", mp), ("memorised", mf)):
+        metrics[metric_name(kind, m, tag)] = _entry(kind, res.share, res.share_se, res.heldout_share, None,
+                                                    threshold=res.threshold, ratio_threshold=res.ratio_threshold,
+                                                    n_generated=m)
+    info = {"reference_images": int(len(ref)), "heldout_images": int(n_hold), "generated_images": m,
+            "percentile": memorisation.PERCENTILE, "ratio_percentile": memorisation.RATIO_PERCENTILE,
+            "split_seed": 20_000 + seed,
+            "definition": ("the training images are split at random into a reference part and a held-out part; "
+                           "a generated image is memorised when its nearest reference image is at most as far as "
+                           f"the {memorisation.PERCENTILE:g}st percentile of the held-out images' nearest-reference "
+                           "distances AND its nearest/second-nearest distance ratio is at most the "
+                           f"{memorisation.RATIO_PERCENTILE:g}th percentile of the held-out ratios (so that images "
+                           "near everything, like class averages, do not count); pixels: L2 of values in [0,1]; "
+                           "features: L2 in the feature net; 'real' is that share for the held-out images "
+                           "themselves (about 1% by construction)")}
+    worst = memorisation.worst_offenders(mp, k=min(10, m))
+    pairs = torch.cat([fake[torch.as_tensor(worst)], img_ref[torch.as_tensor(mp.index[worst])]])
+    save_png(grid_array(pairs, nrow=len(worst)), eval_dir / "memorised.png")
+    return info, {"memorised": str(Path(EVAL_DIR) / "memorised.png")}
+
+
+def append_metrics(run: RunDir, record: dict[str, Any]) -> None:
+    """One ``{"step": S, "eval": true, NAME: value, NAME_real: reference, ...}`` line in metrics.jsonl."""
+    line: dict[str, Any] = {"step": record["step"], "eval": True, "time": time.time(),
+                            "n": record["protocol"]["n"], "feature_net": record["protocol"]["feature_net"]["name"]}
+    for name, e in record["metrics"].items():
+        line[name] = e["value"]
+        line[f"{name}_real"] = e["real"]
+    with open(run.metrics, "a") as f:
+        f.write(json.dumps(line) + "\n")
+
+
+def read_eval(run_dir: str | Path) -> dict[str, Any]:
+    """A run's eval.json; RunError with the command to run when there is none."""
+    from ..errors import RunError
+    run = RunDir(run_dir)
+    p = run.path / EVAL_JSON
+    if not run.path.is_dir():
+        raise RunError(f"run directory {run.path} does not exist")
+    if not p.is_file():
+        raise RunError(f"{run.path} has no {EVAL_JSON}: run drawlab evaluate {run.path} first")
+    try:
+        d = json.loads(p.read_text())
+        if d.get("format") != EVAL_FORMAT or not isinstance(d.get("metrics"), dict):
+            raise ValueError("not a drawlab evaluation")
+        return d
+    except ValueError as e:
+        raise RunError(f"{p} is damaged ({e}): run drawlab evaluate {run.path} again") from None

@@ -1,0 +1,109 @@
+"""`drawlab evaluate` and `drawlab compare` end to end on tiny runs (small n, a tiny feature net)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from drawlab.cli import main
+
+FEATURE_STEPS = "60"   # the same tiny feature net as tests/test_metrics.py (one cache for the session)
+N = "300"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def evaluated(cgan_run: Path, dcgan_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Copies of the shared tiny runs (never change those), evaluated once each."""
+    base = tmp_path_factory.mktemp("evaluated")
+    runs = {}
+    for name, src in (("cgan", cgan_run), ("dcgan", dcgan_run)):
+        dst = base / name
+        shutil.copytree(src, dst)
+        extra = ["--json", str(base / f"{name}.json")] if name == "cgan" else []
+        assert main(["evaluate", str(dst), "--n", N, "--feature-steps", FEATURE_STEPS, *extra]) == 0
+        runs[name] = dst
+    return runs
+
+
+def test_evaluate_writes_eval_json_with_its_protocol(evaluated: dict[str, Path]) -> None:
+    run = evaluated["cgan"]
+    rec = json.loads((run / "eval.json").read_text())
+    assert rec["format"] == "drawlab-eval-1" and rec["step"] == 4 and rec["model"] == "cgan"
+    p = rec["protocol"]
+    assert p["n"] == 300 and p["n_requested"] == 300
+    assert p["feature_net"]["name"] == "mnist-5k-cnn" and 0 < p["feature_net"]["heldout_accuracy"] <= 1
+    assert p["torch_version"] and p["drawlab_version"] and "disjoint" in p["reference"]
+    assert "held-out" in p["memorisation"]["definition"]
+    names = set(rec["metrics"])
+    for kind in ("fid", "kid", "precision", "recall", "density", "coverage", "modes", "class-kl", "cscore",
+                 "cond-acc", "memorised"):
+        assert f"{kind}300-mnist-5k-cnn" in names, kind
+    assert "memorised-pixels300" in names
+    fid = rec["metrics"]["fid300-mnist-5k-cnn"]
+    assert fid["value"] > fid["real"] >= 0 and fid["spread"] > 0 and fid["better"] == "lower"
+    assert any("< 2000" in note for note in rec["notes"])
+    for rel in rec["files"].values():
+        assert Image.open(run / rel).size[0] > 0
+    assert json.loads((run.parent / "cgan.json").read_text()) == rec
+
+
+def test_evaluate_appends_an_eval_record_to_metrics_jsonl(evaluated: dict[str, Path]) -> None:
+    last = json.loads((evaluated["cgan"] / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["eval"] is True and last["step"] == 4 and last["n"] == 300
+    assert last["fid300-mnist-5k-cnn"] > last["fid300-mnist-5k-cnn_real"]
+
+
+def test_unconditional_runs_have_no_conditional_accuracy(evaluated: dict[str, Path]) -> None:
+    rec = json.loads((evaluated["dcgan"] / "eval.json").read_text())
+    assert not any(k.startswith("cond-acc") for k in rec["metrics"])
+    assert "modes300-mnist-5k-cnn" in rec["metrics"]
+
+
+def test_evaluate_prints_a_table(evaluated: dict[str, Path], capsys) -> None:
+    assert main(["evaluate", str(evaluated["dcgan"]), "--n", N, "--feature-steps", FEATURE_STEPS]) == 0
+    out = capsys.readouterr().out
+    assert "fid300-mnist-5k-cnn" in out and "real data" in out and "±" in out
+    assert f"eval: {evaluated['dcgan'] / 'eval.json'}" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--n", "50"], "more samples than feature dimensions"),
+    (["--checkpoint", "999"], "no checkpoint '999'"),
+    (["--feature-steps", "0"], "--feature-steps must be at least 1"),
+])
+def test_evaluate_bad_input_is_one_line(evaluated: dict[str, Path], args, message, capsys) -> None:
+    assert main(["evaluate", str(evaluated["dcgan"]), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_evaluate_not_a_run(tmp_path: Path, capsys) -> None:
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "not a drawlab run" in capsys.readouterr().err
+
+
+def test_compare_writes_markdown_and_a_chart(evaluated: dict[str, Path], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "cmp" / "compare.md"
+    assert main(["compare", str(evaluated["cgan"]), str(evaluated["dcgan"]), "--out", str(out)]) == 0
+    md = out.read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
+    assert len(rows) == 3 and "FID" in rows[0] and "cgan" in rows[1] and "dcgan" in rows[2]
+    assert "(real " in rows[1] and "[grid](" in rows[1]
+    link = rows[1].split("[grid](")[1].split(")")[0]
+    assert (out.parent / link).is_file()
+    assert Image.open(out.with_suffix(".png")).size[0] > 100
+    assert "chart:" in capsys.readouterr().out
+
+
+def test_compare_needs_evaluated_runs(evaluated: dict[str, Path], cgan_run: Path, capsys) -> None:
+    assert main(["compare", str(evaluated["cgan"]), str(cgan_run)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"run drawlab evaluate {cgan_run} first" in err
