@@ -439,3 +439,28 @@ def test_small_dataset_warns_and_large_does_not(tmp_path: Path, small_folder: Pa
     assert any("only 32 training images" in line for line in lines)
     _, lines = train(tiny_cfg("mnist-5k", steps=1), tmp_path / "big")
     assert not any("training images:" in line for line in lines)
+
+
+def test_eval_every_logs_fid_and_keeps_the_best_checkpoint(tmp_path: Path, capsys) -> None:
+    cfg = tiny_cfg("mnist-5k", steps=4, eval_every=2, eval_n=300, keep_checkpoints=1, checkpoint_every=1)
+    train(cfg, tmp_path / "r")
+    recs = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in recs if r.get("eval")]
+    assert [r["step"] for r in evals] == [2, 4]
+    name = next(k for k in evals[0] if k.startswith("fid") and not k.endswith("_floor"))
+    assert name.endswith("-cnn") and all(r[name] > r[name + "_floor"] >= 0 for r in evals)
+    best = json.loads((tmp_path / "r" / "checkpoints" / "best.json").read_text())
+    assert best["metric"] == name and best["step"] in (2, 4)
+    assert best["value"] == pytest.approx(min(r[name] for r in evals), abs=1e-4)
+    # rotation (keep 1) never deletes the best weights, and they can be sampled
+    assert (tmp_path / "r" / "checkpoints" / "best.safetensors").is_file()
+    out = tmp_path / "best.npz"
+    assert main(["sample", str(tmp_path / "r"), "--checkpoint", "best", "--n", "5", "--out", str(out)]) == 0
+    assert np.load(out)["images"].shape == (5, 28, 28)
+    assert main(["sample", str(tmp_path / "r"), "--checkpoint", "best", "--n", "5", "--out", str(out)]) == 0
+
+
+def test_best_checkpoint_missing_is_a_clear_error(dcgan_run: Path, tmp_path: Path, capsys) -> None:
+    assert main(["sample", str(dcgan_run), "--checkpoint", "best", "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--eval-every" in err[0]

@@ -44,6 +44,8 @@ def _add_train(sub) -> None:
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"))
     p.add_argument("--sample-every", type=int, help="steps between sample grids")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    p.add_argument("--eval-every", type=int, help="steps between in-training FIDs; keeps the best checkpoint")
+    p.add_argument("--eval-n", type=int, help="generated images per in-training FID (default 2000)")
     p.add_argument("--out", help="run directory (default runs/<preset or model>-<data>-<time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue this run where it stopped")
     p.add_argument("--dry-run", action="store_true", help="a 2-step smoke run of the whole path")
@@ -53,7 +55,7 @@ def _add_train(sub) -> None:
 _MODEL_OPTS = {"model": "name", "z_dim": "z_dim", "width": "width", "d_width": "d_width", "ema": "ema",
                "loss": "loss", "label_smoothing": "label_smoothing", "d_steps": "d_steps",
                "lr_g": "lr_g", "lr_d": "lr_d"}
-_TOP_OPTS = ("batch_size", "seed", "device", "precision", "sample_every", "checkpoint_every")
+_TOP_OPTS = ("batch_size", "seed", "device", "precision", "sample_every", "checkpoint_every", "eval_every", "eval_n")
 
 
 def config_from_args(a: argparse.Namespace) -> TrainConfig:

@@ -59,6 +59,8 @@ class TrainConfig:
     checkpoint_every: int | None = None  # steps between checkpoints (None: same as sample grids)
     keep_checkpoints: int = 3    # older checkpoints are deleted (the newest always survives)
     grid_n: int = 100            # images in each progress grid (from the run's fixed noise)
+    eval_every: int | None = None  # steps between in-training FIDs (logged; the best checkpoint is kept)
+    eval_n: int = 2000           # generated images per in-training FID
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

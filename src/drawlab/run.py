@@ -128,8 +128,7 @@ class RunDir:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         stem = f"step-{step:07d}"
         ck = Checkpoint(step, self.checkpoints / f"{stem}.safetensors", self.checkpoints / f"{stem}.state.pt")
-        weights = {f"{name}.{k}": v.detach().cpu().contiguous()
-                   for name, net in family.nets.items() for k, v in net.state_dict().items()}
+        weights = _weights(family)
         tmp_w = ck.weights.with_name(ck.weights.name + ".tmp")
         save_file(weights, str(tmp_w), metadata={"format": "drawlab-1", "model": family.name, "step": str(step)})
         tmp_s = ck.state.with_name(ck.state.name + ".tmp")
@@ -140,6 +139,24 @@ class RunDir:
                           {"step": step, "weights": ck.weights.name, "state": ck.state.name})
         self._rotate(keep)
         return ck
+
+    def save_best(self, family: Family, step: int, info: dict[str, Any]) -> Path:
+        """Keep the weights of ``step`` as checkpoints/best.safetensors (never rotated) with
+        best.json saying which step and metric value made it the best."""
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        path = self.checkpoints / "best.safetensors"
+        tmp = path.with_name(path.name + ".tmp")
+        save_file(_weights(family), str(tmp), metadata={"format": "drawlab-1", "model": family.name, "step": str(step)})
+        os.replace(tmp, path)
+        atomic_write_json(self.checkpoints / "best.json", {"step": step, **info})
+        return path
+
+    def read_best(self) -> dict[str, Any] | None:
+        """The best.json record ({"step", "metric", "value"}), or None."""
+        try:
+            return json.loads((self.checkpoints / "best.json").read_text())
+        except (OSError, ValueError):
+            return None
 
     def list_checkpoints(self) -> list[Checkpoint]:
         """Complete checkpoints (both files present), oldest first."""
@@ -165,6 +182,11 @@ class RunDir:
 
     def find_checkpoint(self, which: str | int | None = None) -> Checkpoint:
         """``None``/'latest' -> the newest; an int step or a file path -> that one; RunError otherwise."""
+        if which == "best":
+            best, path = self.read_best(), self.checkpoints / "best.safetensors"
+            if best is None or not path.is_file():
+                raise RunError(f"{self.path} has no best checkpoint: train it with --eval-every N to keep one")
+            return Checkpoint(int(best["step"]), path, path.with_name("best.state.pt"))
         if which in (None, "latest"):
             ck = self.latest_checkpoint()
             if ck is None:
@@ -206,3 +228,9 @@ class RunDir:
         for ck in cks[:-max(1, keep)]:
             for p in (ck.weights, ck.state):
                 p.unlink(missing_ok=True)
+
+
+def _weights(family: Family) -> dict[str, torch.Tensor]:
+    """Every network's state as flat "NET.param" -> CPU tensor, for safetensors."""
+    return {f"{name}.{k}": v.detach().cpu().contiguous()
+            for name, net in family.nets.items() for k, v in net.state_dict().items()}

@@ -64,6 +64,15 @@ class MetricsLogger:
         self._busy += max(0.0, self._last - self._t0)
         self._t0 = self._last = now
 
+    def log_eval(self, step: int, values: dict[str, float]) -> None:
+        """One ``"eval": true`` record in metrics.jsonl and ``eval/NAME`` curves in TensorBoard."""
+        rec = {"step": step, "time": time.time(), "eval": True, **{k: round(v, 5) for k, v in values.items()}}
+        with open(self.jsonl, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        if self.tb is not None:
+            for k, v in values.items():
+                self.tb.add_scalar(f"eval/{k}", v, step)
+
     def add_image(self, tag: str, hwc, step: int) -> None:
         if self.tb is not None:
             self.tb.add_image(tag, hwc, step, dataformats="HW" if hwc.ndim == 2 else "HWC")

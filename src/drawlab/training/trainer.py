@@ -74,6 +74,8 @@ def check_config(cfg: TrainConfig) -> None:
     """Reject impossible options with one clear line."""
     if cfg.batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
+    if cfg.eval_every is not None and cfg.eval_every < 1:
+        raise ConfigError("--eval-every must be at least 1 (steps between in-training FIDs)")
     for name in ("steps", "epochs"):
         v = getattr(cfg, name)
         if v is not None and v < 0:
@@ -106,6 +108,7 @@ class Trainer:
         self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device)
         self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.step, self.elapsed = 0, 0.0
+        self.probe = None  # the in-training FID, built at the first --eval-every step
         self._setup_run()
         self.family.to(self.device, self.channels_last)
         self.family.autocast = lambda: autocast(self.device, self.precision)
@@ -186,6 +189,19 @@ class Trainer:
             logger.add_image("samples/fixed_noise", arr, self.step)
         return path
 
+    def evaluate(self, logger: MetricsLogger) -> dict[str, float]:
+        """In-training FID (``--eval-every``): logged as a curve; a new best keeps checkpoints/best.safetensors."""
+        if self.probe is None:
+            from ..metrics.probe import FIDProbe
+            self.probe = FIDProbe(self.data, self.cfg.eval_n, self.cfg.data.root, self.device, echo=self.echo)
+        values = self.probe(self.family)
+        logger.log_eval(self.step, values)
+        best = self.run.read_best()
+        value = values[self.probe.name]
+        if best is None or best.get("metric") != self.probe.name or value < float(best["value"]):
+            self.run.save_best(self.family, self.step, {"metric": self.probe.name, "value": value})
+        return values
+
     def save(self) -> Path:
         return self.run.save_checkpoint(self.family, self.step, self._state(), self.cfg.keep_checkpoints).weights
 
@@ -224,6 +240,9 @@ class Trainer:
                     bar.set_postfix_str(_postfix(last_rec))
                 if self.step % grid_every == 0:
                     last_grid = self.write_grid(logger)
+                if self.cfg.eval_every and self.step % self.cfg.eval_every == 0:
+                    self.evaluate(logger)
+                    logger.reset_clock()
                 if self.step % ckpt_every == 0:
                     self.save()
                     logger.reset_clock()

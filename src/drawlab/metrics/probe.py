@@ -1,0 +1,41 @@
+"""In-training evaluation (`drawlab train --eval-every N`): FID of a few generated images in the
+dataset's feature net, cheap enough to log as a curve and to pick the best checkpoint."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..data import ImageDataset
+from ..models import Family
+from . import frechet
+from .evaluate import generate, metric_name, plan_n
+from .features import FEATURE_DIM, get_feature_net, real_images
+
+
+class FIDProbe:
+    """Computes ``fid{n}-{net}`` for a family against a fixed random set of real images.
+
+    The real features are computed once; each call draws ``n`` images from fixed seeded noise, so
+    successive values differ only through training. Floor: the same FID between two real sets.
+    """
+
+    def __init__(self, ds: ImageDataset, n: int, root: str | Path | None, device: torch.device,
+                 echo: Callable[[str], None] | None = None, seed: int = 0):
+        self.n, _ = plan_n(n, len(ds), FEATURE_DIM)
+        self.device, self.seed = device, seed
+        self.fnet = get_feature_net(ds, root, device, echo=echo)
+        g = torch.Generator().manual_seed(10_000 + seed)
+        perm = torch.randperm(len(ds), generator=g)
+        self.f_real = self.fnet.features(real_images(ds, perm[:self.n].sort().values))
+        f_b = self.fnet.features(real_images(ds, perm[self.n:2 * self.n].sort().values))
+        self.name = metric_name("fid", self.n, self.fnet.name)
+        self.floor = frechet.fid(f_b, self.f_real)
+
+    def __call__(self, family: Family) -> dict[str, float]:
+        """{name: FID, name + "_floor": real-vs-real FID}; lower is better."""
+        fake, _ = generate(family, family.cfg.z_dim, self.n, self.seed, self.device)
+        value = frechet.fid(self.fnet.features(fake), self.f_real)
+        return {self.name: float(value) if np.isfinite(value) else float("inf"), self.name + "_floor": self.floor}
