@@ -219,6 +219,8 @@ ERRORS = {
     "faces-without-data": (lambda t, r: ["train", "--preset", "faces-dcgan", "--out", str(t / "out")],
                            "--data folder:PATH"),
     "resume-missing": (lambda t, r: ["train", "--resume", str(t / "nowhere")], "does not exist"),
+    "resume-with-new-lr": (lambda t, r: ["train", "--resume", str(r.getfixturevalue("dcgan_run")), "--lr", "0.1",
+                                         "--width", "4"], "--width, --lr cannot change it"),
     "out-is-a-file": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1",
                                     "--out", str(_a_file(t / "afile"))], "cannot make the run directory"),
     "out-is-a-run": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1",

@@ -61,6 +61,14 @@ def test_evaluate_appends_an_eval_record_to_metrics_jsonl(evaluated: dict[str, P
     assert last["fid300-mnist-5k-cnn"] > last["fid300-mnist-5k-cnn_real"]
 
 
+def test_evaluate_logs_tensorboard_scalars(evaluated: dict[str, Path]) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    ea = EventAccumulator(str(evaluated["dcgan"] / "tb"))
+    ea.Reload()
+    fid = "eval/fid300-mnist-5k-cnn"
+    assert fid in ea.Tags()["scalars"] and [e.step for e in ea.Scalars(fid)] == [4]
+
+
 def test_unconditional_runs_have_no_conditional_accuracy(evaluated: dict[str, Path]) -> None:
     rec = json.loads((evaluated["dcgan"] / "eval.json").read_text())
     assert not any(k.startswith("cond-acc") for k in rec["metrics"])

@@ -106,6 +106,12 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .training import Trainer
     if a.resume:
         from .run import RunDir
+        fixed = [o for o in (*_MODEL_OPTS, *_TOP_OPTS, "preset", "data", "data_root", "size", "channels", "lr", "out")
+                 if o not in ("device", "precision") and getattr(a, o, None) is not None]
+        if fixed:
+            names = ", ".join("--" + o.replace("_", "-") for o in fixed)
+            raise ConfigError(f"--resume continues a run with its own settings; {names} cannot change it "
+                              "(only --steps/--epochs/--minutes, --device and --precision can): start a new run instead")
         cfg, _ = RunDir(a.resume).read_config()
         _apply_length(cfg, a)
         for opt in ("device", "precision"):

@@ -329,6 +329,19 @@ def append_metrics(run: RunDir, record: dict[str, Any]) -> None:
         line[f"{name}_real"] = e["real"]
     with open(run.metrics, "a") as f:
         f.write(json.dumps(line) + "\n")
+    _log_tensorboard(run, record)
+
+
+def _log_tensorboard(run: RunDir, record: dict[str, Any]) -> None:
+    """``eval/NAME`` scalars at the checkpoint's step in the run's TensorBoard folder."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is a dependency; a broken install only loses the curves
+        return
+    with SummaryWriter(str(run.tensorboard)) as tb:
+        for name, e in record["metrics"].items():
+            if isinstance(e.get("value"), (int, float)):
+                tb.add_scalar(f"eval/{name}", e["value"], record["step"])
 
 
 def read_eval(run_dir: str | Path) -> dict[str, Any]:
