@@ -54,23 +54,28 @@ def fake_dataset(shape: tuple[int, int, int], n: int = 4096, classes: int = 10) 
 
 
 def bench_model(mc: ModelConfig, shape, batch: int, device, precision: str, steps: int, repeats: int,
-                channels_last: bool) -> dict:
+                channels_last: bool, cuda_graphs: bool = False) -> dict:
     fam = build_family(mc, shape, 10)
     fam.to(device, channels_last)
     fam.autocast = lambda: autocast(device, precision)
     gen = torch.Generator(device=device).manual_seed(0)
     it = Batches(fake_dataset(shape), batch, seed=0, device=device).iterate()
 
+    train_step = lambda x, y: fam.train_step(x, y, gen)  # noqa: E731
+    if cuda_graphs:
+        from drawlab.training.cuda_graph import GraphedStep
+        train_step = GraphedStep(fam, gen)
+
     def step():
         x, y = next(it)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return fam.train_step(x, y, gen)
+        return train_step(x, y)
 
     with FlopCounterMode(display=False) as fc:
-        step()
+        fam.train_step(*next(it), gen)
     flops = fc.get_total_flops() / batch
-    for _ in range(3):
+    for _ in range(3 + max(3, mc.ema_start + 2) * cuda_graphs):
         step()
     rates = []
     for _ in range(repeats):
@@ -107,6 +112,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-64", action="store_true", help="skip the 64x64x3 rows")
     ap.add_argument("--batch", type=int, default=128, help="batch size of the 28x28 rows (64x64 rows: half)")
+    ap.add_argument("--cuda-graphs", action="store_true", help="replay each training step as one CUDA graph")
     a = ap.parse_args(argv)
     device = pick_device(a.device)
     precision = pick_precision(a.precision, device)
@@ -132,7 +138,8 @@ def main(argv=None) -> int:
         mc = ModelConfig(**{**base.__dict__, "name": name})
         if shape[1] == 64:
             mc = ModelConfig(**{**preset_config("faces-dcgan").model.__dict__})
-        r = bench_model(mc, shape, batch, device, precision, a.steps, a.repeats, channels_last=True)
+        r = bench_model(mc, shape, batch, device, precision, a.steps, a.repeats, channels_last=True,
+                        cuda_graphs=a.cuda_graphs)
         pct = 100 * r["train_ips"] * r["flops"] / 1e9 / peak
         print(f"| {name} | {'x'.join(map(str, shape[::-1][:2]))}x{shape[0]} | {batch} | {r['train_ips']:.0f} | "
               f"{r['flops'] / 1e6:.1f} | {pct:.0f}% | {r['sample_ips']:.0f} |", flush=True)

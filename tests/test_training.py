@@ -464,3 +464,28 @@ def test_best_checkpoint_missing_is_a_clear_error(dcgan_run: Path, tmp_path: Pat
     assert main(["sample", str(dcgan_run), "--checkpoint", "best", "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--eval-every" in err[0]
+
+
+def test_a_run_trained_with_cuda_graphs_resumes_on_the_cpu(tmp_path: Path, tiny_train) -> None:
+    run = tmp_path / "r"
+    assert tiny_train("--steps", "2", "--out", str(run)) == 0
+    cfg_file = run / "config.json"
+    d = json.loads(cfg_file.read_text())
+    d["train"]["cuda_graphs"] = True                  # as if it had been trained with --cuda-graphs on a GPU
+    cfg_file.write_text(json.dumps(d))
+    state = run / "checkpoints" / "step-0000002.state.pt"
+    s = torch.load(state, weights_only=True)
+    for opt in s["optimizers"].values():              # and its optimizers saved as capturable
+        for g in opt["param_groups"]:
+            g["capturable"] = True
+    torch.save(s, state)
+    assert main(["train", "--resume", str(run), "--steps", "3", "--no-progress"]) == 0
+    assert RunDir(run).latest_checkpoint().step == 3
+
+
+def test_cuda_graphs_on_the_cpu_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert main(["train", "--data", "mnist-5k", "--cuda-graphs", "--device", "cpu", "--steps", "1",
+                 "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--cuda-graphs needs a CUDA device" in err[0]
+    assert not (tmp_path / "r").exists()

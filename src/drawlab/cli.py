@@ -42,6 +42,8 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"))
+    p.add_argument("--cuda-graphs", action="store_true", default=None,
+                   help="replay each training step as one CUDA graph (--device cuda only)")
     p.add_argument("--sample-every", type=int, help="steps between sample grids")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
     p.add_argument("--eval-every", type=int, help="steps between in-training FIDs; keeps the best checkpoint")
@@ -55,7 +57,8 @@ def _add_train(sub) -> None:
 _MODEL_OPTS = {"model": "name", "z_dim": "z_dim", "width": "width", "d_width": "d_width", "ema": "ema",
                "loss": "loss", "label_smoothing": "label_smoothing", "d_steps": "d_steps",
                "lr_g": "lr_g", "lr_d": "lr_d"}
-_TOP_OPTS = ("batch_size", "seed", "device", "precision", "sample_every", "checkpoint_every", "eval_every", "eval_n")
+_TOP_OPTS = ("batch_size", "seed", "device", "precision", "sample_every", "checkpoint_every", "eval_every", "eval_n",
+             "cuda_graphs")
 
 
 def config_from_args(a: argparse.Namespace) -> TrainConfig:
@@ -107,14 +110,15 @@ def cmd_train(a: argparse.Namespace) -> int:
     if a.resume:
         from .run import RunDir
         fixed = [o for o in (*_MODEL_OPTS, *_TOP_OPTS, "preset", "data", "data_root", "size", "channels", "lr", "out")
-                 if o not in ("device", "precision") and getattr(a, o, None) is not None]
+                 if o not in ("device", "precision", "cuda_graphs") and getattr(a, o, None) is not None]
         if fixed:
             names = ", ".join("--" + o.replace("_", "-") for o in fixed)
             raise ConfigError(f"--resume continues a run with its own settings; {names} cannot change it "
                               "(only --steps/--epochs/--minutes, --device and --precision can): start a new run instead")
         cfg, _ = RunDir(a.resume).read_config()
         _apply_length(cfg, a)
-        for opt in ("device", "precision"):
+        cfg.cuda_graphs = False  # a runtime choice like --device: given again on each resume, not inherited
+        for opt in ("device", "precision", "cuda_graphs"):
             if getattr(a, opt) is not None:
                 setattr(cfg, opt, getattr(a, opt))
         trainer = Trainer(cfg, a.resume, resume=True, progress=not a.no_progress)

@@ -54,6 +54,7 @@ class TrainConfig:
     device: str = "auto"         # auto | cpu | cuda | mps
     precision: str = "auto"      # auto | fp32 | bf16 (auto: bf16 only where the hardware is fast at it)
     channels_last: bool = True   # NHWC memory layout for conv models (faster on CPU and GPU)
+    cuda_graphs: bool = False    # replay the training step as one CUDA graph (GPU only; small models: much faster)
     log_every: int = 50          # steps between metrics.jsonl / TensorBoard records
     sample_every: int | None = None      # steps between sample grids (None: once per epoch, at most 50 per run)
     checkpoint_every: int | None = None  # steps between checkpoints (None: same as sample grids)

@@ -99,6 +99,9 @@ class Trainer:
         self.progress = progress
         self.device = pick_device(cfg.device)
         self.precision = pick_precision(cfg.precision, self.device)
+        if cfg.cuda_graphs and self.device.type != "cuda":
+            raise ConfigError(f"--cuda-graphs needs a CUDA device, but this run is on {self.device.type}: "
+                              "drop --cuda-graphs or use --device cuda")
         torch.manual_seed(cfg.seed)
         self.data: ImageDataset = open_dataset(cfg.data.spec, cfg.data.root, cfg.data.size, cfg.data.channels)
         if self.data.notice:
@@ -147,6 +150,9 @@ class Trainer:
         self.step = int(state["step"])
         self.elapsed = float(state.get("elapsed", 0.0))
         self.family.steps_done = self.step
+        for opt in self.family.opts.values():   # a run captured on a GPU resumes anywhere
+            for group in opt.param_groups:
+                group["capturable"] = False
         torch.set_rng_state(state["rng_cpu"])
         self.gen.set_state(state["rng_train"].to(self.gen.device) if self.device.type != "cuda"
                            else state["rng_train"])
@@ -189,6 +195,13 @@ class Trainer:
             logger.add_image("samples/fixed_noise", arr, self.step)
         return path
 
+    def _step_function(self):
+        """``family.train_step`` with this run's generator, as a CUDA graph when asked for on a GPU."""
+        if self.cfg.cuda_graphs:
+            from .cuda_graph import GraphedStep
+            return GraphedStep(self.family, self.gen)
+        return lambda x, y: self.family.train_step(x, y, self.gen)
+
     def evaluate(self, logger: MetricsLogger) -> dict[str, float]:
         """In-training FID (``--eval-every``): logged as a curve; a new best keeps checkpoints/best.safetensors."""
         if self.probe is None:
@@ -225,13 +238,14 @@ class Trainer:
         start_step, t_start = self.step, time.perf_counter()
         last_grid, last_rec, interrupted = None, None, False
         it = self.batches.iterate(self.step)
+        step_fn = self._step_function()
         with _StopFlag() as stop:
             while not self._done(target):
                 t0 = time.perf_counter()
                 x, y = next(it)
                 if self.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
-                logger.add(self.family.train_step(x, y, self.gen))
+                logger.add(step_fn(x, y))
                 self.step += 1
                 self.elapsed += time.perf_counter() - t0
                 bar.update(1)

@@ -1,0 +1,66 @@
+"""CUDA graphs for the training step (`drawlab train --device cuda --cuda-graphs`).
+
+The small networks here are bound by kernel launches on a GPU: one captured step replays every
+kernel of a D update, a G update and the EMA in a single launch. Capture happens once, after a few
+eager warm-up steps (so the optimizers' state exists and the EMA has started averaging); each later
+step copies the batch into the graph's input tensors and replays. Same arithmetic as eager steps.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..models import Family
+
+WARMUP_STEPS = 3  # eager steps before capture (the last one on a side stream, as CUDA graphs need)
+
+
+def make_capturable(family: Family, on: bool) -> None:
+    """Switch the optimizers to (or from) CUDA-graph-safe updates (their step counters on the GPU)."""
+    for opt in family.opts.values():
+        for group in opt.param_groups:
+            group["capturable"] = on
+        if on:
+            for state in opt.state.values():
+                if torch.is_tensor(state.get("step")):
+                    p_dev = next(iter(v for k, v in state.items() if k != "step" and torch.is_tensor(v))).device
+                    state["step"] = state["step"].to(p_dev, torch.float32)
+
+
+class GraphedStep:
+    """Callable like ``family.train_step(x, y, gen)``: eager for the first steps, then one CUDA graph."""
+
+    def __init__(self, family: Family, gen: torch.Generator, warmup: int = WARMUP_STEPS):
+        self.family, self.gen = family, gen
+        self.warmup = max(warmup, family.cfg.ema_start + 1 if "G_ema" in family.nets else 0)
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.eager = 0
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.graph is not None:
+            self.x.copy_(x)
+            self.y.copy_(y)
+            self.graph.replay()
+            self.family.steps_done += 1
+            return self.out
+        self.eager += 1
+        if self.eager < self.warmup:
+            return self.family.train_step(x, y, self.gen)
+        make_capturable(self.family, True)
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):                      # the last eager step, on a side stream
+            out = self.family.train_step(x, y, self.gen)
+        torch.cuda.current_stream().wait_stream(side)
+        self._capture(x, y)
+        return out
+
+    def _capture(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.x, self.y = x.clone(), y.clone()
+        graph = torch.cuda.CUDAGraph()
+        if hasattr(graph, "register_generator_state"):
+            graph.register_generator_state(self.gen)
+        steps_before = self.family.steps_done
+        with torch.cuda.graph(graph):
+            self.out = self.family.train_step(self.x, self.y, self.gen)
+        self.family.steps_done = steps_before             # capture records the step; it runs at replay
+        self.graph = graph
