@@ -281,3 +281,28 @@ def test_colour_run_samples_rgb(tmp_path: Path) -> None:
     assert imgs.dtype == np.uint8 and imgs.shape == (3, 8, 8, 3)
     assert main(["sample", "run", "--n", "3", "--out", "g.png"]) == 0
     assert png(tmp_path / "g.png").shape[2] == 3
+
+
+@pytest.mark.parametrize("args, message", [
+    (lambda t, r: ["sample", str(r), "--seed", str(2 ** 70)], "--seed"),
+    (lambda t, r: ["sample", str(r), "--label", str(2 ** 70)], "--label"),
+    (lambda t, r: ["sample", str(r), "--out", str(t)], "is a folder"),
+    (lambda t, r: ["sample", str(r), "--out", str(_a_file(t / "f")) + "/x.png"], "is a file, not a folder"),
+    (lambda t, r: ["sample", str(_a_file(t / "g"))], "is a file, not a run directory"),
+    (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1", "--seed", "-1", "--out", str(t / "o")],
+     "--seed"),
+    (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1", "--d-width", "-3", "--out", str(t / "o")],
+     "--d-width"),
+    (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1", "--label-smoothing", "3",
+                   "--out", str(t / "o")], "--label-smoothing"),
+    (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1", "--sample-every", "-5",
+                   "--out", str(t / "o")], "--sample-every"),
+    (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "4", "--eval-every", "2", "--eval-n", "10",
+                   "--out", str(t / "o")], "--n"),
+], ids=["seed-overflow", "label-overflow", "out-is-dir", "out-under-file", "run-is-file", "negative-seed",
+        "negative-d-width", "label-smoothing", "sample-every", "eval-n-too-small"])
+def test_more_bad_input_is_one_line(tmp_path: Path, request, dcgan_run: Path, args, message, capsys) -> None:
+    assert main(args(tmp_path, dcgan_run)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("drawlab: error:") and message in err[0]
+    assert not (tmp_path / "o").exists()

@@ -489,3 +489,14 @@ def test_cuda_graphs_on_the_cpu_is_a_clear_error(tmp_path: Path, capsys) -> None
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--cuda-graphs needs a CUDA device" in err[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_resume_on_another_device_restarts_the_noise_with_a_note(tmp_path: Path) -> None:
+    cfg = tiny_cfg("mnist-5k", steps=2)
+    train(cfg, tmp_path / "r")
+    state = tmp_path / "r" / "checkpoints" / "step-0000002.state.pt"
+    s = torch.load(state, weights_only=True)
+    s["rng_train"] = torch.zeros(16, dtype=torch.uint8)  # a CUDA generator's state is 16 bytes
+    torch.save(s, state)
+    res, lines = resume_to(tmp_path / "r", steps=3)
+    assert res.step == 3 and any("fresh seed" in line for line in lines)

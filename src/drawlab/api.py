@@ -23,7 +23,8 @@ from .run import RunDir
 
 
 class Drawer:
-    """A trained generator, ready to sample. Same seed -> same images, on any device."""
+    """A trained generator, ready to sample. Same seed -> the same latent vectors on any device, and the
+    same images on the same device (GPUs differ from the CPU in the last bits)."""
 
     def __init__(self, family: Family, cfg: TrainConfig, facts: dict, step: int, device: torch.device):
         self.family, self.config, self.facts, self.step, self.device = family, cfg, facts, step, device

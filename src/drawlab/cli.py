@@ -39,6 +39,8 @@ def _add_train(sub) -> None:
     p.add_argument("--loss", choices=("nonsaturating", "hinge"))
     p.add_argument("--label-smoothing", type=float, help="one-sided: D's real target becomes 1 - S")
     p.add_argument("--d-steps", type=int, help="D updates per G update")
+    p.add_argument("--d-cond", choices=("concat", "projection"),
+                   help="how a conditional D sees the label: one-hot planes (concat, default) or projection")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"))
@@ -56,7 +58,7 @@ def _add_train(sub) -> None:
 
 _MODEL_OPTS = {"model": "name", "z_dim": "z_dim", "width": "width", "d_width": "d_width", "ema": "ema",
                "loss": "loss", "label_smoothing": "label_smoothing", "d_steps": "d_steps",
-               "lr_g": "lr_g", "lr_d": "lr_d"}
+               "lr_g": "lr_g", "lr_d": "lr_d", "d_cond": "d_cond"}
 _TOP_OPTS = ("batch_size", "seed", "device", "precision", "sample_every", "checkpoint_every", "eval_every", "eval_n",
              "cuda_graphs")
 
@@ -156,13 +158,35 @@ def _add_sample(sub) -> None:
     p.add_argument("--nrow", type=int, default=None, help="images per grid row")
 
 
+def check_out_file(path: str | Path, option: str = "--out") -> Path:
+    """A file we may write: not an existing folder, and no existing file where its folder should be."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{option} {path} is a folder: give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{option} {path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
+def check_seed(seed: int) -> int:
+    if not 0 <= seed < 2 ** 63:
+        raise ConfigError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
+    return seed
+
+
 def cmd_sample(a: argparse.Namespace) -> int:
     import numpy as np
     from .api import load
     from .images import grid_array, save_png, to_hwc_array
-    out = Path(a.out) if a.out else Path(a.run_dir) / "samples" / f"sample-seed{a.seed}.png"
+    out = check_out_file(a.out) if a.out else Path(a.run_dir) / "samples" / f"sample-seed{a.seed}.png"
     if out.suffix.lower() not in (".png", ".npz"):
         raise ConfigError(f"--out {out}: use a .png (grid) or .npz (arrays) file name")
+    check_seed(a.seed)
+    if a.label is not None and not 0 <= a.label < 2 ** 31:
+        raise ConfigError(f"--label {a.label} is out of range: give a class number such as 0..9")
     if a.nrow is not None and a.nrow < 1:
         raise ConfigError(f"--nrow must be at least 1, got {a.nrow}")
     drawer = load(a.run_dir, checkpoint=a.checkpoint, device=a.device)
@@ -225,6 +249,11 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     from .metrics.report import table
     if a.feature_steps is not None and a.feature_steps < 1:
         raise ConfigError(f"--feature-steps must be at least 1, got {a.feature_steps}")
+    check_seed(a.seed)
+    if a.json_out:
+        check_out_file(a.json_out, "--json")
+    if a.data_root and Path(a.data_root).exists() and not Path(a.data_root).is_dir():
+        raise ConfigError(f"--data-root {a.data_root} is a file: give a folder")
     res = evaluate(a.run_dir, n=a.n, checkpoint=a.checkpoint, device=a.device, seed=a.seed, json_out=a.json_out,
                    data_root=a.data_root, feature_steps=a.feature_steps)
     print(table(res.record))
@@ -243,6 +272,7 @@ def _add_compare(sub) -> None:
 
 def cmd_compare(a: argparse.Namespace) -> int:
     from .metrics.compare import compare
+    check_out_file(a.out)
     md, png = compare(a.run_dirs, a.out)
     print(md.read_text().rstrip())
     print(f"\ntable: {md}\nchart: {png}")
@@ -268,7 +298,13 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "models": cmd_models, "dat
             "presets": cmd_presets, "evaluate": cmd_evaluate, "compare": cmd_compare}
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"drawlab: warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+    warnings.formatwarning = _one_line_warning
     ap = build_parser()
     a = ap.parse_args(argv)
     if a.command is None:

@@ -99,7 +99,8 @@ class RunDir:
         """(TrainConfig, facts) from config.json; RunError when the folder is not a run."""
         p = self.path / CONFIG
         if not self.path.is_dir():
-            raise RunError(f"run directory {self.path} does not exist: give the --out folder of a `drawlab train` run")
+            what = "is a file, not a run directory" if self.path.exists() else "does not exist"
+            raise RunError(f"run directory {self.path} {what}: give the --out folder of a `drawlab train` run")
         if not p.is_file():
             raise RunError(f"{self.path} is not a drawlab run (no {CONFIG}): give the --out folder of a `drawlab train` run")
         try:

@@ -355,7 +355,9 @@ def read_eval(run_dir: str | Path) -> dict[str, Any]:
         raise RunError(f"{run.path} has no {EVAL_JSON}: run drawlab evaluate {run.path} first")
     try:
         d = json.loads(p.read_text())
-        if d.get("format") != EVAL_FORMAT or not isinstance(d.get("metrics"), dict):
+        if not isinstance(d, dict) or d.get("format") != EVAL_FORMAT or not isinstance(d.get("metrics"), dict) \
+                or not isinstance(d.get("protocol"), dict) \
+                or not all(isinstance(e, dict) and "value" in e for e in d["metrics"].values()):
             raise ValueError("not a drawlab evaluation")
         return d
     except ValueError as e:

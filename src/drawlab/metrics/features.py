@@ -191,7 +191,9 @@ def get_feature_net(ds: ImageDataset, root: str | Path | None = None, device: to
     key = kind if steps is None else f"{kind}-s{steps}"
     name = f"{feature_net_base(ds)}-{kind}"
     w_path, j_path = cache_paths(root, ds.fingerprint, key)
-    net = _build(kind, ds)
+    with torch.random.fork_rng(devices=[]):   # the same net whatever random state the caller left
+        torch.manual_seed(0)
+        net = _build(kind, ds)
     if not retrain and w_path.is_file() and j_path.is_file():
         try:
             info = json.loads(j_path.read_text())

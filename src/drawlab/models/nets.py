@@ -5,7 +5,6 @@ the generator starts at ``start`` x ``start`` (4..7 for the usual sizes) and dou
 """
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -176,28 +175,3 @@ def dcgan_init(module: nn.Module) -> None:
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
-
-
-def fold_batchnorm(module: nn.Module) -> nn.Module:
-    """An inference copy of ``module`` with every eval-mode BatchNorm that directly follows a
-    Linear or ConvTranspose2d (inside an nn.Sequential) folded into that layer's weights and bias.
-    Same outputs up to float rounding; fewer passes over memory when sampling."""
-    out = copy.deepcopy(module).eval()
-    for seq in [m for m in out.modules() if isinstance(m, nn.Sequential)]:
-        names = list(seq._modules)
-        for prev, cur in zip(names[:-1], names[1:]):
-            layer, bn = seq._modules[prev], seq._modules[cur]
-            if isinstance(bn, (nn.BatchNorm1d, nn.BatchNorm2d)) and isinstance(layer, (nn.Linear, nn.ConvTranspose2d)):
-                _fold_into(layer, bn)
-                seq._modules[cur] = nn.Identity()
-    return out
-
-
-@torch.no_grad()
-def _fold_into(layer: nn.Module, bn: nn.modules.batchnorm._BatchNorm) -> None:
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)             # (C_out,)
-    if layer.bias is None:
-        layer.bias = nn.Parameter(torch.zeros_like(bn.running_mean))
-    shape = (-1, 1) if isinstance(layer, nn.Linear) else (1, -1, 1, 1)  # Linear: (out, in); ConvT: (in, out, k, k)
-    layer.weight.mul_(scale.view(shape))
-    layer.bias.copy_((layer.bias - bn.running_mean) * scale + bn.bias)

@@ -76,6 +76,16 @@ def check_config(cfg: TrainConfig) -> None:
         raise ConfigError("--batch-size must be at least 1")
     if cfg.eval_every is not None and cfg.eval_every < 1:
         raise ConfigError("--eval-every must be at least 1 (steps between in-training FIDs)")
+    for name in ("sample_every", "checkpoint_every", "eval_n", "keep_checkpoints", "grid_n", "log_every"):
+        v = getattr(cfg, name)
+        if v is not None and v < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
+    if not 0 <= cfg.seed < 2 ** 63:
+        raise ConfigError(f"--seed must be between 0 and 2**63 - 1, got {cfg.seed}")
+    if cfg.model.d_width is not None and cfg.model.d_width < 1:
+        raise ConfigError(f"--d-width must be at least 1, got {cfg.model.d_width}")
+    if not 0 <= cfg.model.label_smoothing < 1:
+        raise ConfigError(f"--label-smoothing must be in [0, 1), e.g. 0.1; got {cfg.model.label_smoothing}")
     for name in ("steps", "epochs"):
         v = getattr(cfg, name)
         if v is not None and v < 0:
@@ -111,7 +121,10 @@ class Trainer:
         self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device)
         self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.step, self.elapsed = 0, 0.0
-        self.probe = None  # the in-training FID, built at the first --eval-every step
+        self.probe = None  # the in-training FID (--eval-every)
+        if cfg.eval_every:  # feature net and real features first, so a bad --eval-n fails before any run exists
+            from ..metrics.probe import FIDProbe
+            self.probe = FIDProbe(self.data, cfg.eval_n, cfg.data.root, self.device, echo=self.echo)
         self._setup_run()
         self.family.to(self.device, self.channels_last)
         self.family.autocast = lambda: autocast(self.device, self.precision)
@@ -154,8 +167,13 @@ class Trainer:
             for group in opt.param_groups:
                 group["capturable"] = False
         torch.set_rng_state(state["rng_cpu"])
-        self.gen.set_state(state["rng_train"].to(self.gen.device) if self.device.type != "cuda"
-                           else state["rng_train"])
+        saved = state["rng_train"]
+        if saved.numel() == self.gen.get_state().numel():
+            self.gen.set_state(saved)
+        else:  # the run moved between CPU and GPU: their generators' states do not translate
+            self.gen.manual_seed(self.cfg.seed * 1_000_003 + self.step)
+            self.echo(f"note: resuming on {self.device.type}, not the device this run was saved on: "
+                      "training noise continues from a fresh seed (same weights and optimizers)")
 
     def _state(self) -> dict[str, Any]:
         return {"elapsed": self.elapsed, "rng_cpu": torch.get_rng_state(),
@@ -204,9 +222,6 @@ class Trainer:
 
     def evaluate(self, logger: MetricsLogger) -> dict[str, float]:
         """In-training FID (``--eval-every``): logged as a curve; a new best keeps checkpoints/best.safetensors."""
-        if self.probe is None:
-            from ..metrics.probe import FIDProbe
-            self.probe = FIDProbe(self.data, self.cfg.eval_n, self.cfg.data.root, self.device, echo=self.echo)
         values = self.probe(self.family)
         logger.log_eval(self.step, values)
         best = self.run.read_best()
@@ -254,11 +269,11 @@ class Trainer:
                     bar.set_postfix_str(_postfix(last_rec))
                 if self.step % grid_every == 0:
                     last_grid = self.write_grid(logger)
-                if self.cfg.eval_every and self.step % self.cfg.eval_every == 0:
-                    self.evaluate(logger)
-                    logger.reset_clock()
                 if self.step % ckpt_every == 0:
                     self.save()
+                    logger.reset_clock()
+                if self.probe is not None and self.step % self.cfg.eval_every == 0:
+                    self.evaluate(logger)
                     logger.reset_clock()
                 if stop.requested:
                     interrupted = True
