@@ -449,6 +449,9 @@ def test_eval_every_logs_fid_and_keeps_the_best_checkpoint(tmp_path: Path, capsy
     assert [r["step"] for r in evals] == [2, 4]
     name = next(k for k in evals[0] if k.startswith("fid") and not k.endswith("_floor"))
     assert name.endswith("-cnn") and all(r[name] > r[name + "_floor"] >= 0 for r in evals)
+    for kind in ("precision", "recall", "coverage", "modes"):
+        key = name.replace("fid", kind, 1)
+        assert all(0 <= r[key] <= (10 if kind == "modes" else 1) for r in evals), key
     best = json.loads((tmp_path / "r" / "checkpoints" / "best.json").read_text())
     assert best["metric"] == name and best["step"] in (2, 4)
     assert best["value"] == pytest.approx(min(r[name] for r in evals), abs=1e-4)

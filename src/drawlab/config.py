@@ -56,11 +56,11 @@ class TrainConfig:
     channels_last: bool = True   # NHWC memory layout for conv models (faster on CPU and GPU)
     cuda_graphs: bool = False    # replay the training step as one CUDA graph (GPU only; small models: much faster)
     log_every: int = 50          # steps between metrics.jsonl / TensorBoard records
-    sample_every: int | None = None      # steps between sample grids (None: once per epoch, at most 50 per run)
+    sample_every: int | None = None      # steps between sample grids (None: once per epoch, at most about 40 per run)
     checkpoint_every: int | None = None  # steps between checkpoints (None: same as sample grids)
     keep_checkpoints: int = 3    # older checkpoints are deleted (the newest always survives)
     grid_n: int = 100            # images in each progress grid (from the run's fixed noise)
-    eval_every: int | None = None  # steps between in-training FIDs (logged; the best checkpoint is kept)
+    eval_every: int | None = None  # steps between in-training evaluations (FID, precision, recall, coverage...; best-FID checkpoint kept)
     eval_n: int = 2000           # generated images per in-training FID
 
     def to_dict(self) -> dict[str, Any]:

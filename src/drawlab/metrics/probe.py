@@ -1,5 +1,6 @@
-"""In-training evaluation (`drawlab train --eval-every N`): FID of a few generated images in the
-dataset's feature net, cheap enough to log as a curve and to pick the best checkpoint."""
+"""In-training evaluation (`drawlab train --eval-every N`): the main metrics of `drawlab evaluate`
+on fewer images (FID, precision, recall, coverage; modes and conditional accuracy for labelled
+data), cheap enough to log as curves; FID picks the best checkpoint."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,13 +11,13 @@ import torch
 
 from ..data import ImageDataset
 from ..models import Family
-from . import frechet
+from . import coverage, frechet, prdc
 from .evaluate import generate, metric_name, plan_n
 from .features import FEATURE_DIM, get_feature_net, real_images
 
 
 class FIDProbe:
-    """Computes ``fid{n}-{net}`` for a family against a fixed random set of real images.
+    """Computes ``fid{n}-{net}`` (and its companions) for a family against a fixed random set of real images.
 
     The real features are computed once; each call draws ``n`` images from fixed seeded noise, so
     successive values differ only through training. Floor: the same FID between two real sets.
@@ -35,7 +36,19 @@ class FIDProbe:
         self.floor = frechet.fid(f_b, self.f_real)
 
     def __call__(self, family: Family) -> dict[str, float]:
-        """{name: FID, name + "_floor": real-vs-real FID}; lower is better."""
-        fake, _ = generate(family, family.cfg.z_dim, self.n, self.seed, self.device)
-        value = frechet.fid(self.fnet.features(fake), self.f_real)
-        return {self.name: float(value) if np.isfinite(value) else float("inf"), self.name + "_floor": self.floor}
+        """{fid name: FID, fid name + "_floor": real-vs-real FID, precision/recall/coverage/modes/cond-acc
+        names: values}; FID lower is better, the others higher."""
+        fake, req = generate(family, family.cfg.z_dim, self.n, self.seed, self.device)
+        f_fake = self.fnet.features(fake)
+        value = frechet.fid(f_fake, self.f_real)
+        out = {self.name: float(value) if np.isfinite(value) else float("inf"), self.name + "_floor": self.floor}
+        pr = prdc.prdc(self.f_real, f_fake)
+        for key in ("precision", "recall", "coverage"):
+            out[metric_name(key, self.n, self.fnet.name)] = float(getattr(pr, key))
+        if self.fnet.is_classifier:
+            probs = self.fnet.probs(fake)
+            out[metric_name("modes", self.n, self.fnet.name)] = float(coverage.modes_covered(probs))
+            if family.conditional and family.num_classes == self.fnet.num_classes:
+                acc, _, _ = coverage.conditional_accuracy(probs, req.numpy())
+                out[metric_name("cond-acc", self.n, self.fnet.name)] = float(acc)
+        return out
