@@ -82,7 +82,7 @@ def _known(cls: type, d: dict[str, Any]) -> dict[str, Any]:
 # Named recipes. Each is a set of overrides of the defaults above; command-line options override them again.
 PRESETS: dict[str, dict[str, Any]] = {
     "mnist-cgan": {
-        "summary": "conditional DCGAN on MNIST 28x28: all ten digits, recognisable after ~5 CPU minutes (the default)",
+        "summary": "conditional DCGAN on MNIST 28x28: all ten digits, recognisable after ~5 CPU minutes",
         "model": {"name": "cgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.99, "ema_start": 100},
         "data": {"spec": "mnist"},
         "batch_size": 128, "minutes": 5.0,
