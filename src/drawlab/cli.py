@@ -240,6 +240,8 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-root", help="where the data and the cached feature networks live "
                                        "(default: the run's data root)")
+    p.add_argument("--inception-weights", metavar="PATH",
+                   help="also the standard FID in Inception-v3 features (torch-fidelity) from this local .pth file")
     p.add_argument("--feature-steps", type=int, help="training steps of the feature network when it is first "
                                                      "trained (default: about 10 epochs)")
 
@@ -250,12 +252,15 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     if a.feature_steps is not None and a.feature_steps < 1:
         raise ConfigError(f"--feature-steps must be at least 1, got {a.feature_steps}")
     check_seed(a.seed)
+    if a.inception_weights:
+        from .metrics.inception import check_weights
+        check_weights(a.inception_weights)
     if a.json_out:
         check_out_file(a.json_out, "--json")
     if a.data_root and Path(a.data_root).exists() and not Path(a.data_root).is_dir():
         raise ConfigError(f"--data-root {a.data_root} is a file: give a folder")
     res = evaluate(a.run_dir, n=a.n, checkpoint=a.checkpoint, device=a.device, seed=a.seed, json_out=a.json_out,
-                   data_root=a.data_root, feature_steps=a.feature_steps)
+                   data_root=a.data_root, feature_steps=a.feature_steps, inception_weights=a.inception_weights)
     print(table(res.record))
     print(f"eval: {res.path}")
     return 0

@@ -35,7 +35,7 @@ from ..images import grid_array, save_png, to_uint8
 from ..latent import balanced_labels, seeded_noise
 from ..models import Family, build_family
 from ..run import RunDir, atomic_write_json
-from . import coverage, frechet, kid, memorisation, prdc
+from . import coverage, frechet, inception, kid, memorisation, prdc
 from .features import FEATURE_DIM, FeatureNet, get_feature_net, real_images
 
 EVAL_FORMAT = "drawlab-eval-1"
@@ -83,6 +83,8 @@ KINDS: dict[str, MetricKind] = {k.key: k for k in [
                "share of samples nearer to a training image (pixel L2) than the closest 1% of held-out real images"),
     MetricKind("memorised", "memorised (features)", "lower", "binomial standard error",
                "the same in the feature net's space"),
+    MetricKind("fid-inception", "FID (Inception-v3)", "lower", "none",
+               "the standard FID in Inception-v3 pool features (torch-fidelity, local weights)"),
 ]}
 
 
@@ -94,6 +96,8 @@ def n_tag(n: int) -> str:
 
 
 def metric_name(kind: str, n: int, net: str) -> str:
+    if kind == "fid-inception":
+        return f"fid{n_tag(n)}-{inception.NET_NAME}"
     if kind == "memorised-pixels":
         return f"memorised-pixels{n_tag(n)}"
     return f"{kind}{n_tag(n)}-{net}"
@@ -101,6 +105,8 @@ def metric_name(kind: str, n: int, net: str) -> str:
 
 def kind_of(name: str) -> MetricKind | None:
     """The MetricKind of a full metric name (longest matching key first)."""
+    if name.endswith("-" + inception.NET_NAME):
+        return KINDS["fid-inception"]
     for key in sorted(KINDS, key=len, reverse=True):
         if name.startswith(key) and (len(name) == len(key) or name[len(key)].isdigit()):
             return KINDS[key]
@@ -175,7 +181,7 @@ def plan_n(n: int, data_len: int, dim: int) -> tuple[int, list[str]]:
 def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | None = None, device: str = "cpu",
              seed: int = 0, json_out: str | Path | None = None, data_root: str | Path | None = None,
              feature_steps: int | None = None, echo: Callable[[str], None] | None = None,
-             log: bool = True) -> EvalResult:
+             log: bool = True, inception_weights: str | Path | None = None) -> EvalResult:
     """Evaluate a run: write RUN/eval.json (and ``json_out``), RUN/eval/*.png, and append an
     ``"eval": true`` record to RUN/metrics.jsonl. Returns the record."""
     say = echo or (lambda s: print(s, file=sys.stderr))
@@ -244,6 +250,12 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
         if family.conditional and family.num_classes == fnet.num_classes:
             acc, se, per = coverage.conditional_accuracy(p_fake, req.numpy())
             put("cond-acc", _entry("cond-acc", acc, se, fnet.accuracy, None, per_class=per))
+
+    if inception_weights is not None:
+        say("Inception-v3 FID (torch-fidelity) ...")
+        v = inception.inception_fid(fake, real_a, inception_weights, dev)
+        rv = inception.inception_fid(real_b, real_a, inception_weights, dev)
+        metrics[metric_name("fid-inception", n_eff, tag)] = _entry("fid-inception", v, None, rv, None)
 
     say("memorisation ...")
     memo_info, memo_files = _memorisation(ds, fnet, fake, f_fake, seed, n_eff, tag, metrics, eval_dir)
