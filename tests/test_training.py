@@ -503,3 +503,30 @@ def test_resume_on_another_device_restarts_the_noise_with_a_note(tmp_path: Path)
     torch.save(s, state)
     res, lines = resume_to(tmp_path / "r", steps=3)
     assert res.step == 3 and any("fresh seed" in line for line in lines)
+
+
+def test_watchdog_says_each_problem_once() -> None:
+    from drawlab.training.diagnostics import Watchdog, diversity
+    w = Watchdog(data_diversity=0.3, patience=2)
+    won = {"loss_d": 0.01, "loss_g": 5.0, "d_real": 0.99, "d_fake": 0.01}
+    assert w.on_record({"step": 1, **won}) == []
+    said = w.on_record({"step": 2, **won})
+    assert len(said) == 1 and "D has won" in said[0]
+    assert not any("D has won" in s for s in w.on_record({"step": 3, **won}))   # once only
+    frozen = w.on_record({"step": 4, **won})
+    assert len(frozen) == 1 and "has not moved" in frozen[0]
+    assert "not finite" in w.on_record({"step": 5, "loss_d": float("nan"), "loss_g": 1.0})[0]
+    same = torch.full((8, 1, 4, 4), 128, dtype=torch.uint8)
+    varied = torch.randint(0, 256, (8, 1, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    assert diversity(same) == 0.0 and diversity(varied) > 0.3
+    assert w.on_samples(same, None, 10) == []               # alike from the start: G has not learnt yet
+    assert w.on_samples(varied, None, 20) == []
+    assert "mode collapse" in w.on_samples(same, None, 30)[0]   # diverse, then alike: collapse
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    per_class_copies = torch.cat([varied[:1].expand(4, -1, -1, -1), varied[1:2].expand(4, -1, -1, -1)])
+    assert diversity(per_class_copies) > 0.1 and diversity(per_class_copies, labels) == 0.0
+
+
+def test_training_run_checks_its_samples_for_collapse(tmp_path: Path) -> None:
+    trainer = Trainer(tiny_cfg("mnist-5k", name="cgan", steps=2), tmp_path / "r", progress=False, echo=lambda s: None)
+    assert trainer.watchdog is not None and 0.2 < trainer.watchdog.data_diversity < 0.6

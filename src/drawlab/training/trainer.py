@@ -24,7 +24,7 @@ from ..images import grid_array, save_png, to_uint8
 from ..latent import balanced_labels, seeded_noise
 from ..models import Family, build_family
 from ..run import RunDir
-from .diagnostics import explain
+from .diagnostics import Watchdog, diversity, explain
 from .logger import MetricsLogger, trim_log
 
 
@@ -158,6 +158,21 @@ class Trainer:
                                       balanced_labels(n, self.family.num_classes))
         z, y = self.run.load_fixed_noise()
         self.fixed_z, self.fixed_y = z.to(self.device), y.to(self.device)
+        self.watchdog = Watchdog(self._real_diversity()) if "D" in self.family.nets else None
+
+    def _real_diversity(self) -> float:
+        """``diversity`` of real images with the fixed grid's label mix: what the grid's should be near."""
+        g = torch.Generator().manual_seed(self.cfg.seed)
+        labels = self.fixed_y.cpu() if self.family.conditional and self.data.labels is not None else None
+        if labels is None:
+            idx = torch.randperm(len(self.data), generator=g)[:len(self.fixed_z)]
+        else:
+            idx = torch.cat([(self.data.labels == k).nonzero().flatten()[
+                torch.randperm(int((self.data.labels == k).sum()), generator=g)[:int((labels == k).sum())]]
+                for k in labels.unique().tolist()])
+            labels = self.data.labels[idx]
+        images = torch.stack([self.data.load_item(int(i))[0] for i in idx])
+        return diversity(images, labels)
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.step = int(state["step"])
@@ -207,6 +222,10 @@ class Trainer:
     def write_grid(self, logger: MetricsLogger | None = None) -> Path:
         """Sample grid from the fixed noise -> samples/step-NNNNNNN.png (and TensorBoard)."""
         imgs = to_uint8(self.family.generate(self.fixed_z, self.fixed_y))
+        if self.watchdog is not None:
+            labels = self.fixed_y.cpu() if self.family.conditional else None
+            for warning in self.watchdog.on_samples(imgs.cpu(), labels, self.step):
+                self.echo(warning)
         arr = grid_array(imgs, nrow=10)
         path = save_png(arr, self.run.samples / f"step-{self.step:07d}.png")
         if logger is not None:
@@ -267,6 +286,8 @@ class Trainer:
                 if self.step % self.cfg.log_every == 0:
                     last_rec = logger.flush(self.step, self.step / spe)
                     bar.set_postfix_str(_postfix(last_rec))
+                    for warning in self.watchdog.on_record(last_rec) if self.watchdog and last_rec else []:
+                        self.echo(warning)
                 if self.step % grid_every == 0:
                     last_grid = self.write_grid(logger)
                 if self.step % ckpt_every == 0:
