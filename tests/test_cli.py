@@ -306,3 +306,11 @@ def test_more_bad_input_is_one_line(tmp_path: Path, request, dcgan_run: Path, ar
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("drawlab: error:") and message in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_checkpoint_by_absolute_path_with_a_relative_run_dir(dcgan_run: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(dcgan_run.parent)
+    ck = sorted((dcgan_run / "checkpoints").glob("step-*.safetensors"))[-1]
+    out = tmp_path / "a.npz"
+    assert main(["sample", dcgan_run.name, "--checkpoint", str(ck.resolve()), "--n", "2", "--out", str(out)]) == 0
+    assert out.is_file()

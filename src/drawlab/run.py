@@ -194,7 +194,8 @@ class RunDir:
                 raise RunError(f"{self.path} has no checkpoint yet: train it first (`drawlab train --out {self.path}`)")
             return ck
         for ck in self.list_checkpoints():
-            if str(which) in (str(ck.step), str(ck.weights), ck.weights.name):
+            if str(which) in (str(ck.step), str(ck.weights), ck.weights.name) or \
+                    Path(str(which)).expanduser().resolve() == ck.weights.resolve():
                 return ck
         steps = ", ".join(str(c.step) for c in self.list_checkpoints()) or "none"
         raise RunError(f"no checkpoint {which!r} in {self.path} (steps available: {steps})")

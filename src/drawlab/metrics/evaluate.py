@@ -195,7 +195,7 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
     if facts.get("data_fingerprint") not in (None, ds.fingerprint):
         notes.append(f"the data of {ds.name} changed since the run was trained (fingerprint "
                      f"{facts.get('data_fingerprint')} then, {ds.fingerprint} now)")
-        say(f"warning: {notes[-1]}")
+        say(f"drawlab: warning: {notes[-1]}")
     if tuple(ds.shape) != tuple(facts["shape"]):
         raise DataError(f"the run draws {tuple(facts['shape'])} images but its data now gives {ds.shape}")
     n_eff, n_notes = plan_n(n, len(ds), FEATURE_DIM)

@@ -54,7 +54,7 @@ class Watchdog:
         if kind in self.said:
             return []
         self.said.add(kind)
-        return [f"warning: {message}"]
+        return [f"drawlab: warning: {message}"]
 
     def on_record(self, rec: dict) -> list[str]:
         """Warnings for one metrics.jsonl record (losses, d_real, d_fake)."""

@@ -142,7 +142,7 @@ class Trainer:
         if self.resume:
             _, facts = self.run.read_config()
             if facts.get("data_fingerprint") != self.data.fingerprint:
-                self.echo(f"warning: the data of {self.data.name} changed since this run started")
+                self.echo(f"drawlab: warning: the data of {self.data.name} changed since this run started")
             ck = self.run.latest_checkpoint()
             if ck is not None:
                 self.run.load_weights(self.family, ck)
@@ -262,7 +262,7 @@ class Trainer:
         grid_every = self._every(self.cfg.sample_every, target)
         ckpt_every = self._every(self.cfg.checkpoint_every, target) if self.cfg.checkpoint_every else grid_every
         if len(self.data) < SMALL_DATASET:
-            self.echo(f"warning: only {len(self.data)} training images: GANs tend to memorise or collapse on so few; "
+            self.echo(f"drawlab: warning: only {len(self.data)} training images: GANs tend to memorise or collapse on so few; "
                       "watch the sample grids, and prefer more data or image augmentation")
         self.echo(f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
                   f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
