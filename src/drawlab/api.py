@@ -16,9 +16,9 @@ import torch
 from .config import TrainConfig
 from .device import enable_fast_math, pick_device
 from .errors import ConfigError
-from .images import to_hwc_array, to_uint8
+from .images import to_hwc_array
 from .latent import balanced_labels, seeded_noise
-from .models import Family, build_family
+from .models import Family
 from .run import RunDir
 
 
@@ -59,14 +59,8 @@ class Drawer:
         """(images uint8 (n, C, H, W) on the CPU, labels int64 (n,))."""
         if n < 1:
             raise ConfigError("--n must be at least 1")
-        z = seeded_noise(n, self.config.model.z_dim, seed)
         y = self._labels(n, labels)
-        out = []
-        with torch.inference_mode():
-            for i in range(0, n, batch_size):
-                zb, yb = z[i:i + batch_size].to(self.device), y[i:i + batch_size].to(self.device)
-                out.append(to_uint8(self.family.generate(zb, yb)).cpu())
-        return torch.cat(out), y
+        return self.family.draw(seeded_noise(n, self.config.model.z_dim, seed), y, batch_size), y
 
     def sample(self, n: int, seed: int = 0, labels=None, batch_size: int = 500) -> np.ndarray:
         """uint8 array (n, H, W) for one channel or (n, H, W, C) for colour."""
@@ -75,13 +69,7 @@ class Drawer:
 
 def load(run_dir: str | Path, checkpoint: str | int | None = None, device: str = "cpu") -> Drawer:
     """Open ``run_dir`` at its newest checkpoint (or ``checkpoint``: a step or file name)."""
-    run = RunDir(run_dir)
-    cfg, facts = run.read_config()
-    ck = run.find_checkpoint(checkpoint)
     dev = pick_device(device)
     enable_fast_math(dev)
-    family = build_family(cfg.model, tuple(facts["shape"]), int(facts["num_classes"]))
-    run.load_weights(family, ck)
-    family.to(dev, channels_last=True)
-    family.steps_done = ck.step
+    family, cfg, facts, ck = RunDir(run_dir).open_family(checkpoint, dev)
     return Drawer(family, cfg, facts, ck.step, dev)

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import TrainConfig
 from .errors import RunError
-from .models import Family
+from .models import Family, build_family
 
 CONFIG = "config.json"
 _STEP_RE = re.compile(r"step-(\d+)\.safetensors$")
@@ -213,6 +213,17 @@ class RunDir:
                 net.load_state_dict(sd, strict=True)
             except RuntimeError as e:
                 raise RunError(f"{ck.weights} does not fit the run's model ({str(e).splitlines()[0]})") from None
+
+    def open_family(self, checkpoint: str | int | None, device: torch.device) -> tuple[Family, TrainConfig,
+                                                                                     dict[str, Any], Checkpoint]:
+        """(family with the checkpoint's weights on ``device``, config, facts, checkpoint), for sampling."""
+        cfg, facts = self.read_config()
+        ck = self.find_checkpoint(checkpoint)
+        family = build_family(cfg.model, tuple(facts["shape"]), int(facts["num_classes"]))
+        self.load_weights(family, ck)
+        family.to(device, channels_last=True)
+        family.steps_done = ck.step
+        return family, cfg, facts, ck
 
     def load_state(self, family: Family, ck: Checkpoint) -> dict[str, Any]:
         """Load optimizer states into ``family`` and return the rest of the training state."""

@@ -31,9 +31,9 @@ from .. import __version__
 from ..data import ImageDataset, default_data_root, open_dataset
 from ..device import pick_device
 from ..errors import ConfigError, DataError
-from ..images import grid_array, save_png, to_uint8
+from ..images import grid_array, save_png
 from ..latent import balanced_labels, seeded_noise
-from ..models import Family, build_family
+from ..models import Family
 from ..run import RunDir, atomic_write_json
 from . import coverage, frechet, inception, kid, memorisation, prdc
 from .features import FEATURE_DIM, FeatureNet, get_feature_net, real_images
@@ -115,27 +115,10 @@ def kind_of(name: str) -> MetricKind | None:
 
 # -- samples -------------------------------------------------------------------------------------
 
-def open_generator(run: RunDir, checkpoint: str | int | None, device: torch.device):
-    """(family on ``device``, config, facts, checkpoint) of a run."""
-    cfg, facts = run.read_config()
-    ck = run.find_checkpoint(checkpoint)
-    family = build_family(cfg.model, tuple(facts["shape"]), int(facts["num_classes"]))
-    run.load_weights(family, ck)
-    family.to(device)
-    family.steps_done = ck.step
-    return family, cfg, facts, ck
-
-
-def generate(family: Family, z_dim: int, n: int, seed: int, device: torch.device,
-             batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-    """(uint8 images (n, C, H, W) on the CPU, requested labels (n,)) from seeded noise."""
-    z = seeded_noise(n, z_dim, seed)
+def generate(family: Family, z_dim: int, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(uint8 images (n, C, H, W) on the CPU, requested labels (n,)) from seeded noise, classes balanced."""
     y = balanced_labels(n, family.num_classes)
-    out = []
-    with torch.inference_mode():
-        for i in range(0, n, batch):
-            out.append(to_uint8(family.generate(z[i:i + batch].to(device), y[i:i + batch].to(device))).cpu())
-    return torch.cat(out), y
+    return family.draw(seeded_noise(n, z_dim, seed), y), y
 
 
 # -- the whole evaluation ------------------------------------------------------------------------
@@ -188,7 +171,7 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
     t0 = time.perf_counter()
     run = RunDir(run_dir)
     dev = pick_device(device)
-    family, cfg, facts, ck = open_generator(run, checkpoint, dev)
+    family, cfg, facts, ck = run.open_family(checkpoint, dev)
     root = Path(data_root or cfg.data.root or default_data_root()).expanduser()
     ds = open_dataset(cfg.data.spec, str(root), cfg.data.size, cfg.data.channels)
     notes: list[str] = []
@@ -212,7 +195,7 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
     real_a, real_b = real_images(ds, idx_a), real_images(ds, idx_b)
 
     say(f"drawing {n_eff} images from {run.path} (step {ck.step}) ...")
-    fake, req = generate(family, cfg.model.z_dim, n_eff, seed, dev)
+    fake, req = generate(family, cfg.model.z_dim, n_eff, seed)
     eval_dir = run.path / EVAL_DIR
     files = {"samples": str(Path(EVAL_DIR) / "samples.png")}
     nrow = 10 if family.conditional and family.num_classes <= 20 else 8

@@ -38,7 +38,7 @@ class FIDProbe:
     def __call__(self, family: Family) -> dict[str, float]:
         """{fid name: FID, fid name + "_floor": real-vs-real FID, precision/recall/coverage/modes/cond-acc
         names: values}; FID lower is better, the others higher."""
-        fake, req = generate(family, family.cfg.z_dim, self.n, self.seed, self.device)
+        fake, req = generate(family, family.cfg.z_dim, self.n, self.seed)
         f_fake = self.fnet.features(fake)
         value = frechet.fid(f_fake, self.f_real)
         out = {self.name: float(value) if np.isfinite(value) else float("inf"), self.name + "_floor": self.floor}

@@ -16,6 +16,7 @@ from torch import nn
 from .. import losses
 from ..config import ModelConfig
 from ..errors import ConfigError
+from ..images import to_uint8
 
 REGISTRY: dict[str, type["Family"]] = {}
 
@@ -115,6 +116,18 @@ class Family:
         finally:
             g.train(was_training)
         return out.float()
+
+    @torch.no_grad()
+    def draw(self, z: torch.Tensor, y: torch.Tensor, batch: int = 500) -> torch.Tensor:
+        """uint8 images (N, C, H, W) on the CPU from z (N, z_dim) and labels (N,), in batches of
+        ``batch`` on the networks' device (batches of 500 are the fastest measured on a CPU)."""
+        device = next(self.sampler().parameters()).device
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(z), batch):
+                x = self.generate(z[i:i + batch].to(device), y[i:i + batch].to(device))
+                out.append(to_uint8(x).cpu())
+        return torch.cat(out)
 
     def update_ema(self) -> None:
         """Move the EMA generator towards G (a plain copy before ``ema_start`` steps)."""
