@@ -7,6 +7,9 @@ from typing import Callable, Sequence
 import pytest
 
 from drawlab.cli import main
+from drawlab.config import DataConfig, ModelConfig, TrainConfig
+from drawlab.run import RunDir
+from drawlab.training import Trainer
 
 # the smallest sensible run: everything the trainer does, in a second or two on a laptop CPU
 TINY = ["--width", "8", "--z-dim", "8", "--batch-size", "16", "--device", "cpu", "--precision", "fp32",
@@ -83,3 +86,24 @@ def grid_tiles(grid, n: int, tile: int = 56, pad: int = 2) -> tuple[int, int]:
     rows, cols = (h - pad) // (tile + pad), (w - pad) // (tile + pad)
     assert cols <= n and (rows - 1) * cols < n <= rows * cols, (rows, cols, n)
     return rows, cols
+
+
+# -- tiny runs through the Trainer API (returns (TrainResult, the lines it said)) -------------------
+
+def tiny_cfg(spec: str, name: str = "dcgan", **kw) -> TrainConfig:
+    model = {k: kw.pop(k) for k in ("ema", "ema_start") if k in kw}
+    size = kw.pop("size", None)
+    return TrainConfig(model=ModelConfig(name=name, z_dim=8, width=8, **model),
+                       data=DataConfig(spec=spec, size=size), batch_size=16, device="cpu", precision="fp32", **kw)
+
+
+def train(cfg: TrainConfig, out: Path, resume: bool = False):
+    lines: list[str] = []
+    res = Trainer(cfg, out, resume=resume, progress=False, echo=lines.append).train()
+    return res, lines
+
+
+def resume_to(run: Path, **length):
+    cfg, _ = RunDir(run).read_config()
+    cfg.steps, cfg.epochs, cfg.minutes = length.get("steps"), length.get("epochs"), length.get("minutes")
+    return train(cfg, run, resume=True)

@@ -1,0 +1,113 @@
+"""Training diagnostics and run options beyond the core loop: small-data and collapse warnings,
+the in-training evaluation and best checkpoint, CUDA-graph runs resumed on the CPU, device changes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import resume_to, tiny_cfg, train
+from drawlab.cli import main
+from drawlab.run import RunDir
+from drawlab.training import Trainer
+
+
+def test_small_dataset_warns_and_large_does_not(tmp_path: Path, small_folder: Path) -> None:
+    _, lines = train(tiny_cfg(f"folder:{small_folder}", size=8, steps=1), tmp_path / "small")
+    assert any("only 32 training images" in line for line in lines)
+    _, lines = train(tiny_cfg("mnist-5k", steps=1), tmp_path / "big")
+    assert not any("training images:" in line for line in lines)
+
+
+def test_eval_every_logs_fid_and_keeps_the_best_checkpoint(tmp_path: Path, capsys) -> None:
+    cfg = tiny_cfg("mnist-5k", steps=4, eval_every=2, eval_n=300, keep_checkpoints=1, checkpoint_every=1)
+    train(cfg, tmp_path / "r")
+    recs = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in recs if r.get("eval")]
+    assert [r["step"] for r in evals] == [2, 4]
+    name = next(k for k in evals[0] if k.startswith("fid") and not k.endswith("_floor"))
+    assert name.endswith("-cnn") and all(r[name] > r[name + "_floor"] >= 0 for r in evals)
+    for kind in ("precision", "recall", "coverage", "modes"):
+        key = name.replace("fid", kind, 1)
+        assert all(0 <= r[key] <= (10 if kind == "modes" else 1) for r in evals), key
+    best = json.loads((tmp_path / "r" / "checkpoints" / "best.json").read_text())
+    assert best["metric"] == name and best["step"] in (2, 4)
+    assert best["value"] == pytest.approx(min(r[name] for r in evals), abs=1e-4)
+    # rotation (keep 1) never deletes the best weights, and they can be sampled
+    assert (tmp_path / "r" / "checkpoints" / "best.safetensors").is_file()
+    out = tmp_path / "best.npz"
+    assert main(["sample", str(tmp_path / "r"), "--checkpoint", "best", "--n", "5", "--out", str(out)]) == 0
+    assert np.load(out)["images"].shape == (5, 28, 28)
+    assert main(["sample", str(tmp_path / "r"), "--checkpoint", "best", "--n", "5", "--out", str(out)]) == 0
+
+
+def test_best_checkpoint_missing_is_a_clear_error(dcgan_run: Path, tmp_path: Path, capsys) -> None:
+    assert main(["sample", str(dcgan_run), "--checkpoint", "best", "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--eval-every" in err[0]
+
+
+def test_a_run_trained_with_cuda_graphs_resumes_on_the_cpu(tmp_path: Path, tiny_train) -> None:
+    run = tmp_path / "r"
+    assert tiny_train("--steps", "2", "--out", str(run)) == 0
+    cfg_file = run / "config.json"
+    d = json.loads(cfg_file.read_text())
+    d["train"]["cuda_graphs"] = True                  # as if it had been trained with --cuda-graphs on a GPU
+    cfg_file.write_text(json.dumps(d))
+    state = run / "checkpoints" / "step-0000002.state.pt"
+    s = torch.load(state, weights_only=True)
+    for opt in s["optimizers"].values():              # and its optimizers saved as capturable
+        for g in opt["param_groups"]:
+            g["capturable"] = True
+    torch.save(s, state)
+    assert main(["train", "--resume", str(run), "--steps", "3", "--no-progress"]) == 0
+    assert RunDir(run).latest_checkpoint().step == 3
+
+
+def test_cuda_graphs_on_the_cpu_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert main(["train", "--data", "mnist-5k", "--cuda-graphs", "--device", "cpu", "--steps", "1",
+                 "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--cuda-graphs needs a CUDA device" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_on_another_device_restarts_the_noise_with_a_note(tmp_path: Path) -> None:
+    cfg = tiny_cfg("mnist-5k", steps=2)
+    train(cfg, tmp_path / "r")
+    state = tmp_path / "r" / "checkpoints" / "step-0000002.state.pt"
+    s = torch.load(state, weights_only=True)
+    s["rng_train"] = torch.zeros(16, dtype=torch.uint8)  # a CUDA generator's state is 16 bytes
+    torch.save(s, state)
+    res, lines = resume_to(tmp_path / "r", steps=3)
+    assert res.step == 3 and any("fresh seed" in line for line in lines)
+
+
+def test_watchdog_says_each_problem_once() -> None:
+    from drawlab.training.diagnostics import Watchdog, diversity
+    w = Watchdog(data_diversity=0.3, patience=2)
+    won = {"loss_d": 0.01, "loss_g": 5.0, "d_real": 0.99, "d_fake": 0.01}
+    assert w.on_record({"step": 1, **won}) == []
+    said = w.on_record({"step": 2, **won})
+    assert len(said) == 1 and "D has won" in said[0]
+    assert not any("D has won" in s for s in w.on_record({"step": 3, **won}))   # once only
+    frozen = w.on_record({"step": 4, **won})
+    assert len(frozen) == 1 and "has not moved" in frozen[0]
+    assert "not finite" in w.on_record({"step": 5, "loss_d": float("nan"), "loss_g": 1.0})[0]
+    same = torch.full((8, 1, 4, 4), 128, dtype=torch.uint8)
+    varied = torch.randint(0, 256, (8, 1, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    assert diversity(same) == 0.0 and diversity(varied) > 0.3
+    assert w.on_samples(same, None, 10) == []               # alike from the start: G has not learnt yet
+    assert w.on_samples(varied, None, 20) == []
+    assert "mode collapse" in w.on_samples(same, None, 30)[0]   # diverse, then alike: collapse
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    per_class_copies = torch.cat([varied[:1].expand(4, -1, -1, -1), varied[1:2].expand(4, -1, -1, -1)])
+    assert diversity(per_class_copies) > 0.1 and diversity(per_class_copies, labels) == 0.0
+
+
+def test_training_run_checks_its_samples_for_collapse(tmp_path: Path) -> None:
+    trainer = Trainer(tiny_cfg("mnist-5k", name="cgan", steps=2), tmp_path / "r", progress=False, echo=lambda s: None)
+    assert trainer.watchdog is not None and 0.2 < trainer.watchdog.data_diversity < 0.6
