@@ -54,6 +54,7 @@ def table(rec: dict[str, Any]) -> str:
             lines.append("  ".join("-" * w for w in widths))
     for note in rec.get("notes", []):
         lines.append(f"note: {note}")
+    legend = {"memorised": "  (top row: the samples nearest a training image; below each: that training image)"}
     for what, path in rec.get("files", {}).items():
-        lines.append(f"{what}: {Path(rec['run']) / path}")
+        lines.append(f"{what}: {Path(rec['run']) / path}{legend.get(what, '')}")
     return "\n".join(lines)
