@@ -86,26 +86,46 @@ def test_resume_on_another_device_restarts_the_noise_with_a_note(tmp_path: Path)
     assert res.step == 3 and any("fresh seed" in line for line in lines)
 
 
-def test_watchdog_says_each_problem_once() -> None:
-    from drawlab.training.diagnostics import Watchdog, diversity
+def test_watchdog_says_each_problem_once_with_since_and_what_to_try() -> None:
+    from drawlab.training.diagnostics import diversity
+    from drawlab.training.watchdog import Watchdog
+    from drawlab.verdicts import Kind
     w = Watchdog(data_diversity=0.3, patience=2)
     won = {"loss_d": 0.01, "loss_g": 5.0, "d_real": 0.99, "d_fake": 0.01}
-    assert w.on_record({"step": 1, **won}) == []
-    said = w.on_record({"step": 2, **won})
-    assert len(said) == 1 and "D has won" in said[0]
-    assert not any("D has won" in s for s in w.on_record({"step": 3, **won}))   # once only
-    frozen = w.on_record({"step": 4, **won})
-    assert len(frozen) == 1 and "has not moved" in frozen[0]
-    assert "not finite" in w.on_record({"step": 5, "loss_d": float("nan"), "loss_g": 1.0})[0]
+    assert w.check_record({"step": 50, "loss_d": 1.0, "loss_g": 1.0, "d_real": 0.6, "d_fake": 0.4}) == []
+    assert w.check_record({"step": 100, **won}) == []
+    said = w.check_record({"step": 150, **won})
+    assert [v.kind for v in said] == [Kind.D_WINS] and said[0].since == 50 and said[0].step == 150
+    assert "D has been winning since step 50" in said[0].what and "--instance-noise" in said[0].try_
+    assert "D(G(z)) < 0.05" in said[0].line()
+    assert w.check_record({"step": 200, **won}) == []                       # once only
+    frozen = w.check_record({"step": 250, **won})
+    assert [v.kind for v in frozen] == [Kind.FROZEN] and frozen[0].since == 100
+    nan = w.check_record({"step": 300, "loss_d": float("nan"), "loss_g": 1.0})
+    assert [v.kind for v in nan] == [Kind.NAN] and "300" in nan[0].what
     same = torch.full((8, 1, 4, 4), 128, dtype=torch.uint8)
     varied = torch.randint(0, 256, (8, 1, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     assert diversity(same) == 0.0 and diversity(varied) > 0.3
-    assert w.on_samples(same, None, 10) == []               # alike from the start: G has not learnt yet
-    assert w.on_samples(varied, None, 20) == []
-    assert "mode collapse" in w.on_samples(same, None, 30)[0]   # diverse, then alike: collapse
+    assert w.check_samples(same, None, 10) == []               # alike from the start: G has not learnt yet
+    assert w.check_samples(varied, None, 20) == []
+    assert "mode collapse" in w.check_samples(same, None, 30)[0].what   # diverse, then alike: collapse
     labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
     per_class_copies = torch.cat([varied[:1].expand(4, -1, -1, -1), varied[1:2].expand(4, -1, -1, -1)])
     assert diversity(per_class_copies) > 0.1 and diversity(per_class_copies, labels) == 0.0
+
+
+def test_hinge_watchdog_reads_scores_not_probabilities() -> None:
+    from drawlab.losses import HINGE_LOGIT
+    from drawlab.training.diagnostics import explain
+    from drawlab.training.watchdog import Watchdog
+    w = Watchdog(data_diversity=0.3, readout=HINGE_LOGIT, patience=2)
+    prob_like = {"loss_d": 0.0, "loss_g": 1.0, "logit_real": 0.99, "logit_fake": 0.01}
+    assert w.check_record({"step": 1, **prob_like}) == [] and w.check_record({"step": 2, **prob_like}) == []
+    won = {"loss_d": 0.0, "loss_g": 3.0, "logit_real": 2.5, "logit_fake": -3.0}
+    w.check_record({"step": 3, **won})
+    said = w.check_record({"step": 4, **won})
+    assert said and "D(x)" not in said[0].line() and "D(G(z))" not in said[0].line() and "hinge" in said[0].line()
+    assert "D(x)" not in explain(0.3, -0.2, HINGE_LOGIT)
 
 
 def test_training_run_checks_its_samples_for_collapse(tmp_path: Path) -> None:

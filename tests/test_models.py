@@ -185,36 +185,70 @@ LOGITS_R = torch.tensor([2.0, 0.5, -1.0])
 LOGITS_F = torch.tensor([-2.0, 0.0, 1.0])
 
 
+NS, HINGE = losses.get_loss("nonsaturating"), losses.get_loss("hinge")
+
+
+def _t(v: float, n: int = 3) -> torch.Tensor:
+    return torch.full((n,), v)
+
+
 def test_d_loss_nonsaturating_is_bce() -> None:
     sig = torch.sigmoid
     expect = -torch.log(sig(LOGITS_R)).mean() - torch.log(1 - sig(LOGITS_F)).mean()
-    torch.testing.assert_close(losses.d_loss_nonsaturating(LOGITS_R, LOGITS_F), expect)
+    torch.testing.assert_close(NS.d_loss(LOGITS_R, LOGITS_F, _t(1), _t(0)), expect)
     smoothed = (-(0.9 * torch.log(sig(LOGITS_R)) + 0.1 * torch.log(1 - sig(LOGITS_R)))).mean() \
         - torch.log(1 - sig(LOGITS_F)).mean()
-    torch.testing.assert_close(losses.d_loss_nonsaturating(LOGITS_R, LOGITS_F, 0.9), smoothed)
+    torch.testing.assert_close(NS.d_loss(LOGITS_R, LOGITS_F, _t(0.9), _t(0)), smoothed)
     # stable for huge logits (BCE on logits, never log(sigmoid))
-    big = losses.d_loss_nonsaturating(torch.tensor([100.0]), torch.tensor([-100.0]))
+    big = NS.d_loss(torch.tensor([100.0]), torch.tensor([-100.0]), _t(1, 1), _t(0, 1))
     assert math.isfinite(float(big)) and float(big) < 1e-6
-    assert math.isfinite(float(losses.d_loss_nonsaturating(torch.tensor([-100.0]), torch.tensor([100.0]))))
+    assert math.isfinite(float(NS.d_loss(torch.tensor([-100.0]), torch.tensor([100.0]), _t(1, 1), _t(0, 1))))
+    # a flipped target swaps the two BCE terms of that image
+    flipped = NS.d_loss(LOGITS_R, LOGITS_F, torch.tensor([0.0, 1.0, 1.0]), _t(0))
+    expect_f = (-torch.log(1 - sig(LOGITS_R[:1])).sum() - torch.log(sig(LOGITS_R[1:])).sum()) / 3 \
+        - torch.log(1 - sig(LOGITS_F)).mean()
+    torch.testing.assert_close(flipped, expect_f)
 
 
 def test_g_loss_nonsaturating() -> None:
     expect = -torch.log(torch.sigmoid(LOGITS_F)).mean()
-    torch.testing.assert_close(losses.g_loss_nonsaturating(LOGITS_F), expect)
-    torch.testing.assert_close(losses.g_loss_nonsaturating(torch.zeros(4)), torch.tensor(math.log(2)))
+    torch.testing.assert_close(NS.g_loss(LOGITS_F), expect)
+    torch.testing.assert_close(NS.g_loss(torch.zeros(4)), torch.tensor(math.log(2)))
 
 
 def test_hinge_losses() -> None:
     # relu(1 - [2, .5, -1]) = [0, .5, 2] -> 5/6 ; relu(1 + [-2, 0, 1]) = [0, 1, 2] -> 1
-    torch.testing.assert_close(losses.d_loss_hinge(LOGITS_R, LOGITS_F), torch.tensor(5 / 6 + 1))
-    torch.testing.assert_close(losses.g_loss_hinge(LOGITS_F), torch.tensor(1 / 3))
-    assert float(losses.d_loss_hinge(torch.tensor([1.5]), torch.tensor([-3.0]))) == 0.0
+    torch.testing.assert_close(HINGE.d_loss(LOGITS_R, LOGITS_F, _t(1), _t(0)), torch.tensor(5 / 6 + 1))
+    torch.testing.assert_close(HINGE.g_loss(LOGITS_F), torch.tensor(1 / 3))
+    assert float(HINGE.d_loss(torch.tensor([1.5]), torch.tensor([-3.0]), _t(1, 1), _t(0, 1))) == 0.0
+    # a flipped real target: relu(1 + 2) for the first real image
+    torch.testing.assert_close(HINGE.d_loss(LOGITS_R, LOGITS_F, torch.tensor([0.0, 1.0, 1.0]), _t(0)),
+                               torch.tensor((3 + 0.5 + 2) / 3 + 1))
 
 
-def test_pixel_mse_and_prob_mean() -> None:
+def test_readouts_say_what_d_outputs_mean() -> None:
+    assert NS.readout.keys == ("d_real", "d_fake") and NS.readout.names == ("D(x)", "D(G(z))")
+    assert HINGE.readout.keys == ("logit_real", "logit_fake") and "D(x)" not in HINGE.readout.names
+    torch.testing.assert_close(NS.readout.values(torch.zeros(2)), torch.full((2,), 0.5))
+    torch.testing.assert_close(HINGE.readout.values(LOGITS_R), LOGITS_R)
+    assert NS.readout.wins(0.99, 0.01) and not NS.readout.wins(0.9, 0.01)
+    assert HINGE.readout.wins(1.5, -1.5) and not HINGE.readout.wins(0.99, 0.01)
+
+
+def test_roc_auc_matches_brute_force() -> None:
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(60, generator=g) + 1, torch.randn(40, generator=g)
+    real[:5] = fake[:5]                                     # ties count half
+    brute = sum(float(r > f) + 0.5 * float(r == f) for r in real for f in fake) / (60 * 40)
+    assert losses.roc_auc(real, fake) == pytest.approx(brute, abs=1e-12)
+    assert losses.roc_auc(torch.ones(3), torch.zeros(3)) == 1.0
+    assert losses.roc_auc(torch.zeros(3), torch.ones(3)) == 0.0
+    assert losses.roc_auc(torch.ones(4), torch.ones(4)) == 0.5
+
+
+def test_pixel_mse() -> None:
     a, b = torch.zeros(2, 1, 2, 2), torch.full((2, 1, 2, 2), 0.5)
     assert float(losses.pixel_mse(a, b)) == pytest.approx(0.25)
-    assert losses.prob_mean(torch.tensor([0.0, 0.0])) == pytest.approx(0.5)
     assert float(losses.pixel_mse(b, b)) == 0.0
     torch.testing.assert_close(losses.pixel_mse(a, b), F.mse_loss(a, b))
 

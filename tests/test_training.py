@@ -40,8 +40,11 @@ def latest_step(run: Path) -> int:
     return json.loads((run / "checkpoints" / "latest.json").read_text())["step"]
 
 
-def metric_lines(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+def metric_lines(run: Path, kind: str = "train") -> list[dict]:
+    """The records of metrics.jsonl of one kind: "train" (log intervals), "monitor" (D snapshots) or "eval"."""
+    recs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in recs if (r.get("monitor") and kind == "monitor") or (r.get("eval") and kind == "eval")
+            or (not r.get("monitor") and not r.get("eval") and kind == "train")]
 
 
 def assert_same_tree(a, b, where: str = "") -> None:
@@ -138,6 +141,14 @@ def test_run_dir_contents(dcgan_run: Path) -> None:
     assert all(math.isfinite(rec[k]) for k in METRIC_KEYS)
     assert 0 <= rec["d_real"] <= 1 and 0 <= rec["d_fake"] <= 1
     assert rec["img_per_s"] > 0
+    # D's distributions: a snapshot before training and one at the end, on >= 500 images each
+    mon = metric_lines(run, "monitor")
+    assert [r["step"] for r in mon] == [0, 4] and all(0 <= r["d_auc"] <= 1 for r in mon)
+    hist = np.load(run / "monitor" / "d_hist.npz")
+    assert hist["step"].tolist() == [0, 4] and hist["real_hist"].shape == (2, 50) and int(hist["n"]) >= 500
+    np.testing.assert_allclose(hist["real_hist"].sum(1), 1.0)
+    assert {p.name for p in (run / "monitor").iterdir()} >= {"d_hist.npz", "d_heatmap.png", "losses.png",
+                                                              "evolution.png", "evolution.gif"}
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     assert list((run / "tb").glob("events.out.tfevents.*"))

@@ -41,6 +41,19 @@ def _add_train(sub) -> None:
     p.add_argument("--d-steps", type=int, help="D updates per G update")
     p.add_argument("--d-cond", choices=("concat", "projection"),
                    help="how a conditional D sees the label: one-hot planes (concat, default) or projection")
+    p.add_argument("--monitor-every", type=int,
+                   help="steps between snapshots of D's output histograms (default: every epoch)")
+    t = p.add_argument_group("stabilising tricks (adversarial models; all off by default)")
+    t.add_argument("--g-steps", type=int, help="G updates per step (default 1)")
+    t.add_argument("--d-pretrain-steps", type=int, help="the first N steps train D alone against the untrained G")
+    t.add_argument("--swap-real-fraction", type=float,
+                   help="share of each real batch replaced by generated images labelled real (with --swap-until-epoch)")
+    t.add_argument("--swap-until-epoch", type=float, help="epoch at which swapping stops")
+    t.add_argument("--flip-labels", type=float, help="chance of flipping each of D's targets, e.g. 0.05")
+    t.add_argument("--instance-noise", type=float, metavar="SIGMA",
+                   help="Gaussian noise of std SIGMA on D's inputs (images in [-1, 1]), decaying linearly to 0")
+    t.add_argument("--instance-noise-steps", type=int, help="step at which the instance noise reaches 0 "
+                                                            "(default: the run's length, or 1000 for --minutes)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"))
@@ -58,9 +71,12 @@ def _add_train(sub) -> None:
 
 _MODEL_OPTS = {"model": "name", "z_dim": "z_dim", "width": "width", "d_width": "d_width", "ema": "ema",
                "loss": "loss", "label_smoothing": "label_smoothing", "d_steps": "d_steps",
-               "lr_g": "lr_g", "lr_d": "lr_d", "d_cond": "d_cond"}
+               "lr_g": "lr_g", "lr_d": "lr_d", "d_cond": "d_cond", "g_steps": "g_steps",
+               "d_pretrain_steps": "d_pretrain_steps", "swap_real_fraction": "swap_real_fraction",
+               "swap_until_epoch": "swap_until_epoch", "flip_labels": "flip_labels",
+               "instance_noise": "instance_noise", "instance_noise_steps": "instance_noise_steps"}
 _TOP_OPTS = ("batch_size", "seed", "device", "precision", "sample_every", "checkpoint_every", "eval_every", "eval_n",
-             "cuda_graphs")
+             "cuda_graphs", "monitor_every")
 
 
 def config_from_args(a: argparse.Namespace) -> TrainConfig:
@@ -180,6 +196,7 @@ def check_seed(seed: int) -> int:
 def cmd_sample(a: argparse.Namespace) -> int:
     import numpy as np
     from .api import load
+    from .files import atomic_write
     from .images import grid_array, save_png, to_hwc_array
     out = check_out_file(a.out) if a.out else Path(a.run_dir) / "samples" / f"sample-seed{a.seed}.png"
     if out.suffix.lower() not in (".png", ".npz"):
@@ -196,9 +213,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
         arrays = {"images": to_hwc_array(imgs)}
         if drawer.conditional:
             arrays["labels"] = labels.numpy()
-        tmp = out.with_name(out.name + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        tmp.replace(out)
+        atomic_write(out, lambda tmp: np.savez_compressed(tmp, **arrays))
     else:
         nrow = a.nrow or (10 if drawer.conditional and a.label is None else 8)
         save_png(grid_array(imgs, nrow=nrow), out)
@@ -284,6 +299,36 @@ def cmd_compare(a: argparse.Namespace) -> int:
     return 0
 
 
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="one self-contained HTML page on a run: verdicts, curves, D's view, gallery",
+                       description="Write a self-contained HTML report of a run (images inline, no network): "
+                                   "what went wrong and what to try, config, samples, evolution, losses, D's "
+                                   "distributions, evaluation, the ranked gallery and timing. Works while a run "
+                                   "trains and on interrupted runs.")
+    p.add_argument("run_dir")
+    p.add_argument("--out", help="HTML file (default RUN/report.html)")
+    p.add_argument("--gallery", action="store_true",
+                   help="only the ranked gallery: the 16 samples D rates most and least real -> RUN/monitor/gallery.png")
+    p.add_argument("--device", default="cpu")
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    from .run import RunDir
+    RunDir(a.run_dir).read_config()      # one line, exit 2, when it is not a run
+    if a.gallery:
+        from .report import ranked_gallery
+        g = ranked_gallery(a.run_dir, device=a.device)
+        print(f"{g.method}\ngallery: {g.path}")
+        return 0
+    out = check_out_file(a.out) if a.out else None
+    if out is not None and out.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--out {out}: give an .html file name")
+    from .report import build_report
+    path = build_report(a.run_dir, out, device=a.device)
+    print(f"report: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     ap = argparse.ArgumentParser(prog="drawlab", description="A workbench for teaching machines to draw.")
@@ -293,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample(sub)
     _add_evaluate(sub)
     _add_compare(sub)
+    _add_report(sub)
     sub.add_parser("models", help="list the model families")
     sub.add_parser("data", help="list the data sources")
     sub.add_parser("presets", help="list the named training recipes")
@@ -300,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "models": cmd_models, "data": cmd_data,
-            "presets": cmd_presets, "evaluate": cmd_evaluate, "compare": cmd_compare}
+            "presets": cmd_presets, "evaluate": cmd_evaluate, "compare": cmd_compare, "report": cmd_report}
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

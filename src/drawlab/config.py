@@ -29,6 +29,20 @@ class ModelConfig:
     label_smoothing: float = 0.0 # one-sided: real target 1 - s for D (0: off)
     d_steps: int = 1             # discriminator updates per generator update
     d_cond: str = "concat"       # how a conditional D sees the label: "concat" (one-hot planes) or "projection"
+    # the classic stabilising tricks (adversarial families only; all off by default)
+    g_steps: int = 1             # generator updates per step (after the d_steps D updates)
+    d_pretrain_steps: int = 0    # the first N steps update D alone, against the untrained G
+    swap_real_fraction: float = 0.0   # share of each real batch replaced by generated images labelled real...
+    swap_until_epoch: float = 0.0     # ...until this epoch (the DCGAN article: 0.2 for the first 200 epochs)
+    flip_labels: float = 0.0     # chance that each of D's targets is flipped (real <-> generated)
+    instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs (real and generated), in pixel units of [-1, 1]...
+    instance_noise_steps: int | None = None  # ...decaying linearly to 0 at this step (None: the run's length, else 1000)
+
+    def tricks(self) -> dict[str, float]:
+        """The stabilising tricks switched on, by option name (empty when none is)."""
+        off = {"d_steps": 1, "g_steps": 1, "d_pretrain_steps": 0, "label_smoothing": 0.0, "swap_real_fraction": 0.0, "flip_labels": 0.0,
+               "instance_noise": 0.0}
+        return {k: getattr(self, k) for k, v in off.items() if getattr(self, k) != v}
 
 
 @dataclass
@@ -62,6 +76,7 @@ class TrainConfig:
     grid_n: int = 100            # images in each progress grid (from the run's fixed noise)
     eval_every: int | None = None  # steps between in-training evaluations (FID, precision, recall, coverage...; best-FID checkpoint kept)
     eval_n: int = 2000           # generated images per in-training FID
+    monitor_every: int | None = None  # steps between D-histogram snapshots (None: every epoch, at most every 25 steps)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

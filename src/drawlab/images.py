@@ -1,12 +1,13 @@
 """Image tensors <-> uint8 arrays and PNG grids."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from .files import atomic_write
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
@@ -40,12 +41,7 @@ def grid_array(images: torch.Tensor, nrow: int = 8, pad: int = 2, scale: int | N
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
     """Write a uint8 (H, W) or (H, W, 3) array as PNG, atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    Image.fromarray(array).save(tmp, format="PNG")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"))
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int = 8) -> Path:

@@ -8,13 +8,15 @@ Layout of a run directory::
     checkpoints/step-000200.state.pt      optimizers, step, RNG states: tensors and numbers only
     checkpoints/latest.json      the newest complete checkpoint (written last, atomically)
     samples/step-000200.png      grid from the fixed noise
-    metrics.jsonl                one JSON record per logging interval
+    metrics.jsonl                one JSON record per logging interval (+ "eval" and "monitor" records)
+    monitor/d_hist.npz           D's output histograms on fixed real and generated images, per epoch
+    monitor/verdicts.jsonl       what went wrong, since when, and what to try
+    monitor/*.png, *.gif         D heatmap, losses, evolution of the fixed-noise grid
     tb/                          TensorBoard event files
 """
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,24 +27,11 @@ from safetensors.torch import load_file, save_file
 
 from .config import TrainConfig
 from .errors import RunError
+from .files import atomic_write, atomic_write_json
 from .models import Family, build_family
 
 CONFIG = "config.json"
 _STEP_RE = re.compile(r"step-(\d+)\.safetensors$")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file and rename, so readers never see half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode())
 
 
 @dataclass
@@ -71,6 +60,11 @@ class RunDir:
     @property
     def metrics(self) -> Path:
         return self.path / "metrics.jsonl"
+
+    @property
+    def monitor(self) -> Path:
+        """D histograms, verdicts and the monitor pictures."""
+        return self.path / "monitor"
 
     @property
     def tensorboard(self) -> Path:
@@ -111,9 +105,8 @@ class RunDir:
 
     # -- fixed noise ------------------------------------------------------------------------------
     def save_fixed_noise(self, z: torch.Tensor, labels: torch.Tensor) -> None:
-        tmp = self.path / "fixed_noise.safetensors.tmp"
-        save_file({"z": z.cpu().contiguous(), "labels": labels.cpu().contiguous()}, str(tmp))
-        os.replace(tmp, self.path / "fixed_noise.safetensors")
+        tensors = {"z": z.cpu().contiguous(), "labels": labels.cpu().contiguous()}
+        atomic_write(self.path / "fixed_noise.safetensors", lambda tmp: save_file(tensors, str(tmp)))
 
     def load_fixed_noise(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         p = self.path / "fixed_noise.safetensors"
@@ -129,13 +122,10 @@ class RunDir:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         stem = f"step-{step:07d}"
         ck = Checkpoint(step, self.checkpoints / f"{stem}.safetensors", self.checkpoints / f"{stem}.state.pt")
-        weights = _weights(family)
-        tmp_w = ck.weights.with_name(ck.weights.name + ".tmp")
-        save_file(weights, str(tmp_w), metadata={"format": "drawlab-1", "model": family.name, "step": str(step)})
-        tmp_s = ck.state.with_name(ck.state.name + ".tmp")
-        torch.save({"step": step, "optimizers": {k: o.state_dict() for k, o in family.opts.items()}, **state}, tmp_s)
-        os.replace(tmp_w, ck.weights)
-        os.replace(tmp_s, ck.state)
+        weights, meta = _weights(family), {"format": "drawlab-1", "model": family.name, "step": str(step)}
+        full = {"step": step, "optimizers": {k: o.state_dict() for k, o in family.opts.items()}, **state}
+        atomic_write(ck.weights, lambda tmp: save_file(weights, str(tmp), metadata=meta))
+        atomic_write(ck.state, lambda tmp: torch.save(full, tmp))
         atomic_write_json(self.checkpoints / "latest.json",
                           {"step": step, "weights": ck.weights.name, "state": ck.state.name})
         self._rotate(keep)
@@ -145,10 +135,9 @@ class RunDir:
         """Keep the weights of ``step`` as checkpoints/best.safetensors (never rotated) with
         best.json saying which step and metric value made it the best."""
         self.checkpoints.mkdir(parents=True, exist_ok=True)
-        path = self.checkpoints / "best.safetensors"
-        tmp = path.with_name(path.name + ".tmp")
-        save_file(_weights(family), str(tmp), metadata={"format": "drawlab-1", "model": family.name, "step": str(step)})
-        os.replace(tmp, path)
+        path, weights = self.checkpoints / "best.safetensors", _weights(family)
+        meta = {"format": "drawlab-1", "model": family.name, "step": str(step)}
+        atomic_write(path, lambda tmp: save_file(weights, str(tmp), metadata=meta))
         atomic_write_json(self.checkpoints / "best.json", {"step": step, **info})
         return path
 

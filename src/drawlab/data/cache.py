@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from drawlab.data.dataset import DataWarning
+from drawlab.files import atomic_write, atomic_write_bytes
 
 
 def cache_files(root: Path, fingerprint: str) -> tuple[Path, Path]:
@@ -33,25 +33,13 @@ def load_cached(root: Path, fingerprint: str, shape: tuple[int, int, int]) -> tu
     return images, meta
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write via ``write(file)`` into a temporary file next to ``path``, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def save_cached(root: Path, fingerprint: str, images: np.ndarray, meta: dict[str, Any]) -> None:
     """Store images + metadata (metadata first, so a present .npy always has its .json). Never raises."""
     npy, meta_path = cache_files(root, fingerprint)
     meta = dict(meta, count=int(images.shape[0]))
     try:
         npy.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(meta_path, lambda f: f.write(json.dumps(meta).encode()))
-        _atomic_write(npy, lambda f: np.save(f, images, allow_pickle=False))
+        atomic_write_bytes(meta_path, json.dumps(meta).encode())
+        atomic_write(npy, lambda tmp: np.save(tmp, images, allow_pickle=False))
     except OSError as exc:
         warnings.warn(f"could not write the image cache under {npy.parent}: {exc}", DataWarning, stacklevel=3)

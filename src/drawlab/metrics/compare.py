@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import ConfigError
+from ..files import atomic_write, atomic_write_bytes
 from .evaluate import KINDS, read_eval
 from .report import fmt
 
@@ -67,9 +68,7 @@ def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> t
         spread = "" if kd.spread == "none" else f"; ± is the {kd.spread}"
         lines.append(f"- **{kd.title}** ({kd.better} is better): {kd.description}{spread}.")
     lines += ["", f"![metrics]({png.name})", ""]
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(out)
+    atomic_write_bytes(out, "\n".join(lines).encode())
     _chart(recs, labels, kinds, png)
     return out, png
 
@@ -103,7 +102,5 @@ def _chart(recs: list[dict[str, Any]], labels: list[str], kinds: list[str], png:
     if kinds:
         axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
-    tmp = png.with_name(png.name + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=100))
     plt.close(fig)
-    tmp.replace(png)

@@ -34,7 +34,8 @@ from ..errors import ConfigError, DataError
 from ..images import grid_array, save_png
 from ..latent import balanced_labels, seeded_noise
 from ..models import Family
-from ..run import RunDir, atomic_write_json
+from ..files import append_jsonl, atomic_write_json
+from ..run import RunDir
 from . import coverage, frechet, inception, kid, memorisation, prdc
 from .features import FEATURE_DIM, FeatureNet, get_feature_net, real_images
 
@@ -322,8 +323,7 @@ def append_metrics(run: RunDir, record: dict[str, Any]) -> None:
     for name, e in record["metrics"].items():
         line[name] = e["value"]
         line[f"{name}_real"] = e["real"]
-    with open(run.metrics, "a") as f:
-        f.write(json.dumps(line) + "\n")
+    append_jsonl(run.metrics, line)
     _log_tensorboard(run, record)
 
 

@@ -27,6 +27,7 @@ from torch import nn
 
 from ..data import ImageDataset, default_data_root
 from ..errors import DataError
+from ..files import atomic_write, atomic_write_json
 
 ARCH_VERSION = 2          # bump when the networks or the recipe change: old caches are retrained
 FEATURE_DIM = 128
@@ -216,12 +217,9 @@ def get_feature_net(ds: ImageDataset, root: str | Path | None = None, device: to
                  "data_name": ds.name, "data_fingerprint": ds.fingerprint, "torch_version": torch.__version__,
                  "weights": w_path.name})
     w_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = w_path.with_name(w_path.name + ".tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, str(tmp))
-    tmp.replace(w_path)
-    tmp_j = j_path.with_name(j_path.name + ".tmp")
-    tmp_j.write_text(json.dumps(info, indent=2) + "\n")
-    tmp_j.replace(j_path)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    atomic_write(w_path, lambda tmp: save_file(tensors, str(tmp)))
+    atomic_write_json(j_path, info)
     if labelled:
         say(f"feature network {name}: held-out accuracy {100 * info['heldout_accuracy']:.1f}% "
             f"({info['train_seconds']:.0f} s)")

@@ -16,6 +16,7 @@ from torch import nn
 from .. import losses
 from ..config import ModelConfig
 from ..errors import ConfigError
+from . import tricks
 from ..images import to_uint8
 
 REGISTRY: dict[str, type["Family"]] = {}
@@ -45,12 +46,15 @@ class Family:
     summary: ClassVar[str]
     needs_labels: ClassVar[bool] = False   # refuses unlabelled data
     uses_labels: ClassVar[bool] = False    # the generator takes the label when the data has labels
+    adversarial: ClassVar[bool] = False    # has a discriminator "D" (and so the tricks, monitors and gallery)
 
     def __init__(self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int):
         if self.needs_labels and num_classes <= 1:
             raise ConfigError(f"model {self.name} needs labelled data (a dataset with classes, e.g. mnist, "
                               "or a folder with one subfolder per class); for unlabelled images use --model dcgan")
+        tricks.check_tricks(cfg, self.adversarial, self.name)
         self.cfg, self.shape = cfg, tuple(shape)
+        self.steps_per_epoch = 1   # set by the trainer: tricks counted in epochs need it
         self.num_classes = num_classes if self.uses_labels else 0
         self.nets: dict[str, nn.Module] = self.build_networks()
         self.opts: dict[str, torch.optim.Optimizer] = self.build_optimizers()
@@ -165,50 +169,121 @@ class ReconstructionFamily(Family):
 
 
 class AdversarialFamily(Family):
-    """G and D trained against each other: ``d_steps`` D updates on (real, G(z)) then one G update."""
+    """G and D trained against each other. One step: ``d_steps`` D updates on (real, G(z)), then
+    ``g_steps`` G updates, with the stabilising tricks of ``models/tricks.py`` as the config asks
+    (D alone for the first ``d_pretrain_steps`` steps; swapped, noisy or flipped inputs to D)."""
 
-    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        if self.cfg.loss == "hinge":
-            return losses.d_loss_hinge(real_logits, fake_logits)
-        return losses.d_loss_nonsaturating(real_logits, fake_logits, 1.0 - self.cfg.label_smoothing)
+    adversarial = True
 
-    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
-        if self.cfg.loss == "hinge":
-            return losses.g_loss_hinge(fake_logits)
-        return losses.g_loss_nonsaturating(fake_logits)
+    def __init__(self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int):
+        self.loss = losses.get_loss(cfg.loss)
+        super().__init__(cfg, shape, num_classes)
+
+    @property
+    def readout(self) -> losses.Readout:
+        """How D's output reads under this run's loss (a probability, or a raw score)."""
+        return self.loss.readout
+
+    def _d_inputs(self, x: torch.Tensor, fake: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(real batch, generated batch) as D sees them: swapped and noised by the tricks."""
+        step = self.steps_done
+        x = tricks.swap_real(x, fake, tricks.swap_count(self.cfg, x.shape[0], step, self.steps_per_epoch))
+        sigma = tricks.noise_sigma(self.cfg, step)
+        return tricks.add_noise(x, sigma, gen), tricks.add_noise(fake, sigma, gen)
+
+    def _d_update(self, x, yl, gen) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One D update; returns (loss, real logits, fake logits, the generated batch)."""
+        G, D, B, cfg = self.nets["G"], self.nets["D"], x.shape[0], self.cfg
+        with self.autocast():
+            fake = G(self.noise(B, gen, x.device), yl)
+            real_in, fake_in = self._d_inputs(x, fake.detach(), gen)
+            real_logits, fake_logits = D(real_in, yl), D(fake_in, yl)
+            t_real = tricks.targets(B, True, cfg.label_smoothing, cfg.flip_labels, gen, x.device)
+            t_fake = tricks.targets(B, False, cfg.label_smoothing, cfg.flip_labels, gen, x.device)
+            loss = self.loss.d_loss(real_logits, fake_logits, t_real, t_fake)
+        self.opts["D"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.opts["D"].step()
+        return loss, real_logits, fake_logits, fake
+
+    def _g_update(self, fake, yl, gen) -> torch.Tensor:
+        """One G update through the (frozen) D on ``fake``; returns the loss."""
+        with self.autocast():
+            sigma = tricks.noise_sigma(self.cfg, self.steps_done)
+            loss = self.loss.g_loss(self.nets["D"](tricks.add_noise(fake, sigma, gen), yl))
+        self.opts["G"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.opts["G"].step()
+        return loss
 
     def train_step(self, x, y, gen):
-        G, D, opt_g, opt_d = self.nets["G"], self.nets["D"], self.opts["G"], self.opts["D"]
+        G, D = self.nets["G"], self.nets["D"]
         yl = self.labels_for(y)
-        B = x.shape[0]
-        for i in range(self.cfg.d_steps):
-            with self.autocast():
-                fake = G(self.noise(B, gen, x.device), yl)
-                real_logits = D(x, yl)
-                fake_logits = D(fake.detach(), yl)
-                d_loss = self.d_loss(real_logits, fake_logits)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
+        for _ in range(self.cfg.d_steps):
+            d_loss, real_logits, fake_logits, fake = self._d_update(x, yl, gen)
         D.requires_grad_(False)                      # no weight gradients for D in the G step
-        with self.autocast():
-            g_logits = D(fake, yl)                   # reuse the last fake batch (as pytorch/examples does)
-            g_loss = self.g_loss(g_logits)
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
+        if self.steps_done < self.cfg.d_pretrain_steps:   # D alone against the untrained G
+            with torch.no_grad(), self.autocast():
+                g_loss = self.loss.g_loss(D(fake.detach(), yl))
+        else:
+            for i in range(self.cfg.g_steps):        # the first reuses the last fake batch (as pytorch/examples)
+                g_loss = self._g_update(fake if i == 0 else G(self.noise(x.shape[0], gen, x.device), yl), yl, gen)
         D.requires_grad_(True)
         self.steps_done += 1
         self.update_ema()
+        r = self.readout
         return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach(),
-                "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
-                "d_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
+                r.keys[0]: r.values(real_logits).mean(), r.keys[1]: r.values(fake_logits).mean()}
+
+    @torch.no_grad()
+    def judge(self, images: torch.Tensor, labels: torch.Tensor | None, batch: int = 128,
+              as_in_training: bool = True) -> torch.Tensor:
+        """D's logits (N,) float32 on the CPU for images (N, C, H, W) in [-1, 1] (labels (N,) for conditional D).
+
+        ``as_in_training``: D in training mode, in batches of ``batch`` of one kind (as the losses see it;
+        BatchNorm statistics of each batch, running statistics left untouched); otherwise eval mode.
+        """
+        D = self.nets["D"]
+        device = next(D.parameters()).device
+        saved = {k: v.clone() for k, v in D.state_dict().items() if "running" in k or "num_batches" in k}
+        was = D.training
+        D.train(as_in_training)
+        out = []
+        try:
+            for i in range(0, len(images), batch):
+                yb = labels[i:i + batch].to(device) if self.conditional and labels is not None else None
+                with self.autocast():
+                    out.append(D(images[i:i + batch].to(device), yb).float().cpu())
+        finally:
+            D.train(was)
+            if saved:
+                D.load_state_dict(saved, strict=False)
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def generate_training(self, z: torch.Tensor, y: torch.Tensor | None, batch: int = 128) -> torch.Tensor:
+        """Images (N, C, H, W) in [-1, 1] from the *training* generator as D meets them (training mode,
+        batches of ``batch``; running statistics left untouched)."""
+        G = self.nets["G"]
+        saved = {k: v.clone() for k, v in G.state_dict().items() if "running" in k or "num_batches" in k}
+        out = []
+        try:
+            for i in range(0, len(z), batch):
+                with self.autocast():
+                    out.append(G(z[i:i + batch], y[i:i + batch] if self.conditional else None).float())
+        finally:
+            if saved:
+                G.load_state_dict(saved, strict=False)
+        return torch.cat(out)
 
 
 def check_known(cfg: ModelConfig) -> None:
     """Validate options every family shares."""
-    if cfg.loss not in ("nonsaturating", "hinge"):
-        raise ConfigError(f"unknown loss {cfg.loss!r}: use nonsaturating or hinge")
+    if cfg.loss not in losses.LOSSES:
+        raise ConfigError(f"unknown loss {cfg.loss!r}: use one of {', '.join(losses.LOSSES)}")
+    if cfg.label_smoothing > 0 and not losses.get_loss(cfg.loss).supports_smoothing:
+        raise ConfigError(f"--label-smoothing applies to the nonsaturating loss; {cfg.loss} has margins instead: "
+                          "drop --label-smoothing")
     if cfg.d_cond not in ("concat", "projection"):
         raise ConfigError(f"unknown d_cond {cfg.d_cond!r}: use concat or projection")
     if cfg.d_steps < 1:

@@ -1,14 +1,13 @@
 """Training logs: running means of step metrics, metrics.jsonl and TensorBoard."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..run import atomic_write_bytes
+from ..files import append_jsonl, trim_jsonl
 
 
 class MetricsLogger:
@@ -48,8 +47,7 @@ class MetricsLogger:
         busy = self._busy + max(0.0, self._last - self._t0)  # stepping time only, up to the last step
         rec["img_per_s"] = round(self._timed * self.batch_size / max(busy, 1e-9), 1)
         rec.update(extra or {})
-        with open(self.jsonl, "a") as f:
-            f.write(json.dumps(rec) + "\n")
+        append_jsonl(self.jsonl, rec)
         if self.tb is not None:
             for k, v in rec.items():
                 if k not in ("step", "time", "epoch") and isinstance(v, (int, float)):
@@ -67,11 +65,23 @@ class MetricsLogger:
     def log_eval(self, step: int, values: dict[str, float]) -> None:
         """One ``"eval": true`` record in metrics.jsonl and ``eval/NAME`` curves in TensorBoard."""
         rec = {"step": step, "time": time.time(), "eval": True, **{k: round(v, 5) for k, v in values.items()}}
-        with open(self.jsonl, "a") as f:
-            f.write(json.dumps(rec) + "\n")
+        append_jsonl(self.jsonl, rec)
         if self.tb is not None:
             for k, v in values.items():
                 self.tb.add_scalar(f"eval/{k}", v, step)
+
+    def log_record(self, rec: dict[str, Any]) -> None:
+        """Append a record of another kind (e.g. ``"monitor": true``) to metrics.jsonl, and its numbers to
+        TensorBoard under ``monitor/NAME``."""
+        append_jsonl(self.jsonl, {**rec, "time": time.time()})
+        if self.tb is not None:
+            for k, v in rec.items():
+                if k not in ("step", "epoch") and isinstance(v, (int, float)) and not isinstance(v, bool):
+                    self.tb.add_scalar(f"monitor/{k}", v, rec["step"])
+
+    def add_histogram(self, tag: str, values: torch.Tensor, step: int) -> None:
+        if self.tb is not None:
+            self.tb.add_histogram(tag, values.float().cpu().numpy(), step)
 
     def add_image(self, tag: str, hwc, step: int) -> None:
         if self.tb is not None:
@@ -81,23 +91,6 @@ class MetricsLogger:
         if self.tb is not None:
             self.tb.flush()
             self.tb.close()
-
-
-def trim_log(jsonl: Path, last_step: int) -> None:
-    """Drop the records after ``last_step`` (and any half-written line) from ``jsonl``: after a hard stop
-    the log runs past the checkpoint a resume starts from, and those steps are about to be redone."""
-    if not jsonl.is_file():
-        return
-    text = jsonl.read_text()
-    keep = []
-    for line in text.splitlines():
-        try:
-            if int(json.loads(line)["step"]) <= last_step:
-                keep.append(line + "\n")
-        except (ValueError, KeyError, TypeError):
-            pass
-    if "".join(keep) != text:
-        atomic_write_bytes(jsonl, "".join(keep).encode())
 
 
 def _tb_name(k: str) -> str:

@@ -22,10 +22,19 @@ from ..device import autocast, describe, enable_fast_math, pick_device, pick_pre
 from ..errors import ConfigError
 from ..images import grid_array, save_png, to_uint8
 from ..latent import balanced_labels, seeded_noise
+from ..losses import Readout
 from ..models import Family, build_family
+from ..files import trim_jsonl
 from ..run import RunDir
-from .diagnostics import Watchdog, diversity, explain
-from .logger import MetricsLogger, trim_log
+from ..verdicts import Verdict
+from .. import verdicts as verdicts_file
+from .d_monitor import DMonitor
+from .diagnostics import diversity, explain
+from .eval_probe import EvalProbe
+from .events import Observer, Observers
+from .logger import MetricsLogger
+from .pictures import Pictures
+from .watchdog import Watchdog
 
 
 SMALL_DATASET = 1000  # fewer images than this earn a warning
@@ -96,6 +105,12 @@ def check_config(cfg: TrainConfig) -> None:
         raise ConfigError("learning rates must be > 0")
     if cfg.model.z_dim < 1 or cfg.model.width < 1:
         raise ConfigError("--z-dim and --width must be >= 1")
+    if cfg.monitor_every is not None and cfg.monitor_every < 1:
+        raise ConfigError(f"--monitor-every must be at least 1 (steps between D histograms), got {cfg.monitor_every}")
+    stepwise = [k for k in ("d_pretrain_steps", "swap_real_fraction", "instance_noise") if getattr(cfg.model, k)]
+    if cfg.cuda_graphs and stepwise:
+        raise ConfigError(f"--{stepwise[0].replace('_', '-')} changes the step as training goes on, which one "
+                          "captured CUDA graph cannot: drop --cuda-graphs or the trick")
 
 
 class Trainer:
@@ -119,13 +134,17 @@ class Trainer:
         self.family: Family = build_family(cfg.model, self.data.shape, self.data.num_classes)
         self.channels_last = cfg.channels_last and _has_conv(self.family)
         self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device)
+        self.family.steps_per_epoch = self.batches.steps_per_epoch
+        if cfg.model.instance_noise > 0 and cfg.model.instance_noise_steps is None:
+            cfg.model.instance_noise_steps = self._length_in_steps() or 1000   # resolved once, kept in config.json
         self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.step, self.elapsed = 0, 0.0
-        self.probe = None  # the in-training FID (--eval-every)
+        probe = None  # the in-training FID (--eval-every)
         if cfg.eval_every:  # feature net and real features first, so a bad --eval-n fails before any run exists
             from ..metrics.probe import FIDProbe
-            self.probe = FIDProbe(self.data, cfg.eval_n, cfg.data.root, self.device, echo=self.echo)
+            probe = FIDProbe(self.data, cfg.eval_n, cfg.data.root, self.device, echo=self.echo)
         self._setup_run()
+        self.observers = Observers(self._observers(probe))
         self.family.to(self.device, self.channels_last)
         self.family.autocast = lambda: autocast(self.device, self.precision)
         enable_fast_math(self.device)
@@ -149,7 +168,7 @@ class Trainer:
                 state = self.run.load_state(self.family, ck)
                 self._restore(state)
             self.run.write_config(self.cfg, {**facts, **self._facts()})
-            trim_log(self.run.metrics, self.step)
+            trim_jsonl(self.run.metrics, self.step)
         else:
             self.run.create(self.cfg, self._facts())
         if self.run.load_fixed_noise() is None:
@@ -158,7 +177,35 @@ class Trainer:
                                       balanced_labels(n, self.family.num_classes))
         z, y = self.run.load_fixed_noise()
         self.fixed_z, self.fixed_y = z.to(self.device), y.to(self.device)
-        self.watchdog = Watchdog(self._real_diversity()) if "D" in self.family.nets else None
+
+    def _observers(self, probe) -> list[Observer]:
+        """The watchers of this run (see events.py): watchdog and D monitor for adversarial families,
+        the in-training evaluation when asked for, and the pictures at the end."""
+        obs: list[Observer] = []
+        if self.family.adversarial:
+            obs += [Watchdog(self._real_diversity(), self.cfg.model, self.family.readout),
+                    DMonitor(self.cfg.monitor_every)]
+        if probe is not None:
+            obs.append(EvalProbe(probe, self.cfg.eval_every))
+        return obs + [Pictures()]
+
+    @property
+    def watchdog(self) -> Watchdog | None:
+        return self.observers.find(Watchdog)
+
+    @property
+    def probe(self):
+        ev = self.observers.find(EvalProbe)
+        return ev.probe if ev else None
+
+    def verdicts(self) -> list[Verdict]:
+        """The findings recorded in this run so far."""
+        return verdicts_file.read(self.run.monitor / "verdicts.jsonl")
+
+    def verdict(self, v: Verdict) -> None:
+        """Say a finding as a warning and record it in the run."""
+        self.echo(f"drawlab: warning: {v.line()}")
+        verdicts_file.record(self.run.monitor / "verdicts.jsonl", v)
 
     def _real_diversity(self) -> float:
         """``diversity`` of real images with the fixed grid's label mix: what the grid's should be near."""
@@ -195,15 +242,19 @@ class Trainer:
                 "rng_train": self.gen.get_state().cpu(), "precision": self.precision}
 
     # -- targets ----------------------------------------------------------------------------------
-    def target_steps(self) -> int | None:
-        """The run's total steps, or None when it is limited by minutes only."""
+    def _length_in_steps(self) -> int | None:
         if self.cfg.steps is not None:
             return self.cfg.steps
         if self.cfg.epochs is not None:
             return self.cfg.epochs * self.batches.steps_per_epoch
-        if self.cfg.minutes is None:
-            raise ConfigError("no training length: give --steps, --epochs or --minutes")
         return None
+
+    def target_steps(self) -> int | None:
+        """The run's total steps, or None when it is limited by minutes only."""
+        steps = self._length_in_steps()
+        if steps is None and self.cfg.minutes is None:
+            raise ConfigError("no training length: give --steps, --epochs or --minutes")
+        return steps
 
     def _done(self, target: int | None) -> bool:
         if target is not None:
@@ -219,17 +270,13 @@ class Trainer:
         return max(spe, 200)
 
     # -- outputs ----------------------------------------------------------------------------------
-    def write_grid(self, logger: MetricsLogger | None = None) -> Path:
-        """Sample grid from the fixed noise -> samples/step-NNNNNNN.png (and TensorBoard)."""
-        imgs = to_uint8(self.family.generate(self.fixed_z, self.fixed_y))
-        if self.watchdog is not None:
-            labels = self.fixed_y.cpu() if self.family.conditional else None
-            for warning in self.watchdog.on_samples(imgs.cpu(), labels, self.step):
-                self.echo(warning)
+    def write_grid(self) -> Path:
+        """Sample grid from the fixed noise -> samples/step-NNNNNNN.png (and TensorBoard); emits ``grid``."""
+        imgs = to_uint8(self.family.generate(self.fixed_z, self.fixed_y)).cpu()
         arr = grid_array(imgs, nrow=10)
         path = save_png(arr, self.run.samples / f"step-{self.step:07d}.png")
-        if logger is not None:
-            logger.add_image("samples/fixed_noise", arr, self.step)
+        self.logger.add_image("samples/fixed_noise", arr, self.step)
+        self.observers.emit("grid", self, imgs, path)
         return path
 
     def _step_function(self):
@@ -239,21 +286,17 @@ class Trainer:
             return GraphedStep(self.family, self.gen)
         return lambda x, y: self.family.train_step(x, y, self.gen)
 
-    def evaluate(self, logger: MetricsLogger) -> dict[str, float]:
-        """In-training FID (``--eval-every``): logged as a curve; a new best keeps checkpoints/best.safetensors."""
-        values = self.probe(self.family)
-        logger.log_eval(self.step, values)
-        best = self.run.read_best()
-        value = values[self.probe.name]
-        if best is None or best.get("metric") != self.probe.name or value < float(best["value"]):
-            self.run.save_best(self.family, self.step, {"metric": self.probe.name, "value": value})
-        return values
-
     def save(self) -> Path:
-        return self.run.save_checkpoint(self.family, self.step, self._state(), self.cfg.keep_checkpoints).weights
+        """Write a checkpoint of this step; emits ``checkpoint``."""
+        path = self.run.save_checkpoint(self.family, self.step, self._state(), self.cfg.keep_checkpoints).weights
+        self.observers.emit("checkpoint", self)
+        self.logger.reset_clock()
+        return path
 
     # -- the loop ---------------------------------------------------------------------------------
     def train(self) -> TrainResult:
+        """Train to the target. Each step: a batch, the family's step, then the events it triggers
+        (log, grid, checkpoint, epoch end) for the observers; at the end, a last grid and checkpoint."""
         target = self.target_steps()
         spe = self.batches.steps_per_epoch
         if self._done(target):
@@ -261,13 +304,10 @@ class Trainer:
                                None, None, already_done=True)
         grid_every = self._every(self.cfg.sample_every, target)
         ckpt_every = self._every(self.cfg.checkpoint_every, target) if self.cfg.checkpoint_every else grid_every
-        if len(self.data) < SMALL_DATASET:
-            self.echo(f"drawlab: warning: only {len(self.data)} training images: GANs tend to memorise or collapse on so few; "
-                      "watch the sample grids, and prefer more data or image augmentation")
-        self.echo(f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
-                  f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
-        logger = MetricsLogger(self.run.metrics, self.run.tensorboard, self.cfg.batch_size,
-                               purge_step=self.step + 1 if self.resume else None)
+        self._announce()
+        self.logger = MetricsLogger(self.run.metrics, self.run.tensorboard, self.cfg.batch_size,
+                                    purge_step=self.step + 1 if self.resume else None)
+        self.observers.emit("start", self)
         bar = _progress(self.progress, target, self.step, self.cfg.minutes)
         start_step, t_start = self.step, time.perf_counter()
         last_grid, last_rec, interrupted = None, None, False
@@ -279,45 +319,53 @@ class Trainer:
                 x, y = next(it)
                 if self.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
-                logger.add(step_fn(x, y))
+                self.logger.add(step_fn(x, y))
                 self.step += 1
                 self.elapsed += time.perf_counter() - t0
                 bar.update(1)
                 if self.step % self.cfg.log_every == 0:
-                    last_rec = logger.flush(self.step, self.step / spe)
+                    last_rec = self.logger.flush(self.step, self.step / spe)
                     bar.set_postfix_str(_postfix(last_rec))
-                    for warning in self.watchdog.on_record(last_rec) if self.watchdog and last_rec else []:
-                        self.echo(warning)
+                    if last_rec:
+                        self.observers.emit("log", self, last_rec)
                 if self.step % grid_every == 0:
-                    last_grid = self.write_grid(logger)
+                    last_grid = self.write_grid()
                 if self.step % ckpt_every == 0:
                     self.save()
-                    logger.reset_clock()
-                if self.probe is not None and self.step % self.cfg.eval_every == 0:
-                    self.evaluate(logger)
-                    logger.reset_clock()
+                if self.step % spe == 0:
+                    self.observers.emit("epoch_end", self, self.step // spe)
+                self.observers.emit("step", self)
                 if stop.requested:
                     interrupted = True
                     break
         bar.close()
-        last_rec = logger.flush(self.step, self.step / spe) or last_rec
+        last_rec = self.logger.flush(self.step, self.step / spe) or last_rec
         if last_grid is None or not last_grid.name.endswith(f"{self.step:07d}.png"):
-            last_grid = self.write_grid(logger)
+            last_grid = self.write_grid()
         ck = self.save()
-        logger.close()
         wall = time.perf_counter() - t_start
         ips = (self.step - start_step) * self.cfg.batch_size / max(wall, 1e-9)
         res = TrainResult(self.run.path, self.step, self.step / spe, self.elapsed, ips, last_grid, ck, interrupted)
-        self.echo(summary_line(res, last_rec))
+        self.observers.emit("finish", self, res)
+        self.logger.close()
+        self.echo(summary_line(res, last_rec, getattr(self.family, "readout", None)))
         return res
 
+    def _announce(self) -> None:
+        if len(self.data) < SMALL_DATASET:
+            self.echo(f"drawlab: warning: only {len(self.data)} training images: GANs tend to memorise or collapse on so few; "
+                      "watch the sample grids, and prefer more data or image augmentation")
+        self.echo(f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
+                  f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
 
-def summary_line(res: TrainResult, rec: dict[str, Any] | None) -> str:
-    """One line: where the run stands and what D's numbers mean."""
+
+def summary_line(res: TrainResult, rec: dict[str, Any] | None, readout: Readout | None = None) -> str:
+    """One line: where the run stands and what D's numbers mean (on the loss's scale)."""
     head = "interrupted" if res.interrupted else "done"
     parts = [f"{head}: step {res.step} (epoch {res.epoch:.1f}), {res.seconds:.0f}s training, {res.img_per_s:.0f} img/s"]
-    if rec and "d_real" in rec:
-        parts.append(f"D(x)={rec['d_real']:.2f} D(G(z))={rec['d_fake']:.2f}: {explain(rec['d_real'], rec['d_fake'])}")
+    if rec and readout is not None and readout.keys[0] in rec:
+        real, fake = rec[readout.keys[0]], rec[readout.keys[1]]
+        parts.append(f"{readout.names[0]}={real:.2f} {readout.names[1]}={fake:.2f}: {explain(real, fake, readout)}")
     if res.last_grid:
         parts.append(f"samples: {res.last_grid}")
     if res.interrupted:

@@ -1,0 +1,81 @@
+"""The classic stabilising tricks of GAN training, as small pure functions an adversarial step calls.
+
+Every random draw comes from the trainer's generator, so a resumed run repeats them exactly.
+Images are float (B, C, H, W) in [-1, 1]; targets float (B,) with 1 = real, 0 = generated.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..config import ModelConfig
+from ..errors import ConfigError
+
+
+def targets(n: int, real: bool, smoothing: float, flip: float, gen: torch.Generator,
+            device: torch.device) -> torch.Tensor:
+    """D's targets (n,): 1 - ``smoothing`` for real images (one-sided smoothing), 0 for generated ones,
+    each flipped to the other side with probability ``flip``."""
+    t = torch.full((n,), 1.0 - smoothing if real else 0.0, device=device)
+    if flip > 0:
+        flipped = torch.rand(n, generator=gen, device=device) < flip
+        t = torch.where(flipped, (0.0 if real else 1.0 - smoothing) * torch.ones_like(t), t)
+    return t
+
+
+def noise_sigma(cfg: ModelConfig, step: int) -> float:
+    """Instance-noise std at ``step``: ``instance_noise`` decaying linearly to 0 at ``instance_noise_steps``."""
+    if cfg.instance_noise <= 0:
+        return 0.0
+    end = cfg.instance_noise_steps or 1000
+    return cfg.instance_noise * max(0.0, 1.0 - step / end)
+
+
+def add_noise(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
+    """``x`` plus Gaussian noise of std ``sigma`` (``x`` itself when sigma is 0)."""
+    if sigma <= 0:
+        return x
+    return x + sigma * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+
+
+def swap_count(cfg: ModelConfig, batch: int, step: int, steps_per_epoch: int) -> int:
+    """How many images of a real batch of ``batch`` are swapped for generated ones at ``step``."""
+    if cfg.swap_real_fraction <= 0 or step >= cfg.swap_until_epoch * steps_per_epoch:
+        return 0
+    return int(round(cfg.swap_real_fraction * batch))
+
+
+def swap_real(x: torch.Tensor, fake: torch.Tensor, k: int) -> torch.Tensor:
+    """The real batch ``x`` with its first ``k`` images replaced by ``fake[:k]`` (detached): D is told they are real."""
+    if k <= 0:
+        return x
+    return torch.cat([fake[:k].detach().to(x.dtype), x[k:]])
+
+
+def check_tricks(cfg: ModelConfig, adversarial: bool, family: str) -> None:
+    """One clear line for a trick with a bad value, or switched on for a model without a discriminator."""
+    if not adversarial:
+        on = {k: v for k, v in cfg.tricks().items() if k != "d_steps"}
+        if cfg.d_steps != 1:
+            on["d_steps"] = cfg.d_steps
+        if on:
+            name = "--" + next(iter(on)).replace("_", "-")
+            raise ConfigError(f"{name} is a trick for adversarial models (gan, dcgan, cgan); {family} has no "
+                              "discriminator: drop it or choose one of those models")
+        return
+    for name in ("g_steps",):
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
+    for name in ("d_pretrain_steps", "swap_until_epoch", "instance_noise"):
+        if getattr(cfg, name) < 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    for name in ("swap_real_fraction", "flip_labels"):
+        if not 0 <= getattr(cfg, name) <= 1:
+            raise ConfigError(f"--{name.replace('_', '-')} is a fraction: give a value in [0, 1], "
+                              f"got {getattr(cfg, name)}")
+    if cfg.flip_labels >= 0.5:
+        raise ConfigError(f"--flip-labels {cfg.flip_labels} flips half or more of D's targets, which teaches D "
+                          "the opposite task: use a small value such as 0.05")
+    if cfg.instance_noise_steps is not None and cfg.instance_noise_steps < 1:
+        raise ConfigError(f"--instance-noise-steps must be at least 1, got {cfg.instance_noise_steps}")
+    if cfg.swap_real_fraction > 0 and cfg.swap_until_epoch <= 0:
+        raise ConfigError("--swap-real-fraction needs --swap-until-epoch E (> 0): the epoch at which swapping stops")

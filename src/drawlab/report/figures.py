@@ -1,0 +1,258 @@
+"""The monitor pictures of a run, drawn from its files alone (so they work on a run that is still
+training or was interrupted)::
+
+    monitor/d_heatmap.png     D's output distribution on real and generated images per epoch, AUC under it
+    monitor/losses.png        G and D losses (raw, faint; smoothed), D's mean outputs, the eval curve
+    monitor/evolution.png     the fixed-noise grid through training, one row per kept step
+    monitor/evolution.gif     the same as a looping animation of a few seconds
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..files import atomic_write, read_jsonl
+from ..losses import HINGE_LOGIT, PROBABILITY, Readout, Scale
+from ..run import RunDir
+from ..training.d_monitor import load_history
+
+GIF_SECONDS = 4.0          # one loop of the evolution animation
+GIF_MAX_FRAMES = 80
+GIF_MAX_SIDE = 480         # pixels: frames are shrunk to this
+STRIP_ROWS = 12            # kept steps shown in the strip
+STRIP_TILES = 10           # fixed-noise images per strip row
+_STEP_RE = re.compile(r"step-(\d+)\.png$")
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
+    _plt().close(fig)
+    return path
+
+
+def read_log(run: RunDir) -> dict[str, list[dict[str, Any]]]:
+    """metrics.jsonl split into {"train": interval records, "eval": evaluations, "monitor": D snapshots}."""
+    out: dict[str, list[dict[str, Any]]] = {"train": [], "eval": [], "monitor": []}
+    for r in read_jsonl(run.metrics):
+        out["eval" if r.get("eval") else "monitor" if r.get("monitor") else "train"].append(r)
+    return out
+
+
+def readout_of(scale: str) -> Readout:
+    return PROBABILITY if scale == Scale.PROBABILITY.value else HINGE_LOGIT
+
+
+def smooth(values: list[float], weight: float = 0.8) -> np.ndarray:
+    """Exponential moving average with bias correction (TensorBoard's smoothing); NaNs are skipped."""
+    out, m, w = [], 0.0, 0.0
+    for v in values:
+        if math.isfinite(v):
+            m, w = weight * m + (1 - weight) * v, weight * w + (1 - weight)
+        out.append(m / w if w > 0 else math.nan)
+    return np.asarray(out)
+
+
+# -- D's distributions ------------------------------------------------------------------------------
+def d_heatmap(run: RunDir, path: Path) -> Path | None:
+    """Two panels (real, generated): snapshot epoch on x, D's output on y, colour = share of images;
+    the ROC-AUC of D (real vs generated) under them. None when the run has no D snapshots yet."""
+    h = load_history(run.monitor / "d_hist.npz")
+    if h is None or len(h["step"]) == 0:
+        return None
+    plt = _plt()
+    r = readout_of(str(h["scale"]))
+    x = h["epoch"].astype(float)
+    edges = h["edges"]
+    xe = _cell_edges(x)
+    from matplotlib.colors import PowerNorm
+    fig = plt.figure(figsize=(9, 7.2))
+    gs = fig.add_gridspec(3, 2, height_ratios=[3, 3, 2], width_ratios=[40, 1], hspace=0.35, wspace=0.03)
+    axes = [fig.add_subplot(gs[0, 0])]
+    axes += [fig.add_subplot(gs[1, 0], sharex=axes[0]), fig.add_subplot(gs[2, 0], sharex=axes[0])]
+    vmax = max(float(h["real_hist"].max()), float(h["fake_hist"].max()), 1e-9)
+    norm = PowerNorm(0.5, vmin=0, vmax=vmax)          # square-root colours: the tails stay visible
+    for ax, key, title in ((axes[0], "real_hist", f"real images (n={int(h['n'])})"),
+                           (axes[1], "fake_hist", f"generated images, fixed noise (n={int(h['n'])})")):
+        mesh = ax.pcolormesh(xe, edges, h[key].T, cmap="magma", norm=norm, shading="flat")
+        ax.set_ylabel(_axis_name(r), fontsize=8)
+        ax.set_title(f"{title}: distribution of {_axis_name(r)}", fontsize=10, loc="left")
+        if r.scale is Scale.LOGIT:
+            for m in (-1, 1):
+                ax.axhline(m, color="white", lw=0.6, ls=":")
+    fig.colorbar(mesh, cax=fig.add_subplot(gs[0:2, 1]), label="share of images (square-root scale)")
+    ax = axes[2]
+    ax.plot(x, h["auc"], "o-", ms=3, color="C0", label="ROC-AUC of D: real vs generated")
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_ylabel("AUC")
+    ax.set_xlabel("epoch")
+    ax.text(0.01, 0.04, "1 = D separates them perfectly, 0.5 = it cannot tell them apart", transform=ax.transAxes,
+            fontsize=8, color="grey")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.subplots_adjust(left=0.08, right=0.92, top=0.95, bottom=0.08)
+    return _save(fig, path)
+
+
+def _axis_name(r: Readout) -> str:
+    return "D(x): probability of 'real'" if r.scale is Scale.PROBABILITY else "D's score (logit)"
+
+
+def _cell_edges(x: np.ndarray) -> np.ndarray:
+    """Edges of cells centred on the (increasing) points ``x``, for pcolormesh."""
+    if len(x) == 1:
+        return np.array([x[0] - 0.5, x[0] + 0.5])
+    mid = (x[1:] + x[:-1]) / 2
+    return np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])
+
+
+# -- curves -----------------------------------------------------------------------------------------
+def losses_plot(run: RunDir, path: Path) -> Path | None:
+    """G and D losses (raw faint, smoothed solid), D's mean outputs on the loss's scale and, when the run
+    was evaluated while training, the FID curve beside its real-data floor. None without records."""
+    log = read_log(run)
+    train = log["train"]
+    if not train:
+        return None
+    plt = _plt()
+    readout = PROBABILITY if "d_real" in train[-1] else HINGE_LOGIT if "logit_real" in train[-1] else None
+    panels = ["loss"] + (["d"] if readout else []) + (["eval"] if _fid_key(log["eval"]) else [])
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.8 * len(panels)), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    steps = [r["step"] for r in train]
+    ax = axes[0]
+    for i, key in enumerate(k for k in ("loss_g", "loss_d") if k in train[-1]):
+        vals = [float(r.get(key, math.nan)) for r in train]
+        ax.plot(steps, vals, color=f"C{i}", alpha=0.25, lw=0.8)
+        ax.plot(steps, smooth(vals), color=f"C{i}", lw=1.8, label={"loss_g": "G loss", "loss_d": "D loss"}[key])
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8)
+    ax.set_title("losses: raw (faint) and smoothed", fontsize=10, loc="left")
+    if readout:
+        ax = axes[panels.index("d")]
+        for i, (key, name) in enumerate(zip(readout.keys, readout.names)):
+            vals = [float(r.get(key, math.nan)) for r in train]
+            ax.plot(steps, vals, color=f"C{i + 2}", alpha=0.25, lw=0.8)
+            ax.plot(steps, smooth(vals), color=f"C{i + 2}", lw=1.8, label=name)
+        if readout.scale is Scale.PROBABILITY:
+            ax.set_ylim(-0.02, 1.02)
+            ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+        ax.set_ylabel("D(x), D(G(z))" if readout.scale is Scale.PROBABILITY else "D's score")
+        ax.legend(fontsize=8)
+        ax.set_title(f"discriminator: {readout.meaning}", fontsize=10, loc="left")
+    if "eval" in panels:
+        ax, key = axes[panels.index("eval")], _fid_key(log["eval"])
+        ev = [r for r in log["eval"] if key in r]
+        ax.plot([r["step"] for r in ev], [r[key] for r in ev], "o-", ms=3, color="C5", label=key)
+        floor = [r.get(key + "_floor") for r in ev if r.get(key + "_floor") is not None]
+        if floor:
+            ax.axhline(float(np.mean(floor)), color="grey", ls="--", lw=0.8, label="real-vs-real floor")
+        ax.set_ylabel("FID (lower is better)")
+        ax.legend(fontsize=8)
+    axes[-1].set_xlabel("step")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _fid_key(evals: list[dict[str, Any]]) -> str | None:
+    for r in reversed(evals):
+        for k in r:
+            if k.startswith("fid") and not k.endswith(("_floor", "_real")) and isinstance(r[k], (int, float)):
+                return k
+    return None
+
+
+# -- evolution --------------------------------------------------------------------------------------
+def sample_grids(run: RunDir) -> list[tuple[int, Path]]:
+    """(step, path) of the fixed-noise grids the run kept, in step order."""
+    out = []
+    for p in run.samples.glob("step-*.png"):
+        m = _STEP_RE.search(p.name)
+        if m:
+            out.append((int(m.group(1)), p))
+    return sorted(out)
+
+
+def _pick(items: list, k: int) -> list:
+    """``k`` items spread evenly over ``items``, always the first and the last."""
+    if len(items) <= k:
+        return list(items)
+    idx = sorted({round(i * (len(items) - 1) / (k - 1)) for i in range(k)})
+    return [items[i] for i in idx]
+
+
+def _tiles(grid: Image.Image, n: int, pad: int = 2) -> list[Image.Image]:
+    """The first ``n`` tiles of a sample grid (10 per row, ``pad`` px gaps; see images.grid_array)."""
+    w = grid.width
+    cols = 10
+    tile = (w - pad) // cols - pad
+    out = []
+    for i in range(n):
+        r, c = divmod(i, cols)
+        box = (pad + c * (tile + pad), pad + r * (tile + pad), pad + c * (tile + pad) + tile, pad + r * (tile + pad) + tile)
+        if box[3] <= grid.height:
+            out.append(grid.crop(box))
+    return out
+
+
+def evolution_strip(grids: list[tuple[int, Path]], path: Path) -> Path | None:
+    """One row per kept step (at most ``STRIP_ROWS``, first and last included): the first ``STRIP_TILES``
+    images of the fixed-noise grid, the step written at the left."""
+    if not grids:
+        return None
+    rows = []
+    for step, p in _pick(grids, STRIP_ROWS):
+        with Image.open(p) as im:
+            rows.append((step, _tiles(im.convert("RGB"), STRIP_TILES)))
+    tile = rows[0][1][0].width
+    label_w, pad = 90, 2
+    width = label_w + STRIP_TILES * (tile + pad)
+    canvas = Image.new("RGB", (width, len(rows) * (tile + pad) + pad), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, (step, tiles) in enumerate(rows):
+        y = pad + i * (tile + pad)
+        draw.text((6, y + tile // 2 - 6), f"step {step:,}", fill=(0, 0, 0))
+        for j, t in enumerate(tiles):
+            canvas.paste(t, (label_w + j * (tile + pad), y))
+    return atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))
+
+
+def evolution_gif(grids: list[tuple[int, Path]], path: Path) -> Path | None:
+    """Every kept grid (at most ``GIF_MAX_FRAMES``, evenly picked) as a looping GIF of about
+    ``GIF_SECONDS`` whatever the number of steps, the last frame held a second longer."""
+    if not grids:
+        return None
+    frames = []
+    for step, p in _pick(grids, GIF_MAX_FRAMES):
+        with Image.open(p) as im:
+            im = im.convert("RGB")
+            scale = min(1.0, GIF_MAX_SIDE / max(im.size))
+            if scale < 1:
+                im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
+            ImageDraw.Draw(im).text((4, 2), f"step {step:,}", fill=(255, 0, 0))
+            frames.append(im)
+    per = max(40, int(1000 * GIF_SECONDS / len(frames)) // 10 * 10)   # browsers slow down frames under 20 ms
+    durations = [per] * (len(frames) - 1) + [per + 1000]
+    return atomic_write(path, lambda tmp: frames[0].save(tmp, format="GIF", save_all=True,
+                                                          append_images=frames[1:], duration=durations, loop=0))
+
+
+def write_figures(run: RunDir | str | Path) -> list[Path]:
+    """Draw every monitor picture the run's files allow; returns the paths written."""
+    run = run if isinstance(run, RunDir) else RunDir(run)
+    m = run.monitor
+    grids = sample_grids(run)
+    made = [d_heatmap(run, m / "d_heatmap.png"), losses_plot(run, m / "losses.png"),
+            evolution_strip(grids, m / "evolution.png"), evolution_gif(grids, m / "evolution.gif")]
+    return [p for p in made if p is not None]

@@ -1,0 +1,114 @@
+"""D's outputs through training: histograms of D on a fixed set of real images and on images from
+fixed noise, at the end of every epoch (or every ``--monitor-every`` steps), with the ROC-AUC of D
+separating the two. Stored in ``RUN/monitor/d_hist.npz`` (appended; trimmed on resume), TensorBoard
+histograms, and one ``"monitor": true`` record per snapshot in metrics.jsonl."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data.batches import to_unit_range
+from ..files import atomic_write
+from ..latent import seeded_noise
+from ..losses import roc_auc
+from .events import Observer
+
+N_IMAGES = 512      # real and generated images per snapshot
+BINS = 50
+MIN_STEPS = 25      # epoch snapshots at most this often: tiny datasets have epochs of a few steps
+FIELDS = ("step", "epoch", "real_hist", "fake_hist", "auc", "real_mean", "fake_mean")
+
+
+def load_history(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of ``d_hist.npz`` (steps (E,), epochs (E,), real_hist/fake_hist (E, bins), edges (bins+1,),
+    auc/real_mean/fake_mean (E,), scale, n), or None when there is none or it cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            d = {k: z[k] for k in z.files}
+        return d if all(k in d for k in FIELDS) else None
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def _trimmed(h: dict | None, step: int, scale: str, edges: np.ndarray) -> dict | None:
+    """The history up to ``step`` (a resume redoes the later steps); None if it was made on other bins."""
+    if h is None or str(h["scale"]) != scale or h["edges"].shape != edges.shape:
+        return None
+    keep = h["step"] <= step
+    return {k: (v[keep] if k in FIELDS else v) for k, v in h.items()} if keep.any() else None
+
+
+class DMonitor(Observer):
+    """Snapshots of D's judgement of fixed real and fixed generated images (see the module docstring)."""
+
+    def __init__(self, every: int | None, n: int = N_IMAGES, bins: int = BINS):
+        self.every, self.n, self.bins = every, n, bins
+        self.history: dict[str, Any] | None = None
+        self.last_step = -1
+
+    def on_start(self, t) -> None:
+        fam, cfg, data = t.family, t.cfg, t.data
+        n = min(self.n, len(data))
+        g = torch.Generator().manual_seed(cfg.seed + 3)
+        idx = torch.randperm(len(data), generator=g)[:n].sort().values
+        items = [data.load_item(int(i)) for i in idx]
+        self.real = to_unit_range(torch.stack([x for x, _ in items])).to(t.device)
+        labels = torch.as_tensor([int(y) for _, y in items], dtype=torch.long)
+        self.labels = labels.to(t.device) if fam.conditional else torch.zeros(n, dtype=torch.long, device=t.device)
+        self.z = seeded_noise(n, cfg.model.z_dim, cfg.seed + 2, t.device)
+        r = fam.readout
+        self.edges = np.linspace(r.lo, r.hi, self.bins + 1)
+        self.path = t.run.monitor / "d_hist.npz"
+        self.history = _trimmed(load_history(self.path), t.step, r.scale.value, self.edges)
+        self.stride = max(1, math.ceil(MIN_STEPS / t.batches.steps_per_epoch))
+        if t.step == 0:
+            self.snapshot(t)              # before training: D cannot tell yet, the picture starts at AUC ~0.5
+
+    def on_step(self, t) -> None:
+        if self.every and t.step % self.every == 0:
+            self.snapshot(t)
+
+    def on_epoch_end(self, t, epoch: int) -> None:
+        if not self.every and epoch % self.stride == 0:
+            self.snapshot(t)
+
+    def on_finish(self, t, result) -> None:
+        if self.last_step != t.step and (self.history is None or int(self.history["step"][-1]) != t.step):
+            self.snapshot(t)
+
+    def measure(self, t) -> dict[str, Any]:
+        """One snapshot: D's values (on the loss's scale) on the fixed real and generated images."""
+        fam = t.family
+        fake = fam.generate_training(self.z, self.labels, t.cfg.batch_size)
+        real_logits = fam.judge(self.real, self.labels, t.cfg.batch_size)
+        fake_logits = fam.judge(fake, self.labels, t.cfg.batch_size)
+        r = fam.readout
+        rv, fv = r.values(real_logits), r.values(fake_logits)
+        lo, hi = self.edges[0], self.edges[-1]
+        hist = [np.histogram(v.numpy().clip(lo, hi), self.edges)[0] / max(1, len(v)) for v in (rv, fv)]
+        return {"step": t.step, "epoch": t.step / t.batches.steps_per_epoch, "real_hist": hist[0],
+                "fake_hist": hist[1], "auc": roc_auc(real_logits, fake_logits), "real_mean": float(rv.mean()),
+                "fake_mean": float(fv.mean()), "real_values": rv, "fake_values": fv}
+
+    def snapshot(self, t) -> None:
+        m = self.measure(t)
+        self.last_step = t.step
+        row = {k: np.asarray(m[k])[None] for k in FIELDS}
+        if self.history is None:
+            self.history = {**row, "edges": self.edges, "scale": np.array(t.family.readout.scale.value),
+                            "n": np.array(len(self.real))}
+        else:
+            self.history = {k: (np.concatenate([v, row[k]]) if k in FIELDS else v) for k, v in self.history.items()}
+        hist = self.history
+        atomic_write(self.path, lambda tmp: np.savez(tmp, **hist))
+        r = t.family.readout
+        t.logger.log_record({"step": t.step, "epoch": round(m["epoch"], 3), "monitor": True,
+                             "d_auc": round(m["auc"], 5), f"{r.keys[0]}_fixed": round(m["real_mean"], 5),
+                             f"{r.keys[1]}_fixed": round(m["fake_mean"], 5)})
+        t.logger.add_histogram("discriminator/real", m["real_values"], t.step)
+        t.logger.add_histogram("discriminator/generated", m["fake_values"], t.step)
+        t.logger.reset_clock()

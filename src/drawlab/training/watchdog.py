@@ -1,0 +1,122 @@
+"""The watchdog: reads the training log and the fixed-noise samples, and records in words, once each,
+when D has won, the generator's loss froze, a loss became NaN, or the samples collapsed."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import verdicts
+from ..config import ModelConfig
+from ..files import trim_jsonl
+from ..losses import PROBABILITY, Readout, Scale
+from ..verdicts import Kind, Verdict
+from .diagnostics import diversity
+from .events import Observer
+
+
+class Watchdog(Observer):
+    """Finds problems in metrics records (``check_record``) and sample grids (``check_samples``).
+
+    ``data_diversity`` is ``diversity`` of as many real images (same label mix) as the grid holds;
+    ``readout`` says how D's numbers read under the run's loss. As an observer it prints each finding
+    as a warning and records it in ``RUN/monitor/verdicts.jsonl``.
+    """
+
+    def __init__(self, data_diversity: float, cfg: ModelConfig | None = None, readout: Readout = PROBABILITY,
+                 patience: int = 3, collapse_ratio: float = 0.5):
+        self.data_diversity, self.patience, self.collapse_ratio = data_diversity, patience, collapse_ratio
+        self.cfg, self.readout = cfg or ModelConfig(), readout
+        self.best_ratio = 0.0  # early samples are alike before G has learnt anything: collapse is a fall from here
+        self.said: set[Kind] = set()
+        self.records: list[dict] = []
+        self.win_since: int | None = None
+        self.path: Path | None = None
+
+    # -- as an observer -----------------------------------------------------------------------------
+    def on_start(self, t) -> None:
+        self.path = t.run.monitor / "verdicts.jsonl"
+        trim_jsonl(self.path, t.step)                   # findings past the checkpoint are about to be redone
+        self.said = verdicts.kinds(verdicts.read(self.path))
+
+    def on_log(self, t, rec: dict[str, Any]) -> None:
+        self._tell(t, self.check_record(rec))
+
+    def on_grid(self, t, images: torch.Tensor, path: Path) -> None:
+        labels = t.fixed_y.cpu() if t.family.conditional else None
+        self._tell(t, self.check_samples(images.cpu(), labels, t.step))
+
+    def _tell(self, t, found: list[Verdict]) -> None:
+        for v in found:
+            t.echo(f"drawlab: warning: {v.line()}")
+            if self.path is not None:
+                verdicts.record(self.path, v)
+
+    # -- the checks ---------------------------------------------------------------------------------
+    def _once(self, v: Verdict) -> list[Verdict]:
+        if v.kind in self.said:
+            return []
+        self.said.add(v.kind)
+        return [v]
+
+    def check_record(self, rec: dict) -> list[Verdict]:
+        """Findings in one metrics.jsonl record (losses and D's mean outputs)."""
+        self.records.append(rec)
+        step, out = int(rec["step"]), []
+        lr = min(self.cfg.lr_g, self.cfg.lr_d)
+        if any(not math.isfinite(v) for k, v in rec.items() if k.startswith("loss")):
+            out += self._once(Verdict(Kind.NAN, step, step, f"a loss became infinite or NaN at step {step:,}: "
+                                      "training diverged", f"a lower --lr (e.g. {lr / 4:g}), or start again "
+                                      "from an earlier checkpoint"))
+        out += self._check_d_wins(rec, step)
+        window = self.records[-2 * self.patience:]
+        if len(window) == 2 * self.patience and "loss_g" in rec:
+            spread = max(r["loss_g"] for r in window) - min(r["loss_g"] for r in window)
+            if spread < 1e-4 * max(1.0, abs(rec["loss_g"])):
+                since = int(window[0]["step"])
+                out += self._once(Verdict(Kind.FROZEN, step, since, f"the generator's loss has not moved since "
+                                          f"step {since:,}: training is stuck",
+                                          f"other learning rates (now --lr-g {self.cfg.lr_g:g}, "
+                                          f"--lr-d {self.cfg.lr_d:g}), and check that the data is what you meant"))
+        return out
+
+    def _check_d_wins(self, rec: dict, step: int) -> list[Verdict]:
+        r = self.readout
+        real, fake = rec.get(r.keys[0]), rec.get(r.keys[1])
+        if real is None or fake is None or not r.wins(real, fake):
+            self.win_since = None
+            return []
+        prev_step = int(self.records[-2]["step"]) if len(self.records) >= 2 else 0
+        if self.win_since is None:
+            self.win_since = prev_step if len(self.records) >= 2 else 0
+        streak = [x for x in self.records[-self.patience:] if x.get(r.keys[0]) is not None
+                  and r.wins(x[r.keys[0]], x[r.keys[1]])]
+        if len(streak) < self.patience:
+            return []
+        since = self.win_since
+        if r.scale is Scale.PROBABILITY:
+            how = f"{r.names[1]} < {r.won[1]:g} while {r.names[0]} > {r.won[0]:g}"
+        else:
+            how = f"{r.names[1]} below {r.won[1]:g} and {r.names[0]} above {r.won[0]:g}: past the hinge margins"
+        d_width = self.cfg.d_width or self.cfg.width
+        return self._once(Verdict(Kind.D_WINS, step, since, f"D has been winning since step {since:,} ({how}); "
+                                  "G gets almost no useful gradient",
+                                  f"--lr-d {self.cfg.lr_g / 2:g} (half of --lr-g), --instance-noise 0.1, "
+                                  f"or --d-width {max(4, d_width // 2)}"))
+
+    def check_samples(self, images: torch.Tensor, labels: torch.Tensor | None, step: int) -> list[Verdict]:
+        """Findings in the fixed-noise samples (uint8 (N, C, H, W)) at ``step``: collapse is diversity
+        below ``collapse_ratio`` of the real images' and below half the best seen so far in this run."""
+        if self.data_diversity <= 0:
+            return []
+        ratio = diversity(images, labels) / self.data_diversity
+        self.best_ratio = max(self.best_ratio, ratio)
+        if ratio < self.collapse_ratio and ratio < 0.5 * self.best_ratio:
+            which = "of the same class " if labels is not None else ""
+            return self._once(Verdict(Kind.COLLAPSE, step, step, f"samples {which}from different noise look alike "
+                                      f"at step {step:,} (diversity {ratio:.0%} of the real images'): mode collapse",
+                                      f"a lower --lr (e.g. {self.cfg.lr_g / 2:g}), --flip-labels 0.05, "
+                                      "--instance-noise 0.1, or more data"))
+        return []

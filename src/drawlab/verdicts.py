@@ -1,0 +1,78 @@
+"""Verdicts: what went wrong in a run, since when, and what to try, in words.
+
+The training loop's watchers record them in ``RUN/monitor/verdicts.jsonl`` (one JSON line each, at
+the step they were found); ``drawlab report`` opens with them.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterable
+
+from .files import append_jsonl, read_jsonl
+
+
+class Kind(Enum):
+    """The problems a run can be found to have."""
+    D_WINS = "d-wins"            # D separates real from generated outright: G gets little gradient
+    FROZEN = "frozen"            # G's loss has not moved: training is stuck
+    NAN = "nan"                  # a loss is not finite: training diverged
+    COLLAPSE = "collapse"        # different noise gives alike images: mode collapse
+    NO_PROGRESS = "no-progress"  # the in-training FID has stopped improving
+
+    @property
+    def title(self) -> str:
+        return {"d-wins": "D has won", "frozen": "training is stuck", "nan": "training diverged",
+                "collapse": "mode collapse", "no-progress": "no progress"}[self.value]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One finding: ``kind`` at ``step`` (true ``since`` an earlier step), ``what`` happened and what to ``try_``."""
+    kind: Kind
+    step: int
+    since: int
+    what: str
+    try_: str
+
+    def line(self) -> str:
+        """The finding as one sentence: what happened, since when, and what to try."""
+        return f"{self.what}: try {self.try_}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["kind"] = self.kind.value
+        d["try"] = d.pop("try_")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Verdict":
+        return cls(Kind(d["kind"]), int(d["step"]), int(d.get("since", d["step"])), str(d["what"]), str(d["try"]))
+
+
+def record(path: Path, verdict: Verdict) -> None:
+    """Append ``verdict`` to the run's verdicts file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    append_jsonl(path, verdict.to_dict())
+
+
+def read(path: Path) -> list[Verdict]:
+    """The verdicts recorded in ``path`` (none when it does not exist; damaged lines skipped), in step order."""
+    out = []
+    for d in read_jsonl(path):
+        try:
+            out.append(Verdict.from_dict(d))
+        except (KeyError, ValueError, TypeError):
+            continue
+    return sorted(out, key=lambda v: v.step)
+
+
+def healthy_line(steps: int) -> str:
+    """The one line a run with no verdicts gets."""
+    return f"Healthy: no problem found in {steps:,} steps (D did not win, the losses moved and stayed finite, " \
+           "the samples stayed diverse)."
+
+
+def kinds(verdicts: Iterable[Verdict]) -> set[Kind]:
+    return {v.kind for v in verdicts}
