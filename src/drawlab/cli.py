@@ -310,21 +310,25 @@ def _add_report(sub) -> None:
     p.add_argument("--gallery", action="store_true",
                    help="only the ranked gallery: the 16 samples D rates most and least real -> RUN/monitor/gallery.png")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--feature-steps", type=int, help="models without D rank the gallery in evaluation features: "
+                                                     "training steps of that network when it is first trained")
 
 
 def cmd_report(a: argparse.Namespace) -> int:
     from .run import RunDir
     RunDir(a.run_dir).read_config()      # one line, exit 2, when it is not a run
+    if a.feature_steps is not None and a.feature_steps < 1:
+        raise ConfigError(f"--feature-steps must be at least 1, got {a.feature_steps}")
     if a.gallery:
         from .report import ranked_gallery
-        g = ranked_gallery(a.run_dir, device=a.device)
+        g = ranked_gallery(a.run_dir, device=a.device, feature_steps=a.feature_steps)
         print(f"{g.method}\ngallery: {g.path}")
         return 0
     out = check_out_file(a.out) if a.out else None
     if out is not None and out.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--out {out}: give an .html file name")
     from .report import build_report
-    path = build_report(a.run_dir, out, device=a.device)
+    path = build_report(a.run_dir, out, device=a.device, feature_steps=a.feature_steps)
     print(f"report: {path}")
     return 0
 

@@ -36,14 +36,14 @@ def d_scores(family, images: torch.Tensor, labels: torch.Tensor, batch: int = 12
 
 
 def feature_scores(run: RunDir, cfg, images: torch.Tensor, device: torch.device,
-                   echo: Callable[[str], None] | None) -> torch.Tensor:
+                   echo: Callable[[str], None] | None, feature_steps: int | None = None) -> torch.Tensor:
     """Minus the distance (N,) of each image to its nearest real image in the evaluation features
     (higher = closer to the real data), over up to 5,000 real images."""
     from ..data import default_data_root, open_dataset
     from ..metrics.features import get_feature_net, real_images
     root = Path(cfg.data.root or default_data_root()).expanduser()
     ds = open_dataset(cfg.data.spec, str(root), cfg.data.size, cfg.data.channels)
-    fnet = get_feature_net(ds, root, device, echo=echo)
+    fnet = get_feature_net(ds, root, device, steps=feature_steps, echo=echo)
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:5000].sort().values
     f_real = torch.as_tensor(fnet.features(real_images(ds, idx)))
     f_fake = torch.as_tensor(fnet.features(images))
@@ -51,7 +51,7 @@ def feature_scores(run: RunDir, cfg, images: torch.Tensor, device: torch.device,
 
 
 def ranked_gallery(run_dir: str | Path, n: int = N_SAMPLES, k: int = K, seed: int = 0, device: str = "cpu",
-                   echo: Callable[[str], None] | None = None) -> Gallery:
+                   echo: Callable[[str], None] | None = None, feature_steps: int | None = None) -> Gallery:
     """Rank ``n`` samples of the run's newest checkpoint and write the top and bottom ``k`` as one picture."""
     run = RunDir(run_dir)
     dev = pick_device(device)
@@ -63,7 +63,7 @@ def ranked_gallery(run_dir: str | Path, n: int = N_SAMPLES, k: int = K, seed: in
         method = f"{n:,} samples (seed {seed}) ranked by the discriminator's score at step {ck.step:,}"
         top, bottom = f"the {k} D rates most real", f"the {k} D rates least real"
     else:
-        scores = feature_scores(run, cfg, images, dev, echo)
+        scores = feature_scores(run, cfg, images, dev, echo, feature_steps)
         method = (f"{n:,} samples (seed {seed}) ranked by distance to the nearest real image in the evaluation "
                   f"features (the model has no discriminator)")
         top, bottom = f"the {k} nearest the real data", f"the {k} farthest from it"

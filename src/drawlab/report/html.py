@@ -132,7 +132,7 @@ def timing_section(run: RunDir, log: dict[str, list[dict]], state: dict[str, Any
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None, device: str = "cpu", gallery: bool = True,
-                 echo: Callable[[str], None] | None = None) -> Path:
+                 echo: Callable[[str], None] | None = None, feature_steps: int | None = None) -> Path:
     """Write the report of ``run_dir`` to ``out`` (default RUN/report.html); returns its path."""
     run = RunDir(run_dir)
     cfg, facts = run.read_config()          # RunError (one line, exit 2) when the folder is not a run
@@ -158,7 +158,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, device: str
     body.append(_heatmap_section(m))
     body.append(eval_section(run))
     if gallery:
-        body.append(_gallery_section(run, device, echo))
+        body.append(_gallery_section(run, device, echo, feature_steps))
     body.append(timing_section(run, log, state, cfg_d))
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>drawlab report: {html.escape(run.path.name)}"
             f"</title><style>{CSS}</style></head><body>{''.join(body)}</body></html>")
@@ -178,10 +178,10 @@ def _heatmap_section(m: Path) -> str:
     return "<h2>What D thinks, epoch by epoch</h2>" + _img(m / "d_heatmap.png", "D heatmap") + auc
 
 
-def _gallery_section(run: RunDir, device: str, echo) -> str:
+def _gallery_section(run: RunDir, device: str, echo, feature_steps: int | None) -> str:
     from .gallery import ranked_gallery
     try:
-        g = ranked_gallery(run.path, device=device, echo=echo)
+        g = ranked_gallery(run.path, device=device, echo=echo, feature_steps=feature_steps)
     except DrawlabError as e:
         return f'<h2>Ranked gallery</h2><p class="note">{html.escape(str(e))}</p>'
     return (f"<h2>Ranked gallery</h2><p>{html.escape(g.method)}: top, {html.escape(g.top)}; "

@@ -101,10 +101,12 @@ class Watchdog(Observer):
         else:
             how = f"{r.names[1]} below {r.won[1]:g} and {r.names[0]} above {r.won[0]:g}: past the hinge margins"
         d_width = self.cfg.d_width or self.cfg.width
+        lr_g, lr_d = self.cfg.lr_g, self.cfg.lr_d
+        lr = (f"--lr-g {lr_d:g} (G now learns {lr_d / lr_g:.0f}x slower than D)" if lr_g < lr_d / 4
+              else f"--lr-d {lr_g / 2:g} (half of --lr-g)")
         return self._once(Verdict(Kind.D_WINS, step, since, f"D has been winning since step {since:,} ({how}); "
                                   "G gets almost no useful gradient",
-                                  f"--lr-d {self.cfg.lr_g / 2:g} (half of --lr-g), --instance-noise 0.1, "
-                                  f"or --d-width {max(4, d_width // 2)}"))
+                                  f"{lr}, --instance-noise 0.1, or --d-width {max(4, d_width // 2)}"))
 
     def check_samples(self, images: torch.Tensor, labels: torch.Tensor | None, step: int) -> list[Verdict]:
         """Findings in the fixed-noise samples (uint8 (N, C, H, W)) at ``step``: collapse is diversity
