@@ -3,11 +3,17 @@
     python benchmarks/bench_speed.py                       # CPU, all models, 28x28 and 64x64x3
     python benchmarks/bench_speed.py --device cuda --precision bf16
     python benchmarks/bench_speed.py --models cgan --repeats 5
+    python benchmarks/bench_speed.py --monitor             # what watching training costs (default preset)
 
 Prints the CPU/GPU model, the measured fp32 and bf16 matmul peaks, then per model: training
 images/s (median of --repeats timings of --steps steps each, after warm-up), FLOPs per training
 image (torch.utils.flop_counter), the share of the fp32 (or bf16) peak reached, and sampling images/s.
 Training uses the real pieces of the loop: Batches over in-memory data + the family's train_step.
+
+``--monitor`` measures what the observers of issue 7 cost on the default preset (mnist-cgan on
+mnist-5k) through the real Trainer: the same run with every observer (watchdog, D histograms each
+epoch, pictures at the end) and with none (the loop, grids and checkpoints only), alternated
+``--repeats`` times; plus the cost of each piece, and what that makes of a 5-minute run.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -103,6 +110,54 @@ def bench_model(mc: ModelConfig, shape, batch: int, device, precision: str, step
     return {"train_ips": train_ips, "flops": flops, "sample_ips": statistics.median(srates)}
 
 
+def bench_monitor(steps: int, repeats: int) -> None:
+    """Wall time of the default preset's run with and without its observers (see the module docstring)."""
+    import shutil
+    import tempfile
+    from drawlab.report.figures import write_figures
+    from drawlab.training import Trainer
+    from drawlab.training.d_monitor import DMonitor
+    cfg = preset_config("mnist-cgan")
+    cfg.data.spec, cfg.steps, cfg.minutes = "mnist-5k", steps, None
+    tmp = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
+    times: dict[str, list[float]] = {"all observers": [], "no observers": []}
+    snap, pics, spe = [], [], 0
+    for r in range(repeats):
+        for kind in (list(times) if r % 2 == 0 else list(times)[::-1]):
+            out = tmp / f"{kind.split()[0]}-{r}"
+            t = Trainer(cfg, out, progress=False, echo=lambda s: None)
+            spe = t.batches.steps_per_epoch
+            if kind == "no observers":
+                t.observers.items = []
+            t0 = time.perf_counter()
+            t.train()
+            times[kind].append(time.perf_counter() - t0)
+            if kind == "all observers":
+                mon = t.observers.find(DMonitor)
+                for _ in range(3):
+                    t1 = time.perf_counter()
+                    mon.snapshot(t)
+                    snap.append(time.perf_counter() - t1)
+                t1 = time.perf_counter()
+                write_figures(t.run)
+                pics.append(time.perf_counter() - t1)
+            shutil.rmtree(out)
+    full, bare = statistics.median(times["all observers"]), statistics.median(times["no observers"])
+    print(f"\nmonitoring cost, default preset mnist-cgan on mnist-5k, {steps} steps ({steps / spe:.1f} epochs), "
+          f"median of {repeats}:")
+    print("| run | wall s | per step ms |")
+    print("| --- | --- | --- |")
+    for kind, v in times.items():
+        print(f"| {kind} | {statistics.median(v):.1f} | {1000 * statistics.median(v) / steps:.1f} |")
+    print(f"overhead of all observers in this run: {100 * (full - bare) / bare:.1f}%")
+    t_step, t_snap, t_pics = bare / steps, statistics.median(snap), statistics.median(pics)
+    steps5 = 300 / t_step
+    cost5 = steps5 / spe * t_snap + t_pics
+    print(f"one D snapshot (512 real + 512 generated): {1000 * t_snap:.0f} ms; pictures at the end: {t_pics:.1f} s")
+    print(f"a 5-minute run here: ~{steps5:.0f} steps, {steps5 / spe:.0f} snapshots -> {cost5:.1f} s of monitoring "
+          f"= {100 * cost5 / 300:.1f}% of training time")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cpu")
@@ -113,6 +168,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-64", action="store_true", help="skip the 64x64x3 rows")
     ap.add_argument("--batch", type=int, default=128, help="batch size of the 28x28 rows (64x64 rows: half)")
     ap.add_argument("--cuda-graphs", action="store_true", help="replay each training step as one CUDA graph")
+    ap.add_argument("--monitor", action="store_true", help="only the cost of monitoring (default preset, real Trainer)")
+    ap.add_argument("--monitor-steps", type=int, default=312, help="steps per monitoring run (312 = 8 epochs)")
     a = ap.parse_args(argv)
     device = pick_device(a.device)
     precision = pick_precision(a.precision, device)
@@ -128,6 +185,9 @@ def main(argv=None) -> int:
     print(f"device {device.type}, precision {precision}: measured matmul peak {fp32_name} {p32:.0f} GFLOP/s, "
           f"bf16 {p16:.0f} GFLOP/s")
     peak = p16 if precision == "bf16" else p32
+    if a.monitor:
+        bench_monitor(a.monitor_steps, a.repeats)
+        return 0
     base = preset_config("mnist-cgan").model
     rows = [(m, (1, 28, 28), a.batch) for m in a.models.split(",")]
     if not a.no_64:
