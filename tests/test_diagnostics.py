@@ -95,8 +95,8 @@ def test_watchdog_says_each_problem_once_with_since_and_what_to_try() -> None:
     assert w.check_record({"step": 50, "loss_d": 1.0, "loss_g": 1.0, "d_real": 0.6, "d_fake": 0.4}) == []
     assert w.check_record({"step": 100, **won}) == []
     said = w.check_record({"step": 150, **won})
-    assert [v.kind for v in said] == [Kind.D_WINS] and said[0].since == 50 and said[0].step == 150
-    assert "D has been winning since step 50" in said[0].what and "--instance-noise" in said[0].try_
+    assert [v.kind for v in said] == [Kind.D_WINS] and said[0].since == 100 and said[0].step == 150
+    assert "D has been winning since step 100" in said[0].what and "--instance-noise" in said[0].try_
     assert "D(G(z)) < 0.05" in said[0].line()
     assert w.check_record({"step": 200, **won}) == []                       # once only
     frozen = w.check_record({"step": 250, **won})

@@ -175,7 +175,7 @@ def test_a_run_where_d_wins_records_the_verdict_with_its_step(tmp_path: Path) ->
     _, lines = train(cfg, run)
     found = read_verdicts(run / "monitor" / "verdicts.jsonl")
     wins = [v for v in found if v.kind is Kind.D_WINS]
-    assert len(wins) == 1 and wins[0].since < wins[0].step <= 40
+    assert len(wins) == 1 and 0 < wins[0].since < wins[0].step <= 40
     assert any("D has been winning since step" in line and "--lr-d" in line for line in lines)
 
 

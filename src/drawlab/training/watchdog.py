@@ -88,9 +88,8 @@ class Watchdog(Observer):
         if real is None or fake is None or not r.wins(real, fake):
             self.win_since = None
             return []
-        prev_step = int(self.records[-2]["step"]) if len(self.records) >= 2 else 0
         if self.win_since is None:
-            self.win_since = prev_step if len(self.records) >= 2 else 0
+            self.win_since = step                    # the first record of the streak
         streak = [x for x in self.records[-self.patience:] if x.get(r.keys[0]) is not None
                   and r.wins(x[r.keys[0]], x[r.keys[1]])]
         if len(streak) < self.patience:
