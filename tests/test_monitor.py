@@ -176,7 +176,7 @@ def test_a_run_where_d_wins_records_the_verdict_with_its_step(tmp_path: Path) ->
     found = read_verdicts(run / "monitor" / "verdicts.jsonl")
     wins = [v for v in found if v.kind is Kind.D_WINS]
     assert len(wins) == 1 and 0 < wins[0].since < wins[0].step <= 40
-    assert any("D has been winning since step" in line and "--lr-d" in line for line in lines)
+    assert any("D has been winning since step" in line and "--lr-g" in line for line in lines)
 
 
 def test_no_progress_verdict_after_k_evaluations_without_a_new_best() -> None:

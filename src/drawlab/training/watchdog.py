@@ -21,8 +21,8 @@ class Watchdog(Observer):
     """Finds problems in metrics records (``check_record``) and sample grids (``check_samples``).
 
     ``data_diversity`` is ``diversity`` of as many real images (same label mix) as the grid holds;
-    ``readout`` says how D's numbers read under the run's loss. As an observer it prints each finding
-    as a warning and records it in ``RUN/monitor/verdicts.jsonl``.
+    ``readout`` says how D's numbers read under the run's loss. As an observer it hands each finding to
+    ``Trainer.verdict`` (a warning, and a line in ``RUN/monitor/verdicts.jsonl``).
     """
 
     def __init__(self, data_diversity: float, cfg: ModelConfig | None = None, readout: Readout = PROBABILITY,
@@ -33,26 +33,20 @@ class Watchdog(Observer):
         self.said: set[Kind] = set()
         self.records: list[dict] = []
         self.win_since: int | None = None
-        self.path: Path | None = None
 
     # -- as an observer -----------------------------------------------------------------------------
     def on_start(self, t) -> None:
-        self.path = t.run.monitor / "verdicts.jsonl"
-        trim_jsonl(self.path, t.step)                   # findings past the checkpoint are about to be redone
-        self.said = verdicts.kinds(verdicts.read(self.path))
+        trim_jsonl(t.run.monitor / "verdicts.jsonl", t.step)   # findings past the checkpoint are redone
+        self.said = verdicts.kinds(t.verdicts())
 
     def on_log(self, t, rec: dict[str, Any]) -> None:
-        self._tell(t, self.check_record(rec))
+        for v in self.check_record(rec):
+            t.verdict(v)
 
     def on_grid(self, t, images: torch.Tensor, path: Path) -> None:
         labels = t.fixed_y.cpu() if t.family.conditional else None
-        self._tell(t, self.check_samples(images.cpu(), labels, t.step))
-
-    def _tell(self, t, found: list[Verdict]) -> None:
-        for v in found:
-            t.echo(f"drawlab: warning: {v.line()}")
-            if self.path is not None:
-                verdicts.record(self.path, v)
+        for v in self.check_samples(images.cpu(), labels, t.step):
+            t.verdict(v)
 
     # -- the checks ---------------------------------------------------------------------------------
     def _once(self, v: Verdict) -> list[Verdict]:
