@@ -33,6 +33,9 @@ def test_eval_every_logs_fid_and_keeps_the_best_checkpoint(tmp_path: Path, capsy
     for kind in ("precision", "recall", "coverage", "modes"):
         key = name.replace("fid", kind, 1)
         assert all(0 <= r[key] <= (10 if kind == "modes" else 1) for r in evals), key
+    from drawlab.report.figures import _fid_key, read_log   # the curve in monitor/losses.png
+    assert _fid_key(read_log(RunDir(tmp_path / "r"))["eval"]) == name
+    assert (tmp_path / "r" / "monitor" / "losses.png").is_file()
     best = json.loads((tmp_path / "r" / "checkpoints" / "best.json").read_text())
     assert best["metric"] == name and best["step"] in (2, 4)
     assert best["value"] == pytest.approx(min(r[name] for r in evals), abs=1e-4)

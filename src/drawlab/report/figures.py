@@ -78,7 +78,7 @@ def d_heatmap(run: RunDir, path: Path) -> Path | None:
     xe = _cell_edges(x)
     from matplotlib.colors import PowerNorm
     fig = plt.figure(figsize=(9, 7.2))
-    gs = fig.add_gridspec(3, 2, height_ratios=[3, 3, 2], width_ratios=[40, 1], hspace=0.35, wspace=0.03)
+    gs = fig.add_gridspec(3, 2, height_ratios=[3, 3, 2], width_ratios=[40, 1], hspace=0.35, wspace=0.12)
     axes = [fig.add_subplot(gs[0, 0])]
     axes += [fig.add_subplot(gs[1, 0], sharex=axes[0]), fig.add_subplot(gs[2, 0], sharex=axes[0])]
     vmax = max(float(h["real_hist"].max()), float(h["fake_hist"].max()), 1e-9)
@@ -93,15 +93,22 @@ def d_heatmap(run: RunDir, path: Path) -> Path | None:
                 ax.axhline(m, color="white", lw=0.6, ls=":")
     fig.colorbar(mesh, cax=fig.add_subplot(gs[0:2, 1]), label="share of images (square-root scale)")
     ax = axes[2]
-    ax.plot(x, h["auc"], "o-", ms=3, color="C0", label="ROC-AUC of D: real vs generated")
+    ax.plot(x, h["auc"], "o-", ms=3, color="C0", label="ROC-AUC of D: real vs generated (left)")
     ax.axhline(0.5, color="grey", lw=0.8, ls="--")
     ax.set_ylim(0.0, 1.02)
     ax.set_ylabel("AUC")
     ax.set_xlabel("epoch")
-    ax.text(0.01, 0.04, "1 = D separates them perfectly, 0.5 = it cannot tell them apart", transform=ax.transAxes,
+    ax.text(0.01, 0.04, "AUC 1 = D separates them perfectly, 0.5 = it cannot tell them apart", transform=ax.transAxes,
             fontsize=8, color="grey")
-    ax.legend(loc="upper right", fontsize=8)
-    fig.subplots_adjust(left=0.08, right=0.92, top=0.95, bottom=0.08)
+    gap = ax.twinx()                                   # how far apart the two distributions sit
+    gap.plot(x, h["real_mean"] - h["fake_mean"], "s--", ms=2, lw=1, color="C3",
+             label=f"mean {r.names[0]} - mean {r.names[1]} (right)")
+    gap.set_ylabel("gap of means", fontsize=8)
+    if r.scale is Scale.PROBABILITY:
+        gap.set_ylim(-1.02, 1.02)
+    lines = ax.get_legend_handles_labels(), gap.get_legend_handles_labels()
+    ax.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1], loc="lower right", fontsize=7)
+    fig.subplots_adjust(left=0.08, right=0.90, top=0.95, bottom=0.08)
     return _save(fig, path)
 
 
@@ -153,7 +160,7 @@ def losses_plot(run: RunDir, path: Path) -> Path | None:
         ax.set_title(f"discriminator: {readout.meaning}", fontsize=10, loc="left")
     if "eval" in panels:
         ax, key = axes[panels.index("eval")], _fid_key(log["eval"])
-        ev = [r for r in log["eval"] if key in r]
+        ev = [r for r in log["eval"] if key in r and key + "_floor" in r]
         ax.plot([r["step"] for r in ev], [r[key] for r in ev], "o-", ms=3, color="C5", label=key)
         floor = [r.get(key + "_floor") for r in ev if r.get(key + "_floor") is not None]
         if floor:
@@ -166,9 +173,11 @@ def losses_plot(run: RunDir, path: Path) -> Path | None:
 
 
 def _fid_key(evals: list[dict[str, Any]]) -> str | None:
+    """The FID name of the in-training evaluations (``--eval-every``: they carry ``NAME_floor``; the
+    records `drawlab evaluate` appends carry ``NAME_real`` and are not part of the curve)."""
     for r in reversed(evals):
         for k in r:
-            if k.startswith("fid") and not k.endswith(("_floor", "_real")) and isinstance(r[k], (int, float)):
+            if k.startswith("fid") and k + "_floor" in r and isinstance(r[k], (int, float)):
                 return k
     return None
 

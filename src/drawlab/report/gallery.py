@@ -31,8 +31,8 @@ class Gallery:
 
 
 def d_scores(family, images: torch.Tensor, labels: torch.Tensor, batch: int = 128) -> torch.Tensor:
-    """D's logits (N,) on uint8 images (N, C, H, W), as D judges generated batches in training."""
-    return family.judge(to_unit_range(images), labels, batch)
+    """D's logits (N,) on uint8 images (N, C, H, W), each judged on its own (D in evaluation mode)."""
+    return family.judge(to_unit_range(images), labels, batch, as_in_training=False)
 
 
 def feature_scores(run: RunDir, cfg, images: torch.Tensor, device: torch.device,

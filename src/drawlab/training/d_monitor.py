@@ -1,6 +1,10 @@
 """D's outputs through training: histograms of D on a fixed set of real images and on images from
 fixed noise, at the end of every epoch (or every ``--monitor-every`` steps), with the ROC-AUC of D
-separating the two. Stored in ``RUN/monitor/d_hist.npz`` (appended; trimmed on resume), TensorBoard
+separating the two. D judges each image on its own (evaluation mode: BatchNorm's running statistics),
+so the numbers say what D thinks of an image, not of a batch of one kind: in training mode a
+BatchNorm D also reads the batch's statistics, and separates all-real from all-generated batches
+almost perfectly long after single images have become hard to tell apart. The generated images
+come from the training generator as D meets it in training. Stored in ``RUN/monitor/d_hist.npz`` (appended; trimmed on resume), TensorBoard
 histograms, and one ``"monitor": true`` record per snapshot in metrics.jsonl."""
 from __future__ import annotations
 
@@ -84,8 +88,8 @@ class DMonitor(Observer):
         """One snapshot: D's values (on the loss's scale) on the fixed real and generated images."""
         fam = t.family
         fake = fam.generate_training(self.z, self.labels, t.cfg.batch_size)
-        real_logits = fam.judge(self.real, self.labels, t.cfg.batch_size)
-        fake_logits = fam.judge(fake, self.labels, t.cfg.batch_size)
+        real_logits = fam.judge(self.real, self.labels, t.cfg.batch_size, as_in_training=False)
+        fake_logits = fam.judge(fake, self.labels, t.cfg.batch_size, as_in_training=False)
         r = fam.readout
         rv, fv = r.values(real_logits), r.values(fake_logits)
         lo, hi = self.edges[0], self.edges[-1]
