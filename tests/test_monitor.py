@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from conftest import TINY, resume_to, tiny_cfg, train
 from drawlab.cli import main
 from drawlab.config import ModelConfig
+from drawlab.losses import LOSSES
 from drawlab.models import tricks
 from drawlab.verdicts import Kind, read as read_verdicts
 
@@ -145,13 +146,16 @@ def test_d_histograms_per_epoch_survive_a_hard_stop_and_resume(tmp_path: Path, s
     assert all(0 <= r["d_auc"] <= 1 for r in records(run, "monitor"))
 
 
-def test_hinge_histograms_are_over_the_logit(tmp_path: Path, tiny_train) -> None:
-    assert tiny_train("--data", "mnist-5k", "--steps", "2", "--loss", "hinge", "--out", str(tmp_path / "r")) == 0
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_every_loss_logs_and_histograms_on_its_own_scale(loss: str, tmp_path: Path, tiny_train) -> None:
+    readout = LOSSES[loss].readout
+    assert tiny_train("--data", "mnist-5k", "--steps", "2", "--loss", loss, "--out", str(tmp_path / "r")) == 0
     h = np.load(tmp_path / "r" / "monitor" / "d_hist.npz")
-    assert str(h["scale"]) == "logit" and h["edges"][0] < 0 < h["edges"][-1]
-    rec = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()
-           if "loss_g" in x][-1]
-    assert "logit_real" in rec and "d_real" not in rec
+    assert str(h["scale"]) == readout.scale.value
+    assert (h["edges"][0], h["edges"][-1]) == (readout.lo, readout.hi)
+    rec = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines() if "loss_g" in x][-1]
+    other = {"d_real", "d_fake", "logit_real", "logit_fake"} - set(readout.keys)
+    assert set(readout.keys) <= set(rec) and not other & set(rec)
 
 
 def test_monitor_leaves_training_unchanged(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ Each hook receives the Trainer, which exposes ``step``, ``family``, ``run``, ``d
 """
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,17 @@ import torch
 
 if TYPE_CHECKING:
     from .trainer import Trainer, TrainResult
+
+
+class Event(Enum):
+    """The moments of a run an observer can watch; each calls ``Observer.on_<value>``."""
+    START = "start"
+    STEP = "step"
+    LOG = "log"
+    GRID = "grid"
+    CHECKPOINT = "checkpoint"
+    EPOCH_END = "epoch_end"
+    FINISH = "finish"
 
 
 class Observer:
@@ -42,9 +54,9 @@ class Observers:
     def __init__(self, observers: list[Observer]):
         self.items = list(observers)
 
-    def emit(self, event: str, t: "Trainer", *args: Any) -> None:
+    def emit(self, event: Event, t: "Trainer", *args: Any) -> None:
         for o in self.items:
-            getattr(o, f"on_{event}")(t, *args)
+            getattr(o, f"on_{event.value}")(t, *args)
 
     def find(self, cls: type) -> Any:
         """The first observer of type ``cls``, or None."""

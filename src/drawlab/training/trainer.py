@@ -31,7 +31,7 @@ from .. import verdicts as verdicts_file
 from .d_monitor import DMonitor
 from .diagnostics import diversity, explain
 from .eval_probe import EvalProbe
-from .events import Observer, Observers
+from .events import Event, Observer, Observers
 from .logger import MetricsLogger
 from .pictures import Pictures
 from .watchdog import Watchdog
@@ -276,7 +276,7 @@ class Trainer:
         arr = grid_array(imgs, nrow=10)
         path = save_png(arr, self.run.samples / f"step-{self.step:07d}.png")
         self.logger.add_image("samples/fixed_noise", arr, self.step)
-        self.observers.emit("grid", self, imgs, path)
+        self.observers.emit(Event.GRID, self, imgs, path)
         return path
 
     def _step_function(self):
@@ -289,7 +289,7 @@ class Trainer:
     def save(self) -> Path:
         """Write a checkpoint of this step; emits ``checkpoint``."""
         path = self.run.save_checkpoint(self.family, self.step, self._state(), self.cfg.keep_checkpoints).weights
-        self.observers.emit("checkpoint", self)
+        self.observers.emit(Event.CHECKPOINT, self)
         self.logger.reset_clock()
         return path
 
@@ -307,7 +307,7 @@ class Trainer:
         self._announce()
         self.logger = MetricsLogger(self.run.metrics, self.run.tensorboard, self.cfg.batch_size,
                                     purge_step=self.step + 1 if self.resume else None)
-        self.observers.emit("start", self)
+        self.observers.emit(Event.START, self)
         bar = _progress(self.progress, target, self.step, self.cfg.minutes)
         start_step, t_start = self.step, time.perf_counter()
         last_grid, last_rec, interrupted = None, None, False
@@ -327,14 +327,14 @@ class Trainer:
                     last_rec = self.logger.flush(self.step, self.step / spe)
                     bar.set_postfix_str(_postfix(last_rec))
                     if last_rec:
-                        self.observers.emit("log", self, last_rec)
+                        self.observers.emit(Event.LOG, self, last_rec)
                 if self.step % grid_every == 0:
                     last_grid = self.write_grid()
                 if self.step % ckpt_every == 0:
                     self.save()
                 if self.step % spe == 0:
-                    self.observers.emit("epoch_end", self, self.step // spe)
-                self.observers.emit("step", self)
+                    self.observers.emit(Event.EPOCH_END, self, self.step // spe)
+                self.observers.emit(Event.STEP, self)
                 if stop.requested:
                     interrupted = True
                     break
@@ -346,7 +346,7 @@ class Trainer:
         wall = time.perf_counter() - t_start
         ips = (self.step - start_step) * self.cfg.batch_size / max(wall, 1e-9)
         res = TrainResult(self.run.path, self.step, self.step / spe, self.elapsed, ips, last_grid, ck, interrupted)
-        self.observers.emit("finish", self, res)
+        self.observers.emit(Event.FINISH, self, res)
         self.logger.close()
         self.echo(summary_line(res, last_rec, getattr(self.family, "readout", None)))
         return res
