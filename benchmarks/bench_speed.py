@@ -151,10 +151,14 @@ def bench_monitor(steps: int, repeats: int) -> None:
         print(f"| {kind} | {statistics.median(v):.1f} | {1000 * statistics.median(v) / steps:.1f} |")
     print(f"overhead of all observers in this run: {100 * (full - bare) / bare:.1f}%")
     t_step, t_snap, t_pics = bare / steps, statistics.median(snap), statistics.median(pics)
+    n_snaps = lambda n: 1 + n // spe + (n % spe > 0)   # noqa: E731 - before training, each epoch, the end
+    n_snap = n_snaps(steps)
+    fixed = max(t_pics, (full - bare) - n_snap * t_snap)   # per run: pictures, set-up, TensorBoard
     steps5 = 300 / t_step
-    cost5 = steps5 / spe * t_snap + t_pics
-    print(f"one D snapshot (512 real + 512 generated): {1000 * t_snap:.0f} ms; pictures at the end: {t_pics:.1f} s")
-    print(f"a 5-minute run here: ~{steps5:.0f} steps, {steps5 / spe:.0f} snapshots -> {cost5:.1f} s of monitoring "
+    cost5 = n_snaps(int(steps5)) * t_snap + fixed
+    print(f"one D snapshot (512 real + 512 generated): {1000 * t_snap:.0f} ms; pictures at the end: {t_pics:.1f} s; "
+          f"per-run cost besides snapshots: {fixed:.1f} s")
+    print(f"a 5-minute run here: ~{steps5:.0f} steps, {n_snaps(int(steps5))} snapshots -> {cost5:.1f} s of monitoring "
           f"= {100 * cost5 / 300:.1f}% of training time")
 
 
