@@ -112,6 +112,11 @@ def test_watchdog_says_each_problem_once_with_since_and_what_to_try() -> None:
     assert w.check_samples(same, None, 10) == []               # alike from the start: G has not learnt yet
     assert w.check_samples(varied, None, 20) == []
     assert "mode collapse" in w.check_samples(same, None, 30)[0].what   # diverse, then alike: collapse
+    from drawlab.training.watchdog import WARMUP_STEPS
+    fresh = Watchdog(data_diversity=0.3)
+    assert fresh.check_samples(same, None, WARMUP_STEPS - 1) == []       # alike early on: not yet
+    late = fresh.check_samples(same, None, WARMUP_STEPS)                   # still alike after the warm-up
+    assert late and late[0].kind is Kind.COLLAPSE
     labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
     per_class_copies = torch.cat([varied[:1].expand(4, -1, -1, -1), varied[1:2].expand(4, -1, -1, -1)])
     assert diversity(per_class_copies) > 0.1 and diversity(per_class_copies, labels) == 0.0
