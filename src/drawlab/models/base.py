@@ -7,8 +7,8 @@ file that defines a subclass decorated with ``@register``.
 from __future__ import annotations
 
 import copy
-from contextlib import AbstractContextManager, nullcontext
-from typing import Callable, ClassVar
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Callable, ClassVar, Iterator
 
 import torch
 from torch import nn
@@ -245,36 +245,40 @@ class AdversarialFamily(Family):
         """
         D = self.nets["D"]
         device = next(D.parameters()).device
-        saved = {k: v.clone() for k, v in D.state_dict().items() if "running" in k or "num_batches" in k}
         was = D.training
         D.train(as_in_training)
         out = []
         try:
-            for i in range(0, len(images), batch):
-                yb = labels[i:i + batch].to(device) if self.conditional and labels is not None else None
-                with self.autocast():
-                    out.append(D(images[i:i + batch].to(device), yb).float().cpu())
+            with _statistics_kept(D):
+                for i in range(0, len(images), batch):
+                    yb = labels[i:i + batch].to(device) if self.conditional and labels is not None else None
+                    with self.autocast():
+                        out.append(D(images[i:i + batch].to(device), yb).float().cpu())
         finally:
             D.train(was)
-            if saved:
-                D.load_state_dict(saved, strict=False)
         return torch.cat(out)
 
     @torch.no_grad()
     def generate_training(self, z: torch.Tensor, y: torch.Tensor | None, batch: int = 128) -> torch.Tensor:
         """Images (N, C, H, W) in [-1, 1] from the *training* generator as D meets them (training mode,
         batches of ``batch``; running statistics left untouched)."""
-        G = self.nets["G"]
-        saved = {k: v.clone() for k, v in G.state_dict().items() if "running" in k or "num_batches" in k}
-        out = []
-        try:
+        G, out = self.nets["G"], []
+        with _statistics_kept(G):
             for i in range(0, len(z), batch):
                 with self.autocast():
                     out.append(G(z[i:i + batch], y[i:i + batch] if self.conditional else None).float())
-        finally:
-            if saved:
-                G.load_state_dict(saved, strict=False)
         return torch.cat(out)
+
+
+@contextmanager
+def _statistics_kept(net: nn.Module) -> Iterator[None]:
+    """Run ``net`` (e.g. in training mode, to look) and put its BatchNorm running statistics back after."""
+    saved = {k: v.clone() for k, v in net.state_dict().items() if "running" in k or "num_batches" in k}
+    try:
+        yield
+    finally:
+        if saved:
+            net.load_state_dict(saved, strict=False)
 
 
 def check_known(cfg: ModelConfig) -> None:
