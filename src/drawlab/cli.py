@@ -1,4 +1,5 @@
-"""The `drawlab` command line: train, sample, evaluate, compare, models, data.
+"""The `drawlab` command line: train, sample, evaluate, compare, report, models, data (and, from
+cli_explore: interpolate, inspect, serve).
 
 Every bad input ends in one line on stderr and exit code 2, never a traceback.
 """
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .config import DEFAULT_PRESET, PRESETS, TrainConfig, preset_config
+from . import cli_explore
+from .cli_args import check_out_file, check_seed, parse_ints
 from .errors import ConfigError, DrawlabError
 
 
@@ -167,6 +170,8 @@ def _add_sample(sub) -> None:
     p.add_argument("run_dir")
     p.add_argument("--n", type=int, default=64, help="how many images (default 64)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same images, always")
+    p.add_argument("--seeds", help="one image per seed, e.g. 3,17,42 (the class is seed %% classes unless --label "
+                                   "says; the same picture as in `interpolate` and `serve`)")
     p.add_argument("--label", type=int, help="class to draw (conditional models)")
     p.add_argument("--checkpoint", help="step or file name of a checkpoint (default: the newest)")
     p.add_argument("--out", default=None, help="grid.png or samples.npz (default RUN/samples/sample-seedS.png)")
@@ -174,31 +179,14 @@ def _add_sample(sub) -> None:
     p.add_argument("--nrow", type=int, default=None, help="images per grid row")
 
 
-def check_out_file(path: str | Path, option: str = "--out") -> Path:
-    """A file we may write: not an existing folder, and no existing file where its folder should be."""
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{option} {path} is a folder: give a file name")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ConfigError(f"{option} {path}: {parent} is a file, not a folder")
-            break
-    return path
-
-
-def check_seed(seed: int) -> int:
-    if not 0 <= seed < 2 ** 63:
-        raise ConfigError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
-    return seed
-
-
 def cmd_sample(a: argparse.Namespace) -> int:
     import numpy as np
     from .api import load
     from .files import atomic_write
     from .images import grid_array, save_png, to_hwc_array
-    out = check_out_file(a.out) if a.out else Path(a.run_dir) / "samples" / f"sample-seed{a.seed}.png"
+    seeds = parse_ints(a.seeds, "--seeds") if a.seeds is not None else None
+    tag = f"seeds{'-'.join(map(str, seeds[:5]))}" if seeds else f"seed{a.seed}"
+    out = check_out_file(a.out) if a.out else Path(a.run_dir) / "samples" / f"sample-{tag}.png"
     if out.suffix.lower() not in (".png", ".npz"):
         raise ConfigError(f"--out {out}: use a .png (grid) or .npz (arrays) file name")
     check_seed(a.seed)
@@ -207,7 +195,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
     if a.nrow is not None and a.nrow < 1:
         raise ConfigError(f"--nrow must be at least 1, got {a.nrow}")
     drawer = load(a.run_dir, checkpoint=a.checkpoint, device=a.device)
-    imgs, labels = drawer.sample_tensor(a.n, seed=a.seed, labels=a.label)
+    imgs, labels = drawer.sample_tensor(a.n, seed=a.seed, labels=a.label, seeds=seeds)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npz":
         arrays = {"images": to_hwc_array(imgs)}
@@ -215,9 +203,10 @@ def cmd_sample(a: argparse.Namespace) -> int:
             arrays["labels"] = labels.numpy()
         atomic_write(out, lambda tmp: np.savez_compressed(tmp, **arrays))
     else:
-        nrow = a.nrow or (10 if drawer.conditional and a.label is None else 8)
+        nrow = a.nrow or (len(seeds) if seeds and len(seeds) <= 10 else
+                          10 if drawer.conditional and a.label is None else 8)
         save_png(grid_array(imgs, nrow=nrow), out)
-    print(f"{a.n} images from {drawer.facts['data_name']} model {drawer.family.name} (step {drawer.step}) -> {out}")
+    print(f"{len(imgs)} images from {drawer.facts['data_name']} model {drawer.family.name} (step {drawer.step}) -> {out}")
     return 0
 
 
@@ -343,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_compare(sub)
     _add_report(sub)
+    cli_explore.add_parsers(sub)
     sub.add_parser("models", help="list the model families")
     sub.add_parser("data", help="list the data sources")
     sub.add_parser("presets", help="list the named training recipes")
@@ -350,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "models": cmd_models, "data": cmd_data,
-            "presets": cmd_presets, "evaluate": cmd_evaluate, "compare": cmd_compare, "report": cmd_report}
+            "presets": cmd_presets, "evaluate": cmd_evaluate, "compare": cmd_compare, "report": cmd_report,
+            **cli_explore.COMMANDS}
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

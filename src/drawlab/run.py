@@ -12,6 +12,8 @@ Layout of a run directory::
     monitor/d_hist.npz           D's output histograms on fixed real and generated images, per epoch
     monitor/verdicts.jsonl       what went wrong, since when, and what to try
     monitor/*.png, *.gif         D heatmap, losses, evolution of the fixed-noise grid
+    snapshots/step-000500.safetensors   the sampling generator at log-spaced steps (never rotated)
+    explore/                     cached principal directions of the generator (`drawlab interpolate`, `serve`)
     tb/                          TensorBoard event files
 """
 from __future__ import annotations
@@ -32,6 +34,7 @@ from .models import Family, build_family
 
 CONFIG = "config.json"
 _STEP_RE = re.compile(r"step-(\d+)\.safetensors$")
+SNAPSHOT_FORMAT = "drawlab-snapshot-1"
 
 
 @dataclass
@@ -65,6 +68,16 @@ class RunDir:
     def monitor(self) -> Path:
         """D histograms, verdicts and the monitor pictures."""
         return self.path / "monitor"
+
+    @property
+    def snapshots(self) -> Path:
+        """The sampling generator's weights at log-spaced steps, kept outside the checkpoint rotation."""
+        return self.path / "snapshots"
+
+    @property
+    def explore(self) -> Path:
+        """Caches of the latent-space tools (principal directions)."""
+        return self.path / "explore"
 
     @property
     def tensorboard(self) -> Path:
@@ -213,6 +226,43 @@ class RunDir:
         family.to(device, channels_last=True)
         family.steps_done = ck.step
         return family, cfg, facts, ck
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def save_snapshot(self, family: Family, step: int) -> Path:
+        """Keep the sampling generator (the EMA copy when there is one) of ``step`` as
+        snapshots/step-NNNNNNN.safetensors: its weights only, for drawing, not for resuming."""
+        name = "G_ema" if "G_ema" in family.nets else "G"
+        weights = {k: v.detach().cpu().contiguous() for k, v in family.nets[name].state_dict().items()}
+        meta = {"format": SNAPSHOT_FORMAT, "model": family.name, "step": str(step), "net": name}
+        path = self.snapshots / f"step-{step:07d}.safetensors"
+        self.snapshots.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: save_file(weights, str(tmp), metadata=meta))
+        return path
+
+    def list_snapshots(self) -> dict[int, Path]:
+        """{step: file} of the kept snapshots, by step."""
+        found = {int(m.group(1)): p for p in self.snapshots.glob("step-*.safetensors")
+                 if (m := _STEP_RE.search(p.name))}
+        return dict(sorted(found.items()))
+
+    def trim_snapshots(self, last_step: int) -> None:
+        """Delete snapshots after ``last_step`` (a resume goes back to its checkpoint and takes them again)."""
+        for step, p in self.list_snapshots().items():
+            if step > last_step:
+                p.unlink(missing_ok=True)
+
+    def load_snapshot(self, family: Family, step: int) -> None:
+        """Put the snapshot of ``step`` into ``family``'s sampling generator; RunError lists the steps kept."""
+        snaps = self.list_snapshots()
+        if step not in snaps:
+            kept = ", ".join(map(str, snaps)) or "none (train it with this version of drawlab to keep them)"
+            raise RunError(f"{self.path} has no snapshot at step {step} (steps kept: {kept})")
+        try:
+            tensors = load_file(str(snaps[step]))
+            family.sampler().load_state_dict(tensors, strict=True)
+        except Exception as e:  # noqa: BLE001 - a damaged or foreign file
+            why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise RunError(f"cannot use {snaps[step]} ({why}): delete it") from None
 
     def load_state(self, family: Family, ck: Checkpoint) -> dict[str, Any]:
         """Load optimizer states into ``family`` and return the rest of the training state."""

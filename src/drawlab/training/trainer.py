@@ -34,6 +34,7 @@ from .eval_probe import EvalProbe
 from .events import Event, Observer, Observers
 from .logger import MetricsLogger
 from .pictures import Pictures
+from .snapshots import Snapshots
 from .watchdog import Watchdog
 
 
@@ -187,7 +188,7 @@ class Trainer:
                     DMonitor(self.cfg.monitor_every)]
         if probe is not None:
             obs.append(EvalProbe(probe, self.cfg.eval_every))
-        return obs + [Pictures()]
+        return obs + [Snapshots(), Pictures()]
 
     @property
     def watchdog(self) -> Watchdog | None:

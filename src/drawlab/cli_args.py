@@ -1,0 +1,47 @@
+"""Checks of command-line values shared by the commands: each bad value is one ConfigError line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def check_out_file(path: str | Path, option: str = "--out") -> Path:
+    """A file we may write: not an existing folder, and no existing file where its folder should be."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{option} {path} is a folder: give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{option} {path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
+def check_seed(seed: int, option: str = "--seed") -> int:
+    if not 0 <= seed < 2 ** 63:
+        raise ConfigError(f"{option} must be between 0 and 2**63 - 1, got {seed}")
+    return seed
+
+
+def parse_ints(text: str, option: str, lo: int = 0, hi: int = 2 ** 63 - 1, most: int = 1000) -> list[int]:
+    """'3,17,42' -> [3, 17, 42], each in [lo, hi]; at most ``most`` of them."""
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise ConfigError(f"{option} {text!r}: give whole numbers separated by commas, e.g. 3,17,42") from None
+    if not values:
+        raise ConfigError(f"{option} is empty: give whole numbers separated by commas, e.g. 3,17,42")
+    if len(values) > most:
+        raise ConfigError(f"{option}: at most {most} values, got {len(values)}")
+    for v in values:
+        if not lo <= v <= hi:
+            raise ConfigError(f"{option} {v} is out of range: give values between {lo} and {hi}")
+    return values
+
+
+def check_range(value: int, option: str, lo: int, hi: int) -> int:
+    if not lo <= value <= hi:
+        raise ConfigError(f"{option} must be between {lo} and {hi}, got {value}")
+    return value
