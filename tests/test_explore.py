@@ -127,8 +127,10 @@ def test_saliency_is_the_gradient_of_d(run60: Path) -> None:
     drawer = drawlab.load(run60)
     x = torch.rand(2, 1, 28, 28) * 2 - 1
     y = torch.tensor([3, 4])
-    maps, logits = ins.saliency(drawer, x, y)
+    maps, logits = ins.saliency(drawer, x, y, smooth=1)
     assert maps.shape == (2, 28, 28) and bool((maps >= 0).all()) and maps.sum() > 0
+    smooth, logits16 = ins.saliency(drawer, x, y, smooth=16)
+    assert torch.allclose(logits16, logits, atol=1e-5) and not torch.equal(smooth, maps)   # D reads the image itself
     assert torch.allclose(logits, drawer.family.judge(x, y, as_in_training=False), atol=1e-5)
     i, j = divmod(int(maps[0].argmax()), 28)                                       # a finite difference agrees
     eps = 1e-2
@@ -197,3 +199,13 @@ def test_inspect_cli_writes_pictures(run60: Path, tmp_path: Path, capsys) -> Non
     assert main(["inspect", str(run60), "--saliency", "--image", str(img), "--out", str(tmp_path / "m.png")]) == 0
     assert main(["inspect", str(run60), "--maximise", "--channels", "0,1", "--iterations", "5",
                  "--out", str(tmp_path / "x.png")]) == 0
+
+
+def test_an_unconditional_run_walks_and_is_inspected(dcgan_run: Path, tmp_path: Path) -> None:
+    for args in (["--from", "3", "--to", "4", "--steps", "3"], ["--mode", "walk", "--steps", "3"],
+                 ["--mode", "sweep", "--direction", "0", "--steps", "3"], ["--mode", "checkpoints", "--seeds", "1"]):
+        assert main(["interpolate", str(dcgan_run), *args, "--out", str(tmp_path / "x.png")]) == 0, args
+    assert main(["interpolate", str(dcgan_run), "--mode", "classes", "--out", str(tmp_path / "c.png")]) == 2
+    assert main(["inspect", str(dcgan_run), "--saliency", "--out", str(tmp_path / "s.png")]) == 0
+    assert main(["inspect", str(dcgan_run), "--maximise", "--iterations", "3", "--out", str(tmp_path / "m.png")]) == 0
+    assert Explorer([str(dcgan_run)], k=2).view({"seed": "1", "label": ""}).d_value is not None

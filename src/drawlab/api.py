@@ -74,7 +74,10 @@ class Drawer:
         on its own (a batch of one), so a latent gives the same pixels whatever it is drawn beside:
         every exploring tool (seeds, interpolations, the explorer) draws through here."""
         z = torch.as_tensor(z, dtype=torch.float32).reshape(-1, self.z_dim)
-        y = self._labels(len(z), labels) if labels is not None else balanced_labels(len(z), self.num_classes)
+        if labels is None or not self.conditional:       # an unconditional G ignores labels
+            y = balanced_labels(len(z), self.num_classes)
+        else:
+            y = self._labels(len(z), labels)
         if not len(z):
             return torch.zeros(0, *self.shape, dtype=torch.uint8)
         return torch.cat([self.family.draw(z[i:i + 1], y[i:i + 1], 1) for i in range(len(z))])

@@ -104,6 +104,8 @@ def _add_inspect(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="the generated image's seed, and the real image's pick")
     p.add_argument("--image", help="an image file to look at instead of a generated one")
     p.add_argument("--label", type=int, help="the class D is told (conditional models; default the seed's own)")
+    p.add_argument("--smooth", type=int, default=16, help="SmoothGrad: average the saliency over this many noisy "
+                                                          "copies (default 16; 1 = the plain gradient)")
     p.add_argument("--channels", default="0,1,2,3", help="D's channels to maximise (default 0,1,2,3)")
     p.add_argument("--layer", type=int, help="index of D's layer (default: the last convolution)")
     p.add_argument("--iterations", type=int, default=200, help="optimisation steps of --maximise (default 200)")
@@ -121,6 +123,7 @@ def cmd_inspect(a: argparse.Namespace) -> int:
         raise ConfigError(f"--out {out}: give a .png file name")
     check_seed(a.seed)
     check_range(a.iterations, "--iterations", 1, 100_000)
+    check_range(a.smooth, "--smooth", 1, 1024)
     if a.image and not Path(a.image).is_file():
         raise ConfigError(f"--image {a.image}: no such file")
     drawer = _open(a)
@@ -129,10 +132,11 @@ def cmd_inspect(a: argparse.Namespace) -> int:
         drawer.seed_labels([0], a.label)
     out.parent.mkdir(parents=True, exist_ok=True)
     if a.saliency:
-        panel = ins.saliency_of_run(drawer, a.seed, a.label, a.image, a.data_root)
-        ins.save_saliency(panel, out, drawer.family.readout.names[0])
-        vals = ", ".join(f"{t}: {v:.2f}" for t, v in zip(panel.titles, panel.values.tolist()))
-        print(f"saliency ({drawer.family.readout.names[0]} scale) {vals} -> {out}")
+        panel = ins.saliency_of_run(drawer, a.seed, a.label, a.image, a.data_root, a.smooth)
+        ins.save_saliency(panel, out, drawer.family.readout.scale.value == "probability")
+        what = "P(real)" if drawer.family.readout.scale.value == "probability" else "score"
+        vals = "; ".join(f"{t}: {v:.2f}" for t, v in zip(panel.titles, panel.values.tolist()))
+        print(f"saliency; D's {what} of each: {vals} -> {out}")
     else:
         channels = [ins.LOGIT, *parse_ints(a.channels, "--channels", 0, 4096, most=64)]
         imgs, titles = ins.maximise(drawer, channels, a.layer, a.iterations, seed=a.seed, label=a.label)

@@ -142,7 +142,6 @@ def principal_directions(z: torch.Tensor, h: torch.Tensor, k: int) -> tuple[torc
     h = h.double() - h.double().mean(0)
     _, s, vt = torch.linalg.svd(h, full_matrices=False)
     coords = h @ vt[:k].T                                              # (N, k) PCA coordinates
-    coords = coords / coords.std(0).clamp_min(1e-12)                   # one unit = one standard deviation
     u = torch.linalg.lstsq(coords, z.double() - z.double().mean(0)).solution   # (k, D): z ~ coords @ u
     share = (s[:k] ** 2) / (s ** 2).sum().clamp_min(1e-30)
     return _unit(u).float(), share.float()

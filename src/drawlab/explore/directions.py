@@ -2,8 +2,10 @@
 
 The activations of G's first hidden layer (the output of its first activation function: for the
 DCGAN generators, the projected and normalised z, (B, c0 * 4 * 4)) over a few thousand latents; their
-principal components carried back to z by least squares. Moving z along direction k changes the
-picture along the k-th largest way the generator's first layer varies.
+principal components carried back to z by least squares, as unit vectors. Moving z along direction k
+changes the picture along the k-th largest way the generator's first layer varies; for conditional
+generators, the variation within each class (each class's mean is taken out first), since z cannot
+change the label. A sweep value v moves z by v prior standard deviations along the direction.
 """
 from __future__ import annotations
 
@@ -72,7 +74,7 @@ def hidden_activations(drawer: Drawer, z: torch.Tensor, y: torch.Tensor, batch: 
 
 def principal_directions_of(drawer: Drawer, k: int = 10, n: int = SAMPLES, cache: bool = True) -> Directions:
     """The top-k principal directions of ``drawer``'s generator in z, from ``n`` seeded latents
-    (classes balanced for conditional models); cached as RUN/explore/directions-step{S}-n{n}.safetensors."""
+    (classes balanced for conditional models, each centred on its own mean); cached as RUN/explore/directions-step{S}-n{n}.safetensors."""
     path = drawer.run.explore / f"directions-step{drawer.step}-n{n}.safetensors" if drawer.run else None
     if cache and path is not None and path.is_file():
         try:
@@ -81,8 +83,11 @@ def principal_directions_of(drawer: Drawer, k: int = 10, n: int = SAMPLES, cache
                 return Directions(t["vectors"][:k], t["share"][:k], "cached")
         except Exception:  # noqa: BLE001 - a damaged cache is computed again
             pass
-    z = seeded_noise(n, drawer.z_dim, SEED)
-    h, layer = hidden_activations(drawer, z, balanced_labels(n, drawer.num_classes))
+    z, y = seeded_noise(n, drawer.z_dim, SEED), balanced_labels(n, drawer.num_classes)
+    h, layer = hidden_activations(drawer, z, y)
+    if drawer.conditional:        # the variation within a class: z cannot move the label's share of it
+        for c in range(drawer.num_classes):
+            h[y == c] -= h[y == c].mean(0)
     vectors, share = principal_directions(z, h, k)
     if cache and path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

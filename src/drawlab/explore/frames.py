@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ..api import Drawer
 from ..errors import ConfigError
@@ -111,6 +111,26 @@ def _upscale(grid: np.ndarray, min_side: int = 192) -> Image.Image:
     return im.resize((im.width * f, im.height * f), Image.NEAREST) if f > 1 else im
 
 
+def titled_strip(frames: Frames, pad: int = 2) -> np.ndarray:
+    """The rows x steps grid (uint8 (H, W) or (H, W, 3)) with each column's title above it and, for
+    several rows, each row's title on the left."""
+    r, t, c, h, w = frames.images.shape
+    grid = grid_array(frames.images.reshape(r * t, c, h, w), nrow=t, pad=pad)
+    tile = (grid.shape[1] - pad) // t - pad
+    left = 6 * max(len(x) for x in frames.rows) + 8 if r > 1 and frames.rows else 0
+    top = 14 if frames.cols else 0
+    im = Image.new(Image.fromarray(grid).mode, (grid.shape[1] + left, grid.shape[0] + top), "white")
+    im.paste(Image.fromarray(grid), (left, top))
+    draw = ImageDraw.Draw(im)
+    black = 0 if im.mode == "L" else (0, 0, 0)
+    for j, title in enumerate(frames.cols):
+        draw.text((left + pad + j * (tile + pad), 1), title[: max(1, tile // 6)], fill=black)
+    if left:
+        for i, title in enumerate(frames.rows):
+            draw.text((2, top + pad + i * (tile + pad) + tile // 2 - 6), title, fill=black)
+    return np.asarray(im)
+
+
 def gif_bytes(frames: Frames, seconds: float = 3.0) -> bytes:
     """An endless GIF over the columns of ``frames`` (rows stacked in each frame), ``seconds`` long."""
     t = frames.images.shape[1]
@@ -129,7 +149,7 @@ def save_frames(frames: Frames, out: str | Path, seconds: float = 3.0) -> Path:
     r, t = frames.images.shape[:2]
     suffix = out.suffix.lower()
     if suffix == ".png":
-        return save_png(grid_array(frames.images.reshape(r * t, *frames.images.shape[2:]), nrow=t), out)
+        return save_png(titled_strip(frames), out)
     if suffix == ".gif":
         return atomic_write_bytes(out, gif_bytes(frames, seconds))
     if suffix == ".npz":

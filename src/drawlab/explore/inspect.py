@@ -33,22 +33,34 @@ def discriminator(drawer: Drawer) -> nn.Module:
     return drawer.family.nets["D"]
 
 
-def saliency(drawer: Drawer, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(maps (N, H, W) >= 0, logits (N,)) for images x (N, C, H, W) in [-1, 1] and labels (N,): each
-    map is |gradient of D's logit| per pixel, the largest over channels, each image on its own."""
+SMOOTH, NOISE = 16, 0.15   # SmoothGrad: samples, and noise as a share of the pixel range [-1, 1]
+
+
+def saliency(drawer: Drawer, x: torch.Tensor, y: torch.Tensor | None, smooth: int = SMOOTH,
+             noise: float = NOISE, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(maps (N, H, W) >= 0, logits (N,)) for images x (N, C, H, W) in [-1, 1] and labels (N,): each map
+    is |gradient of D's logit| per pixel, the largest over channels, each image on its own. With
+    ``smooth`` > 1 it is averaged over that many copies with Gaussian noise of ``noise`` x 2 added
+    (SmoothGrad, Smilkov et al. 2017), which keeps the structure and drops the pixel-level speckle."""
     d = discriminator(drawer)
     device = next(d.parameters()).device
+    g = torch.Generator().manual_seed(int(seed))
+    k = max(1, smooth)
     maps, logits = [], []
     was = d.training
     d.eval()
     try:
         for i in range(len(x)):
-            xi = x[i:i + 1].detach().float().to(device).requires_grad_(True)
-            yi = y[i:i + 1].to(device) if drawer.conditional and y is not None else None
-            logit = d(xi, yi)
-            (grad,) = torch.autograd.grad(logit.sum(), xi)
-            maps.append(grad.abs().amax(1)[0].cpu())
-            logits.append(logit.detach().float().cpu())
+            xi = x[i:i + 1].detach().float()
+            copies = xi.expand(k, *xi.shape[1:]).clone()
+            if k > 1:
+                copies[1:] += 2 * noise * torch.randn(copies[1:].shape, generator=g)
+            copies = copies.to(device).requires_grad_(True)
+            yi = y[i:i + 1].expand(k).to(device) if drawer.conditional and y is not None else None
+            logit = d(copies, yi)
+            (grad,) = torch.autograd.grad(logit.sum(), copies)
+            maps.append(grad.abs().amax(1).mean(0).cpu())
+            logits.append(logit[:1].detach().float().cpu())       # D's reading of the image itself
     finally:
         d.train(was)
     return torch.stack(maps), torch.cat(logits)
@@ -77,10 +89,11 @@ class Saliency:
     titles: list[str]
 
 
-def saliency_panel(drawer: Drawer, images: torch.Tensor, labels: torch.Tensor | None, titles: list[str]) -> Saliency:
+def saliency_panel(drawer: Drawer, images: torch.Tensor, labels: torch.Tensor | None, titles: list[str],
+                   smooth: int = SMOOTH) -> Saliency:
     """Saliency of uint8 images (N, C, H, W) (real or generated) with D's reading of each."""
     x = images.float() / 127.5 - 1
-    maps, logits = saliency(drawer, x, labels)
+    maps, logits = saliency(drawer, x, labels, smooth)
     return Saliency(images, maps, drawer.family.readout.values(logits), titles)
 
 
@@ -186,7 +199,7 @@ def image_file(drawer: Drawer, path: str) -> torch.Tensor:
 
 
 def saliency_of_run(drawer: Drawer, seed: int, label: int | None = None, image: str | None = None,
-                    data_root: str | None = None) -> Saliency:
+                    data_root: str | None = None, smooth: int = SMOOTH) -> Saliency:
     """Saliency of a real image (or ``image``) beside the generated image of ``seed``."""
     gen_y = drawer.seed_labels([seed], label)
     generated = drawer.draw(seed_latents([seed], drawer.z_dim), gen_y)[0]
@@ -200,7 +213,8 @@ def saliency_of_run(drawer: Drawer, seed: int, label: int | None = None, image: 
     cls = (lambda y: f", class {names[y] if y < len(names) else y}") if drawer.conditional else (lambda y: "")
     imgs = torch.stack([other, generated])
     y = torch.tensor([other_y, int(gen_y[0])]) if drawer.conditional else None
-    return saliency_panel(drawer, imgs, y, [f"{what}{cls(other_y)}", f"generated, seed {seed}{cls(int(gen_y[0]))}"])
+    return saliency_panel(drawer, imgs, y, [f"{what}{cls(other_y)}", f"generated, seed {seed}{cls(int(gen_y[0]))}"],
+                          smooth)
 
 
 def _tile(a: np.ndarray, side: int) -> Image.Image:
@@ -223,7 +237,7 @@ def _sheet(columns: list[list[np.ndarray]], titles: list[str], out: Path, side: 
     return atomic_write(out, lambda tmp: sheet.save(tmp, format="PNG"))
 
 
-def save_saliency(s: Saliency, out: str | Path, readout_name: str = "D(x)") -> Path:
+def save_saliency(s: Saliency, out: str | Path, probability: bool = True) -> Path:
     """One column per image: the image, its saliency map, the map over the image; D's reading on top."""
     cols = []
     for img in s.images:
@@ -232,7 +246,7 @@ def save_saliency(s: Saliency, out: str | Path, readout_name: str = "D(x)") -> P
     titles = []
     for i, (t, v) in enumerate(zip(s.titles, s.values.tolist())):
         cols[i] += [heat(s.maps[i]), heat(s.maps[i], s.images[i])]
-        titles.append(f"{t}\n{readout_name}: {v:.2f}")
+        titles.append(f"{t}\n" + (f"D: P(real) = {v:.2f}" if probability else f"D's score {v:.2f}"))
     return _sheet(cols, titles, Path(out))
 
 

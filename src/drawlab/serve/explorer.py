@@ -25,6 +25,8 @@ from ..errors import ConfigError
 from ..explore.directions import Directions, principal_directions_of
 from ..explore.frames import gif_bytes, interpolation
 from ..explore.inspect import heat, saliency
+
+SMOOTH = 8   # SmoothGrad samples for the page's saliency (16 in `drawlab inspect`): fast enough to follow a slider
 from ..latent import lerp, seed_label, seed_latent, slerp
 
 
@@ -68,7 +70,6 @@ class Explorer:
     """Holds the runs (loaded once) and answers views; thread-safe (one picture at a time)."""
 
     def __init__(self, run_dirs: list[str], device: str = "cpu", k: int = 6):
-        torch.set_grad_enabled(True)
         self.runs: list[Loaded] = []
         for path in run_dirs:
             d = load(path, device=device)
@@ -153,7 +154,7 @@ class Explorer:
             img = d.draw(z[None], y if d.conditional else None)[0]
             value = sal = None
             if d.family.adversarial and q.get("saliency", "1") != "0":
-                maps, logits = saliency(d, img[None].float() / 127.5 - 1, y)
+                maps, logits = saliency(d, img[None].float() / 127.5 - 1, y, smooth=SMOOTH)
                 value = float(d.family.readout.values(logits)[0])
                 sal = png_bytes(heat(maps[0], img))
         return View(png_bytes(_hwc(img)), z, label, value, sal, 1000 * (time.perf_counter() - t0))
