@@ -113,3 +113,12 @@ def test_page_in_a_real_browser_slider_changes_the_image(server: str, tmp_path: 
     assert before.startswith("data:image/png") and after != before
     assert not is_blank(tmp_path / "explorer.png")
     assert outside == []
+
+
+@pytest.mark.parametrize("config, words", [("{", "is damaged"),
+                                           ('{"train": {"model": {"name": "stylegan9"}}, "facts": {}}', "")])
+def test_serve_refuses_a_run_it_cannot_read(tmp_path: Path, capsys, config: str, words: str) -> None:
+    (tmp_path / "config.json").write_text(config)
+    assert main(["serve", str(tmp_path), "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("drawlab: error:") and words in err
