@@ -83,15 +83,22 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """The config of ``d`` (config.json's "train"); ConfigError naming any key drawlab does not know."""
         d = dict(d)
-        model = ModelConfig(**_known(ModelConfig, d.pop("model", {})))
-        data = DataConfig(**_known(DataConfig, d.pop("data", {})))
-        return cls(model=model, data=data, **_known(cls, d))
+        model = ModelConfig(**_known(ModelConfig, d.pop("model", {}), "model."))
+        data = DataConfig(**_known(DataConfig, d.pop("data", {}), "data."))
+        return cls(model=model, data=data, **_known(cls, d, ""))
 
 
-def _known(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+def _known(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
+    """``d`` checked against the fields of ``cls``: an unknown key is refused, never dropped silently."""
     names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in d.items() if k in names}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        keys = ", ".join(where + k for k in unknown)
+        raise ConfigError(f"config.json has setting(s) this drawlab does not know: {keys} (written by another "
+                          "version? upgrade drawlab, or remove them to use the defaults)")
+    return dict(d)
 
 
 # Named recipes. Each is a set of overrides of the defaults above; command-line options override them again.

@@ -1,16 +1,24 @@
-"""Model families, one file each, found through the registry (``drawlab models``)."""
+"""Model families, one file each, found through the registry (``drawlab models``).
+
+Every module of this package is imported once, so a new file with a ``@register``ed family class is
+found without editing any list; building blocks (nets, tricks, base) simply register nothing.
+"""
 from __future__ import annotations
 
-from . import cgan, conv_mse, dcgan, gan, mlp_mse  # noqa: F401  (each registers itself)
+import importlib
+import pkgutil
+
 from .base import REGISTRY, Family, check_known, get_family
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["REGISTRY", "Family", "build_family", "get_family", "list_models"]
 
 
 def list_models() -> list[tuple[str, str]]:
-    """(name, one-line summary) of every registered model, in ladder order."""
-    order = ["mlp-mse", "conv-mse", "gan", "dcgan", "cgan"]
-    names = sorted(REGISTRY, key=lambda n: (order.index(n) if n in order else len(order), n))
+    """(name, one-line summary) of every registered model, in ladder order (each family's ``rung``)."""
+    names = sorted(REGISTRY, key=lambda n: (REGISTRY[n].rung, n))
     return [(n, REGISTRY[n].summary) for n in names]
 
 

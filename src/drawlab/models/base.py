@@ -44,6 +44,7 @@ class Family:
 
     name: ClassVar[str]
     summary: ClassVar[str]
+    rung: ClassVar[float] = 99.0           # place on the ladder (`drawlab models` lists in this order)
     needs_labels: ClassVar[bool] = False   # refuses unlabelled data
     uses_labels: ClassVar[bool] = False    # the generator takes the label when the data has labels
     adversarial: ClassVar[bool] = False    # has a discriminator "D" (and so the tricks, monitors and gallery)

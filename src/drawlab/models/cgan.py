@@ -12,5 +12,6 @@ from .dcgan import DCGAN
 class CGAN(DCGAN):
     name = "cgan"
     summary = "conditional DCGAN: label embedding into G, one-hot label planes into D; sample --label K"
+    rung = 5.0
     needs_labels = True
     uses_labels = True

@@ -9,6 +9,7 @@ from .nets import ConvGenerator, dcgan_init
 class ConvMSE(ReconstructionFamily):
     name = "conv-mse"
     summary = "baseline: (label, noise) -> transposed convs (4x4 -> 8 -> ...) -> image, pixel MSE"
+    rung = 1.1
 
     def build_networks(self):
         g = ConvGenerator(self.cfg.z_dim, self.shape, self.cfg.width, self.num_classes, one_hot=True)

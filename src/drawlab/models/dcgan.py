@@ -9,6 +9,7 @@ from .nets import ConvDiscriminator, ConvGenerator, dcgan_init
 class DCGAN(AdversarialFamily):
     name = "dcgan"
     summary = "DCGAN (Radford et al.): conv generator and discriminator sized to the image, BatchNorm, Adam(2e-4, 0.5)"
+    rung = 4.0
 
     def build_networks(self):
         g = ConvGenerator(self.cfg.z_dim, self.shape, self.cfg.width, self.num_classes)

@@ -9,6 +9,7 @@ from .nets import MLPDiscriminator, MLPGenerator
 class GAN(AdversarialFamily):
     name = "gan"
     summary = "MLP generator and discriminator, non-saturating BCE on logits"
+    rung = 3.0
 
     def build_networks(self):
         return {"G": MLPGenerator(self.cfg.z_dim, self.shape, (256, 512, 1024)),

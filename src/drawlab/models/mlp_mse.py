@@ -13,6 +13,7 @@ from .nets import MLPGenerator
 class MLPMSE(ReconstructionFamily):
     name = "mlp-mse"
     summary = "naive baseline: (label, noise) -> MLP -> image, pixel MSE (learns the blurry class average)"
+    rung = 1.0
 
     def build_networks(self):
         return {"G": MLPGenerator(self.cfg.z_dim, self.shape, (256, 512), self.num_classes, one_hot=True)}
