@@ -43,20 +43,20 @@ def png(path: Path) -> np.ndarray:
 def test_models_lists_every_family(capsys) -> None:
     assert main(["models"]) == 0
     out = lines(capsys.readouterr().out)
-    assert [line.split()[0] for line in out] == ["mlp-mse", "conv-mse", "gan", "dcgan", "cgan"]
+    assert [line.split()[0] for line in out] == ["mlp-mse", "conv-mse", "ae", "vae", "gan", "dcgan", "cgan", "msggan"]
     assert all(len(line.split(maxsplit=1)) == 2 for line in out)
 
 
 def test_models_as_a_real_command(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "drawlab", "models"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and p.stderr == ""
-    assert [line.split()[0] for line in lines(p.stdout)] == ["mlp-mse", "conv-mse", "gan", "dcgan", "cgan"]
+    assert [line.split()[0] for line in lines(p.stdout)] == ["mlp-mse", "conv-mse", "ae", "vae", "gan", "dcgan", "cgan", "msggan"]
 
 
 def test_data_and_presets_lists(capsys) -> None:
     assert main(["data"]) == 0
     out = lines(capsys.readouterr().out)
-    assert [line.split()[0] for line in out] == ["mnist", "mnist-5k", "fashion", "folder:PATH"]
+    assert [line.split()[0] for line in out] == ["mnist", "mnist-5k", "fashion", "patches:PATH", "folder:PATH"]
     assert main(["presets"]) == 0
     out = lines(capsys.readouterr().out)
     assert [line.split()[0] for line in out] == list(PRESETS) and {"mnist-dcgan", "mnist-cgan"} <= set(PRESETS)
@@ -197,8 +197,8 @@ ERRORS = {
                  "--nrow"),
     "unknown-device": (lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--device", "tpu"],
                        "unknown device"),
-    "unknown-model": (lambda t, r: ["train", *TINY, "--model", "vae", "--data", "mnist-5k", "--steps", "1",
-                                    "--out", str(t / "out")], "unknown model 'vae'"),
+    "unknown-model": (lambda t, r: ["train", *TINY, "--model", "stylegan9", "--data", "mnist-5k", "--steps", "1",
+                                    "--out", str(t / "out")], "unknown model 'stylegan9'"),
     "unknown-data": (lambda t, r: ["train", *TINY, "--data", "cifar", "--steps", "1", "--out", str(t / "out")],
                      "unknown dataset 'cifar'"),
     "missing-folder": (lambda t, r: ["train", *TINY, "--data", f"folder:{t / 'nope'}", "--steps", "1",

@@ -231,7 +231,7 @@ def test_bad_specs_and_options(tmp_path: Path) -> None:
 
 def test_sources_and_data_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     names = [name for name, _ in list_sources()]
-    assert names == ["mnist", "mnist-5k", "fashion", "folder:PATH"]
+    assert names == ["mnist", "mnist-5k", "fashion", "patches:PATH", "folder:PATH"]
     assert all(desc and "\n" not in desc for _, desc in list_sources())
     assert default_data_root() == tmp_path / "data-root"
     monkeypatch.delenv("DRAWLAB_DATA")

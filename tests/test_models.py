@@ -14,7 +14,7 @@ from drawlab.latent import balanced_labels, lerp, seeded_noise, slerp
 from drawlab.models import REGISTRY, build_family, list_models
 from drawlab.models.nets import stage_channels, stage_plan
 
-FAMILIES = ["mlp-mse", "conv-mse", "gan", "dcgan", "cgan"]
+FAMILIES = ["mlp-mse", "conv-mse", "ae", "vae", "gan", "dcgan", "cgan", "msggan"]
 SHAPES = [(1, 28, 28), (3, 64, 64), (1, 32, 32), (3, 30, 30)]
 NUM_CLASSES = 3
 
@@ -42,8 +42,8 @@ def test_registry_lists_the_ladder_in_order() -> None:
 
 
 def test_unknown_model_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"unknown model 'vae'.*cgan.*dcgan"):
-        build_family(tiny("vae"), (1, 28, 28), 10)
+    with pytest.raises(ConfigError, match=r"unknown model .stylegan9.*cgan.*dcgan"):
+        build_family(tiny("stylegan9"), (1, 28, 28), 10)
 
 
 @pytest.mark.parametrize("size, plan", [(28, (7, 2)), (32, (4, 3)), (64, (4, 4)), (48, (6, 3)), (25, (25, 0)),
@@ -71,15 +71,16 @@ def test_family_builds_steps_and_generates(name: str, shape: tuple[int, int, int
     fam = build_family(tiny(name), shape, NUM_CLASSES)
     assert fam.name == name and fam.shape == shape
     assert "G" in fam.nets and set(fam.opts) <= set(fam.nets)
-    adversarial = name in ("gan", "dcgan", "cgan")
+    adversarial = name in ("gan", "dcgan", "cgan", "msggan")
     assert ("D" in fam.nets) == adversarial
-    assert fam.conditional == (name in ("mlp-mse", "conv-mse", "cgan"))
+    assert fam.conditional == (name in ("mlp-mse", "conv-mse", "vae", "cgan", "msggan"))
     assert fam.num_classes == (NUM_CLASSES if fam.conditional else 0)
 
     x, y = real_batch(shape)
     g_before = [p.detach().clone() for p in fam.nets["G"].parameters()]
     metrics = fam.train_step(x, y, torch.Generator().manual_seed(1))
-    expected = {"loss_g", "loss_d", "d_real", "d_fake"} if adversarial else {"loss_g"}
+    extra = {"ae": {"recon_mse"}, "vae": {"elbo", "recon_nll", "kl", "kl_weight"}}.get(name, set())
+    expected = {"loss_g", "loss_d", "d_real", "d_fake"} if adversarial else {"loss_g", *extra}
     assert set(metrics) == expected
     for k, v in metrics.items():
         assert torch.is_tensor(v) and v.ndim == 0 and not v.requires_grad, k

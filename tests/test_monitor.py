@@ -112,8 +112,16 @@ BAD_TRICKS = {
     "zero-noise-steps": (["--instance-noise", "0.1", "--instance-noise-steps", "0"], "--instance-noise-steps"),
     "trick-without-d": (["--model", "mlp-mse", "--flip-labels", "0.1"], "no discriminator"),
     "d-steps-without-d": (["--model", "conv-mse", "--d-steps", "2"], "no discriminator"),
-    "hinge-smoothing": (["--loss", "hinge", "--label-smoothing", "0.1"], "margins"),
+    "hinge-smoothing": (["--loss", "hinge", "--label-smoothing", "0.1"], "no probability targets"),
     "monitor-every-0": (["--monitor-every", "0"], "--monitor-every"),
+    "r1-without-d": (["--model", "mlp-mse", "--r1", "1"], "regularises a discriminator"),
+    "augment-without-d": (["--model", "conv-mse", "--diffaugment", "color"], "regularises a discriminator"),
+    "unknown-augment": (["--diffaugment", "color,blur"], "unknown augmentation 'blur'"),
+    "wgan-no-penalty": (["--loss", "wgan-gp", "--gp-weight", "0"], "give --gp-weight > 0"),
+    "penalty-batchnorm": (["--r1", "1", "--d-norm", "batch"], "use --d-norm layer"),
+    "negative-r1": (["--r1", "-1"], "--r1 must be >= 0"),
+    "zero-r1-every": (["--r1", "1", "--r1-every", "0"], "--r1-every must be at least 1"),
+    "wgan-smoothing": (["--loss", "wgan-gp", "--label-smoothing", "0.1"], "no probability targets"),
 }
 
 

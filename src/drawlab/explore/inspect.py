@@ -179,10 +179,10 @@ def maximise(drawer: Drawer, channels: list[int | str], layer: int | None = None
 # -- from a run, and to pictures ----------------------------------------------------------------------
 def real_image(drawer: Drawer, seed: int, data_root: str | None = None) -> tuple[torch.Tensor, int]:
     """One real image of the run's data (uint8 (C, H, W), its label), picked by ``seed``."""
-    from ..data import default_data_root, open_dataset
+    from ..data import default_data_root, open_configured
     cfg = drawer.config
     root = Path(data_root or cfg.data.root or default_data_root()).expanduser()
-    ds = open_dataset(cfg.data.spec, str(root), cfg.data.size, cfg.data.channels)
+    ds = open_configured(cfg.data, str(root))
     i = int(torch.randint(len(ds), (1,), generator=torch.Generator().manual_seed(int(seed))))
     img, label = ds.load_item(i)
     return img, int(label)

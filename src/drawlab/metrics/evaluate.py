@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..data import ImageDataset, default_data_root, open_dataset
+from ..data import ImageDataset, default_data_root, open_configured
 from ..device import pick_device
 from ..errors import ConfigError, DataError
 from ..images import grid_array, save_png
@@ -174,7 +174,7 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
     dev = pick_device(device)
     family, cfg, facts, ck = run.open_family(checkpoint, dev)
     root = Path(data_root or cfg.data.root or default_data_root()).expanduser()
-    ds = open_dataset(cfg.data.spec, str(root), cfg.data.size, cfg.data.channels)
+    ds = open_configured(cfg.data, str(root))
     notes: list[str] = []
     if facts.get("data_fingerprint") not in (None, ds.fingerprint):
         notes.append(f"the data of {ds.name} changed since the run was trained (fingerprint "

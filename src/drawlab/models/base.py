@@ -48,16 +48,18 @@ class Family:
     needs_labels: ClassVar[bool] = False   # refuses unlabelled data
     uses_labels: ClassVar[bool] = False    # the generator takes the label when the data has labels
     adversarial: ClassVar[bool] = False    # has a discriminator "D" (and so the tricks, monitors and gallery)
+    reconstructs: ClassVar[bool] = False   # has ``reconstruct(x, y)`` (autoencoders): reconstruction grids
 
     def __init__(self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int):
         if self.needs_labels and num_classes <= 1:
             raise ConfigError(f"model {self.name} needs labelled data (a dataset with classes, e.g. mnist, "
                               "or a folder with one subfolder per class); for unlabelled images use --model dcgan")
         tricks.check_tricks(cfg, self.adversarial, self.name)
+        tricks.check_stabilisers(cfg, self.adversarial, self.name)
         self.cfg, self.shape = cfg, tuple(shape)
         self.steps_per_epoch = 1   # set by the trainer: tricks counted in epochs need it
         self.num_classes = num_classes if self.uses_labels else 0
-        self.nets: dict[str, nn.Module] = self.build_networks()
+        self.nets: dict[str, nn.Module] = self.prepare_networks(self.build_networks())
         self.opts: dict[str, torch.optim.Optimizer] = self.build_optimizers()
         if cfg.ema > 0:
             self.nets["G_ema"] = copy.deepcopy(self.nets["G"]).requires_grad_(False)
@@ -74,12 +76,17 @@ class Family:
         """Return the networks, at least ``{"G": generator}``; G(z (B, z_dim), y (B,)) -> (B, C, H, W)."""
         raise NotImplementedError
 
+    def prepare_networks(self, nets: dict[str, nn.Module]) -> dict[str, nn.Module]:
+        """Adjust the built networks before optimizers exist (adversarial families: spectral norm)."""
+        return nets
+
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Adam for each trainable network, with the config's learning rates."""
-        lrs = {"G": self.cfg.lr_g, "D": self.cfg.lr_d}
+        """Adam for every trainable network it built (D at ``lr_d``, the rest -- G, an encoder -- at ``lr_g``)."""
+        lrs = {"D": self.cfg.lr_d}
         return {k: torch.optim.Adam(net.parameters(), lr=lrs.get(k, self.cfg.lr_g),
                                     betas=(self.cfg.beta1, self.cfg.beta2))
-                for k, net in self.nets.items() if k in lrs}
+                for k, net in self.nets.items()
+                if k != "G_ema" and any(p.requires_grad for p in net.parameters())}
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
         """One optimisation step on a real batch; returns detached scalar metrics (no host sync)."""
@@ -155,8 +162,21 @@ class ReconstructionFamily(Family):
 
     uses_labels = True
 
+    def __init__(self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int):
+        super().__init__(cfg, shape, num_classes)
+        if cfg.pair_labels == "random" and not self.conditional:
+            raise ConfigError("--pair-labels random needs labelled data: there are no labels to pair")
+
+    def pairing(self, y: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """The labels G is given for the real batch: its own (``pair_labels`` "true") or random ones, as the
+        article's first experiment did by mistake (the cause of its label-blind digits)."""
+        if self.cfg.pair_labels == "random" and self.conditional:
+            return torch.randint(self.num_classes, y.shape, generator=gen, device=y.device)
+        return y
+
     def train_step(self, x, y, gen):
         z = self.noise(x.shape[0], gen, x.device)
+        y = self.pairing(y, gen)
         with self.autocast():
             fake = self.nets["G"](z, self.labels_for(y))
         loss = losses.pixel_mse(fake, x)
@@ -177,58 +197,90 @@ class AdversarialFamily(Family):
     adversarial = True
 
     def __init__(self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int):
+        from ..augment import parse_policy
         self.loss = losses.get_loss(cfg.loss)
+        penalties: list[losses.Penalty] = []
+        if cfg.penalty_weight() > 0:
+            penalties.append(losses.GradientPenalty(cfg.penalty_weight()))
+        if cfg.r1 > 0:
+            penalties.append(losses.R1(cfg.r1, cfg.r1_every))
+        self.objective = losses.Objective(self.loss, penalties)
         super().__init__(cfg, shape, num_classes)
+        self.augment = parse_policy(cfg.diffaugment)
+
+    @property
+    def d_norm(self) -> str:
+        """D's normalisation layer kind (``ModelConfig.resolved_d_norm``), for build_networks."""
+        return self.cfg.resolved_d_norm()
+
+    def prepare_networks(self, nets: dict[str, nn.Module]) -> dict[str, nn.Module]:
+        """Spectral normalisation (Miyato et al. 2018) of every conv and linear weight of D, G or both."""
+        which = {"d": ("D",), "g": ("G",), "both": ("D", "G")}.get(self.cfg.spectral_norm, ())
+        for name in which:
+            for m in list(nets[name].modules()):
+                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                    nn.utils.parametrizations.spectral_norm(m, dim=1 if isinstance(m, nn.ConvTranspose2d) else 0)
+        return nets
+
+    def d_view(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Images as D sees them in both phases: instance noise, then DiffAugment."""
+        from ..augment import diff_augment
+        return diff_augment(tricks.add_noise(x, tricks.noise_sigma(self.cfg, self.steps_done), gen), self.augment, gen)
 
     @property
     def readout(self) -> losses.Readout:
         """How D's output reads under this run's loss (a probability, or a raw score)."""
         return self.loss.readout
 
-    def _d_inputs(self, x: torch.Tensor, fake: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(real batch, generated batch) as D sees them: swapped and noised by the tricks."""
-        step = self.steps_done
-        x = tricks.swap_real(x, fake, tricks.swap_count(self.cfg, x.shape[0], step, self.steps_per_epoch))
-        sigma = tricks.noise_sigma(self.cfg, step)
-        return tricks.add_noise(x, sigma, gen), tricks.add_noise(fake, sigma, gen)
+    def generate_for_d(self, z: torch.Tensor, y: torch.Tensor | None):
+        """What G hands D in training: its image batch (a multi-scale family: every scale)."""
+        return self.nets["G"](z, y)
+
+    def _d_inputs(self, x: torch.Tensor, fake, gen: torch.Generator):
+        """(real batch, generated batch) as D sees them: swapped, noised and augmented."""
+        x = tricks.swap_real(x, full_size(fake), tricks.swap_count(self.cfg, x.shape[0], self.steps_done,
+                                                                   self.steps_per_epoch))
+        return self.d_view(x, gen), self.d_view(fake, gen)
 
     def _d_update(self, x, yl, gen) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One D update; returns (loss, real logits, fake logits, the generated batch)."""
-        G, D, B, cfg = self.nets["G"], self.nets["D"], x.shape[0], self.cfg
+        """One D update (Phase.D_MAIN, then Phase.D_REG when a penalty is due); returns
+        (main loss, real logits, fake logits, the generated batch)."""
+        D, B, cfg = self.nets["D"], x.shape[0], self.cfg
         with self.autocast():
-            fake = G(self.noise(B, gen, x.device), yl)
-            real_in, fake_in = self._d_inputs(x, fake.detach(), gen)
-            real_logits, fake_logits = D(real_in, yl), D(fake_in, yl)
+            fake = self.generate_for_d(self.noise(B, gen, x.device), yl)
+            real_in, fake_in = self._d_inputs(x, detached(fake), gen)
             t_real = tricks.targets(B, True, cfg.label_smoothing, cfg.flip_labels, gen, x.device)
             t_fake = tricks.targets(B, False, cfg.label_smoothing, cfg.flip_labels, gen, x.device)
-            loss = self.loss.d_loss(real_logits, fake_logits, t_real, t_fake)
+            loss, real_logits, fake_logits = self.objective.d_main(D, real_in, fake_in, yl, t_real, t_fake)
+            reg = self.objective.d_reg(D, real_in, fake_in, yl, gen, self.steps_done)
         self.opts["D"].zero_grad(set_to_none=True)
-        loss.backward()
+        (loss if reg is None else loss + reg).backward()
         self.opts["D"].step()
         return loss, real_logits, fake_logits, fake
 
-    def _g_update(self, fake, yl, gen) -> torch.Tensor:
-        """One G update through the (frozen) D on ``fake``; returns the loss."""
+    def _g_update(self, fake, x, yl, gen) -> torch.Tensor:
+        """One G update through the (frozen) D on ``fake`` (Phase.G_MAIN); returns the loss."""
         with self.autocast():
-            sigma = tricks.noise_sigma(self.cfg, self.steps_done)
-            loss = self.loss.g_loss(self.nets["D"](tricks.add_noise(fake, sigma, gen), yl))
+            real_in = self.d_view(x, gen) if self.loss.relativistic else None
+            loss = self.objective.g_main(self.nets["D"], self.d_view(fake, gen), real_in, yl)
         self.opts["G"].zero_grad(set_to_none=True)
         loss.backward()
         self.opts["G"].step()
         return loss
 
     def train_step(self, x, y, gen):
-        G, D = self.nets["G"], self.nets["D"]
+        D = self.nets["D"]
         yl = self.labels_for(y)
         for _ in range(self.cfg.d_steps):
             d_loss, real_logits, fake_logits, fake = self._d_update(x, yl, gen)
         D.requires_grad_(False)                      # no weight gradients for D in the G step
         if self.steps_done < self.cfg.d_pretrain_steps:   # D alone against the untrained G
             with torch.no_grad(), self.autocast():
-                g_loss = self.loss.g_loss(D(fake.detach(), yl))
+                g_loss = self.loss.g_loss(D(detached(fake), yl), D(x, yl) if self.loss.relativistic else None)
         else:
             for i in range(self.cfg.g_steps):        # the first reuses the last fake batch (as pytorch/examples)
-                g_loss = self._g_update(fake if i == 0 else G(self.noise(x.shape[0], gen, x.device), yl), yl, gen)
+                batch = fake if i == 0 else self.generate_for_d(self.noise(x.shape[0], gen, x.device), yl)
+                g_loss = self._g_update(batch, x, yl, gen)
         D.requires_grad_(True)
         self.steps_done += 1
         self.update_ema()
@@ -271,10 +323,21 @@ class AdversarialFamily(Family):
         return torch.cat(out)
 
 
+def detached(images):
+    """A batch of images (or a list of them, one per scale) cut from the graph."""
+    return [t.detach() for t in images] if isinstance(images, (list, tuple)) else images.detach()
+
+
+def full_size(images) -> torch.Tensor:
+    """The full-size batch of a batch or of a coarse-to-fine list of scales."""
+    return images[-1] if isinstance(images, (list, tuple)) else images
+
+
 @contextmanager
 def _statistics_kept(net: nn.Module) -> Iterator[None]:
     """Run ``net`` (e.g. in training mode, to look) and put its BatchNorm running statistics back after."""
-    saved = {k: v.clone() for k, v in net.state_dict().items() if "running" in k or "num_batches" in k}
+    saved = {k: v.clone() for k, v in net.state_dict().items()
+             if "running" in k or "num_batches" in k or k.endswith(("._u", "._v"))}   # BatchNorm; spectral norm
     try:
         yield
     finally:
@@ -287,10 +350,15 @@ def check_known(cfg: ModelConfig) -> None:
     if cfg.loss not in losses.LOSSES:
         raise ConfigError(f"unknown loss {cfg.loss!r}: use one of {', '.join(losses.LOSSES)}")
     if cfg.label_smoothing > 0 and not losses.get_loss(cfg.loss).supports_smoothing:
-        raise ConfigError(f"--label-smoothing applies to the nonsaturating loss; {cfg.loss} has margins instead: "
-                          "drop --label-smoothing")
+        raise ConfigError(f"--label-smoothing applies to the nonsaturating and lsgan losses; {cfg.loss} has no "
+                          "probability targets: drop --label-smoothing")
     if cfg.d_cond not in ("concat", "projection"):
         raise ConfigError(f"unknown d_cond {cfg.d_cond!r}: use concat or projection")
+    if cfg.pair_labels not in ("true", "random"):
+        raise ConfigError(f"--pair-labels {cfg.pair_labels!r}: use true or random")
+    if cfg.pair_labels == "random" and cfg.name not in ("mlp-mse", "conv-mse"):
+        raise ConfigError(f"--pair-labels random replays the article's MSE experiment: use it with mlp-mse or "
+                          f"conv-mse, not {cfg.name}")
     if cfg.d_steps < 1:
         raise ConfigError("--d-steps must be at least 1")
     if not 0 <= cfg.ema < 1:

@@ -13,7 +13,8 @@ class DCGAN(AdversarialFamily):
 
     def build_networks(self):
         g = ConvGenerator(self.cfg.z_dim, self.shape, self.cfg.width, self.num_classes)
-        d = ConvDiscriminator(self.shape, self.cfg.d_width or self.cfg.width, self.num_classes, self.cfg.d_cond)
+        d = ConvDiscriminator(self.shape, self.cfg.d_width or self.cfg.width, self.num_classes, self.cfg.d_cond,
+                              self.d_norm)
         dcgan_init(g)
         dcgan_init(d)
         return {"G": g, "D": d}

@@ -92,15 +92,28 @@ class ConvGenerator(nn.Module):
         return self.body(h)
 
 
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """A normalisation layer for (B, C, H, W) features: batch, layer (over C, H, W) or instance."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    raise ValueError(f"unknown norm {kind!r}")
+
+
 class ConvDiscriminator(nn.Module):
     """(images (B, C, size, size), y (B,)) -> logits (B,), DCGAN-style.
 
-    k x [Conv 4x4 stride 2, BN (not on the first), LeakyReLU 0.2] -> flatten -> Linear -> logit.
+    k x [Conv 4x4 stride 2, norm (not on the first), LeakyReLU 0.2] -> flatten -> Linear -> logit.
+    ``norm``: batch (DCGAN), layer (one group: WGAN-GP), instance, or none (R1, spectral norm).
     Conditional (``num_classes`` > 0): ``cond="concat"`` appends one-hot label planes to the input
     (Mirza & Osindero); ``cond="projection"`` adds <embed(y), features> to the logit (Miyato & Koyama).
     """
 
-    def __init__(self, shape: tuple[int, int, int], width: int = 64, num_classes: int = 0, cond: str = "concat"):
+    def __init__(self, shape: tuple[int, int, int], width: int = 64, num_classes: int = 0, cond: str = "concat",
+                 norm: str = "batch"):
         super().__init__()
         c_img, size, _ = shape
         start, k = stage_plan(size)
@@ -110,8 +123,8 @@ class ConvDiscriminator(nn.Module):
         cin = c_img + (num_classes if self.cond == "concat" else 0)
         for i, cout in enumerate(chans if k > 0 else []):          # (cin, s) -> (cout, s/2)
             layers.append(nn.Conv2d(cin, cout, 4, 2, 1, bias=i == 0))
-            if i > 0:
-                layers.append(nn.BatchNorm2d(cout))
+            if i > 0 and norm != "none":
+                layers.append(norm_layer(norm, cout))
             layers.append(nn.LeakyReLU(0.2, True))
             cin = cout
         self.body = nn.Sequential(*layers, nn.Flatten())
@@ -121,15 +134,31 @@ class ConvDiscriminator(nn.Module):
         if self.embed is not None:
             nn.init.zeros_(self.embed.weight)                      # starts unconditional, learns the projection
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The flattened conv features (B, feat), label planes appended first when conditional."""
         if self.cond == "concat":
             planes = nn.functional.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None]
             x = torch.cat([x, planes.expand(-1, -1, x.shape[2], x.shape[3])], 1)
-        h = self.body(x)
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(x, y)
         logit = self.out(h).squeeze(1)
         if self.embed is not None:
             logit = logit + (self.embed(y) * h).sum(1)
         return logit
+
+
+class ConvEncoder(ConvDiscriminator):
+    """(images (B, C, H, W), y (B,)) -> vectors (B, out_dim): the discriminator's conv stack with a vector head
+    (an autoencoder's or VAE's encoder; label planes appended when conditional)."""
+
+    def __init__(self, shape: tuple[int, int, int], width: int, out_dim: int, num_classes: int = 0):
+        super().__init__(shape, width, num_classes, "concat", "batch")
+        self.out = nn.Linear(self.out.in_features, out_dim)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.out(self.features(x, y))
 
 
 class MLPGenerator(nn.Module):

@@ -79,3 +79,41 @@ def check_tricks(cfg: ModelConfig, adversarial: bool, family: str) -> None:
         raise ConfigError(f"--instance-noise-steps must be at least 1, got {cfg.instance_noise_steps}")
     if cfg.swap_real_fraction > 0 and cfg.swap_until_epoch <= 0:
         raise ConfigError("--swap-real-fraction needs --swap-until-epoch E (> 0): the epoch at which swapping stops")
+
+
+NORMS = ("auto", "batch", "layer", "instance", "none")
+SPECTRAL = ("none", "d", "g", "both")
+
+
+def check_stabilisers(cfg: ModelConfig, adversarial: bool, family: str) -> None:
+    """One clear line for a loss regulariser or stabiliser with a bad value, a bad combination, or one
+    switched on for a model without a discriminator."""
+    from ..augment import parse_policy
+    if cfg.spectral_norm not in SPECTRAL:
+        raise ConfigError(f"--spectral-norm {cfg.spectral_norm!r}: use one of {', '.join(SPECTRAL)}")
+    if cfg.d_norm not in NORMS:
+        raise ConfigError(f"--d-norm {cfg.d_norm!r}: use one of {', '.join(NORMS)}")
+    try:
+        parse_policy(cfg.diffaugment)
+    except ValueError as e:
+        raise ConfigError(f"--diffaugment: {e}") from None
+    if cfg.gp_weight is not None and cfg.gp_weight < 0:
+        raise ConfigError(f"--gp-weight must be >= 0, got {cfg.gp_weight}")
+    if cfg.r1 < 0:
+        raise ConfigError(f"--r1 must be >= 0, got {cfg.r1}")
+    if cfg.r1_every < 1:
+        raise ConfigError(f"--r1-every must be at least 1, got {cfg.r1_every}")
+    on = cfg.stabilisers()
+    if not adversarial:
+        if on:
+            name = "--" + next(iter(on)).replace("_", "-")
+            raise ConfigError(f"{name} regularises a discriminator; {family} has none: drop it or choose an "
+                              "adversarial model (gan, dcgan, cgan)")
+        return
+    if cfg.loss == "wgan-gp" and cfg.penalty_weight() <= 0:
+        raise ConfigError("--loss wgan-gp is defined with its gradient penalty: give --gp-weight > 0 (10 is usual)")
+    penalised = cfg.penalty_weight() > 0 or cfg.r1 > 0
+    if penalised and cfg.resolved_d_norm() == "batch":
+        raise ConfigError("a gradient penalty (--gp-weight, --r1) with --d-norm batch mixes every image of a batch "
+                          "into each image's gradient: use --d-norm layer, instance or none (auto chooses)")
+

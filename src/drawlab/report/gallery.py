@@ -39,10 +39,10 @@ def feature_scores(run: RunDir, cfg, images: torch.Tensor, device: torch.device,
                    echo: Callable[[str], None] | None, feature_steps: int | None = None) -> torch.Tensor:
     """Minus the distance (N,) of each image to its nearest real image in the evaluation features
     (higher = closer to the real data), over up to 5,000 real images."""
-    from ..data import default_data_root, open_dataset
+    from ..data import default_data_root, open_configured
     from ..metrics.features import get_feature_net, real_images
     root = Path(cfg.data.root or default_data_root()).expanduser()
-    ds = open_dataset(cfg.data.spec, str(root), cfg.data.size, cfg.data.channels)
+    ds = open_configured(cfg.data, str(root))
     fnet = get_feature_net(ds, root, device, steps=feature_steps, echo=echo)
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:5000].sort().values
     f_real = torch.as_tensor(fnet.features(real_images(ds, idx)))

@@ -17,7 +17,7 @@ from torch import nn
 
 from .. import __version__
 from ..config import TrainConfig
-from ..data import Batches, ImageDataset, open_dataset
+from ..data import Batches, ImageDataset, open_configured
 from ..device import autocast, describe, enable_fast_math, pick_device, pick_precision
 from ..errors import ConfigError
 from ..images import grid_array, save_png, to_uint8
@@ -34,6 +34,7 @@ from .eval_probe import EvalProbe
 from .events import Event, Observer, Observers
 from .logger import MetricsLogger
 from .pictures import Pictures
+from .reconstructions import Reconstructions, Scales
 from .snapshots import Snapshots
 from .watchdog import Watchdog
 
@@ -129,7 +130,7 @@ class Trainer:
             raise ConfigError(f"--cuda-graphs needs a CUDA device, but this run is on {self.device.type}: "
                               "drop --cuda-graphs or use --device cuda")
         torch.manual_seed(cfg.seed)
-        self.data: ImageDataset = open_dataset(cfg.data.spec, cfg.data.root, cfg.data.size, cfg.data.channels)
+        self.data: ImageDataset = open_configured(cfg.data)
         if self.data.notice:
             self.echo(self.data.notice)
         self.family: Family = build_family(cfg.model, self.data.shape, self.data.num_classes)
@@ -188,6 +189,10 @@ class Trainer:
                     DMonitor(self.cfg.monitor_every)]
         if probe is not None:
             obs.append(EvalProbe(probe, self.cfg.eval_every))
+        if getattr(self.family, "reconstructs", False):
+            obs.append(Reconstructions())
+        if getattr(self.family, "multiscale", False):
+            obs.append(Scales())
         return obs + [Snapshots(), Pictures()]
 
     @property
