@@ -44,9 +44,11 @@ def test_evaluate_writes_eval_json_with_its_protocol(evaluated: dict[str, Path])
     assert "held-out" in p["memorisation"]["definition"]
     names = set(rec["metrics"])
     for kind in ("fid", "kid", "precision", "recall", "density", "coverage", "modes", "class-kl", "cscore",
-                 "cond-acc", "memorised"):
+                 "cond-acc", "cas", "memorised"):
         assert f"{kind}300-mnist-5k-cnn" in names, kind
     assert "memorised-pixels300" in names
+    cas = rec["metrics"]["cas300-mnist-5k-cnn"]
+    assert 0 <= cas["value"] <= 1 and 0 <= cas["real"] <= 1 and cas["better"] == "higher"
     fid = rec["metrics"]["fid300-mnist-5k-cnn"]
     assert fid["value"] > fid["real"] >= 0 and fid["spread"] > 0 and fid["better"] == "lower"
     assert any("< 2000" in note for note in rec["notes"])

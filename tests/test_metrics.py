@@ -183,6 +183,17 @@ def test_real_labelled_images_reach_the_classifiers_accuracy(digits, fnet, split
     assert len(per) == 10
 
 
+def test_classification_accuracy_score_real_as_fake_equals_real_and_wrong_labels_fall_to_chance(digits, splits) -> None:
+    from drawlab.metrics.cas import classification_accuracy_score
+    a, b = splits[0], splits[1]
+    x, y, xt, yt = digits.images[a], digits.labels[a], digits.images[b], digits.labels[b]
+    cas, se, real, rse = classification_accuracy_score(x, y, x, y, xt, yt, digits, torch.device("cpu"), steps=60)
+    assert cas == real and real > 0.6 and 0 < se < 0.05
+    wrong = (y + 1 + torch.randint(9, y.shape, generator=torch.Generator().manual_seed(0))) % 10   # every label wrong
+    bad, _, _, _ = classification_accuracy_score(x, wrong, x, y, xt, yt, digits, torch.device("cpu"), steps=60)
+    assert bad < 0.3
+
+
 def test_exact_copies_of_training_images_are_memorised(digits, fnet, splits) -> None:
     ref_idx, held_idx, fresh_idx, _ = splits
     ref, held, fresh = digits.images[ref_idx], digits.images[held_idx], digits.images[fresh_idx]

@@ -136,5 +136,5 @@ def open_configured(dc, root: str | Path | None = None) -> ImageDataset:
         images = (images >= 128).to(torch.uint8) * 255
     name = ds.name + (f" ({n} of them)" if dc.limit else "") + (", binarised" if dc.binarize else "")
     return dataclasses.replace(ds, name=name, images=images, labels=labels,
-                               fingerprint=make_fingerprint(ds.fingerprint, n, dc.binarize))
+                               fingerprint=make_fingerprint(ds.fingerprint, "random-subset-seed0", n, dc.binarize))
 

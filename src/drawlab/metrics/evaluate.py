@@ -36,7 +36,7 @@ from ..latent import balanced_labels, seeded_noise
 from ..models import Family
 from ..files import append_jsonl, atomic_write_json
 from ..run import RunDir
-from . import coverage, frechet, inception, kid, memorisation, prdc
+from . import cas, coverage, frechet, inception, kid, memorisation, prdc
 from .features import FEATURE_DIM, FeatureNet, get_feature_net, real_images
 
 EVAL_FORMAT = "drawlab-eval-1"
@@ -80,6 +80,9 @@ KINDS: dict[str, MetricKind] = {k.key: k for k in [
                "exp(E KL(p(y|x) || p(y))), an Inception-Score analogue in the dataset's classifier"),
     MetricKind("cond-acc", "conditional accuracy", "higher", "binomial standard error",
                "share of samples drawn for label K that the classifier calls K; real: its held-out accuracy"),
+    MetricKind("cas", "classification accuracy score", "higher", "binomial standard error",
+               "accuracy on real held-out images of a classifier trained on generated images with their labels "
+               "(Ravuri & Vinyals 2019); real: the same classifier trained on as many real images"),
     MetricKind("memorised-pixels", "memorised (pixels)", "lower", "binomial standard error",
                "share of samples nearer to a training image (pixel L2) than the closest 1% of held-out real images"),
     MetricKind("memorised", "memorised (features)", "lower", "binomial standard error",
@@ -234,6 +237,10 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
         if family.conditional and family.num_classes == fnet.num_classes:
             acc, se, per = coverage.conditional_accuracy(p_fake, req.numpy())
             put("cond-acc", _entry("cond-acc", acc, se, fnet.accuracy, None, per_class=per))
+            say("classification accuracy score (two classifiers) ...")
+            v, s, rv, rs = cas.classification_accuracy_score(fake, req, real_a, ds.labels[idx_a], real_b,
+                                                             ds.labels[idx_b], ds, dev, seed, feature_steps)
+            put("cas", _entry("cas", v, s, rv, rs))
 
     if inception_weights is not None:
         say("Inception-v3 FID (torch-fidelity) ...")
