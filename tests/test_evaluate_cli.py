@@ -113,6 +113,24 @@ def test_compare_writes_markdown_and_a_chart(evaluated: dict[str, Path], tmp_pat
     assert "chart:" in capsys.readouterr().out
 
 
+def test_compare_never_draws_a_missing_value_as_zero_and_flags_other_protocols(evaluated: dict[str, Path],
+                                                                               tmp_path: Path) -> None:
+    import math
+    from drawlab.metrics.compare import bar_values
+    from drawlab.metrics.evaluate import read_eval
+    recs = [read_eval(evaluated["cgan"]), read_eval(evaluated["dcgan"])]
+    vals, _, _ = bar_values(recs, "cond-acc")
+    assert not math.isnan(vals[0]) and math.isnan(vals[1])           # dcgan has no conditional accuracy
+    other = tmp_path / "other"
+    other.mkdir()
+    rec = read_eval(evaluated["dcgan"])
+    rec["protocol"]["feature_net"]["train_steps"] += 1                  # the same net name, trained differently
+    (other / "eval.json").write_text(json.dumps(rec))
+    out = tmp_path / "c.md"
+    assert main(["compare", str(evaluated["dcgan"]), str(other), "--out", str(out)]) == 0
+    assert "different protocols" in out.read_text()
+
+
 def test_compare_needs_evaluated_runs(evaluated: dict[str, Path], cgan_run: Path, capsys) -> None:
     assert main(["compare", str(evaluated["cgan"]), str(cgan_run)]) == 2
     err = capsys.readouterr().err.strip()

@@ -26,8 +26,12 @@ def _by_kind(rec: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def _protocol(rec: dict[str, Any]) -> str:
+    """n, the feature net, its version and training steps, and the data it was trained on: two rows are
+    comparable only when all of these agree."""
     p = rec["protocol"]
-    return f"n={p['n']}, {p['feature_net']['name']}"
+    f = p["feature_net"]
+    fp = str(f.get("data_fingerprint") or rec.get("data_fingerprint") or "?")[:8]
+    return f"n={p['n']}, {f['name']} v{f.get('arch_version', '?')} {f.get('train_steps', '?')} steps, data {fp}"
 
 
 def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> tuple[Path, Path]:
@@ -73,6 +77,18 @@ def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> t
     return out, png
 
 
+def bar_values(recs: list[dict[str, Any]], kind: str) -> tuple[list[float], list[float], list[float | None]]:
+    """(values, spreads, real values) of ``kind`` per run; a run without it gives NaN (no bar, never a 0)."""
+    vals, errs, reals = [], [], []
+    for rec in recs:
+        e = _by_kind(rec).get(kind, (None, {}))[1]
+        value = e.get("value")
+        vals.append(float("nan") if value is None else float(value))
+        errs.append(e.get("spread") or 0.0)
+        reals.append(e.get("real"))
+    return vals, errs, reals
+
+
 def _chart(recs: list[dict[str, Any]], labels: list[str], kinds: list[str], png: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -83,13 +99,11 @@ def _chart(recs: list[dict[str, Any]], labels: list[str], kinds: list[str], png:
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
     x = list(range(len(recs)))
     for ax, k in zip(axes.flat, kinds):
-        vals, errs, reals = [], [], []
-        for rec in recs:
-            e = _by_kind(rec).get(k, (None, {}))[1]
-            vals.append(e.get("value") or 0.0)
-            errs.append(e.get("spread") or 0.0)
-            reals.append(e.get("real"))
+        vals, errs, reals = bar_values(recs, k)
         ax.bar(x, vals, yerr=errs, color=[f"C{i % 10}" for i in x], capsize=3)
+        for i, v in zip(x, vals):
+            if v != v:
+                ax.text(i, 0, "n/a", ha="center", va="bottom", fontsize=7, color="grey")
         rx = [i for i, r in zip(x, reals) if r is not None]
         ax.scatter(rx, [r for r in reals if r is not None], marker="_", s=400, color="black", zorder=3,
                    label="real data")

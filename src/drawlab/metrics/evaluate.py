@@ -46,7 +46,7 @@ DEFAULT_N = 10_000
 WARN_BELOW = 2_000
 MEMO_MAX_FAKE = 5_000        # generated images checked for memorisation
 MEMO_MAX_HELDOUT = 2_000
-BOOTSTRAP = 10
+BOOTSTRAP = 50          # bootstrap resamples of both sets for the FID spread (10 were too noisy)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class MetricKind:
 
 
 KINDS: dict[str, MetricKind] = {k.key: k for k in [
-    MetricKind("fid", "FID", "lower", "bootstrap std (10 resamples)",
+    MetricKind("fid", "FID", "lower", "bootstrap std (50 resamples of both sets)",
                "Frechet distance between Gaussians fitted to generated and real features"),
     MetricKind("kid", "KID", "lower", "std over 50 subsets",
                "unbiased squared MMD, cubic polynomial kernel (Binkowski 2018)"),
@@ -77,7 +77,7 @@ KINDS: dict[str, MetricKind] = {k.key: k for k in [
     MetricKind("class-kl", "class KL", "lower", "none",
                "KL(real class distribution || generated), nats, add-one smoothed"),
     MetricKind("cscore", "classifier score", "closer", "std over 10 splits",
-               "exp(E KL(p(y|x) || p(y))), an Inception-Score analogue in the dataset's classifier"),
+               "exp(E KL(p(y|x) || p(y))), an Inception-Score analogue in the dataset's classifier: mean of 10 splits"),
     MetricKind("cond-acc", "conditional accuracy", "higher", "binomial standard error",
                "share of samples drawn for label K that the classifier calls K; real: its held-out accuracy"),
     MetricKind("cas", "classification accuracy score", "higher", "binomial standard error",
@@ -315,8 +315,8 @@ def _memorisation(ds: ImageDataset, fnet: FeatureNet, fake: torch.Tensor, f_fake
                            "distances AND its nearest/second-nearest distance ratio is at most the "
                            f"{memorisation.RATIO_PERCENTILE:g}th percentile of the held-out ratios (so that images "
                            "near everything, like class averages, do not count); pixels: L2 of values in [0,1]; "
-                           "features: L2 in the feature net; 'real' is that share for the held-out images "
-                           "themselves (about 1% by construction)")}
+                           "features: L2 in the feature net; the thresholds come from one half of the held-out "
+                           "images and 'real' is the share flagged in the other half")}
     worst = memorisation.worst_offenders(mp, k=min(10, m))
     pairs = torch.cat([fake[torch.as_tensor(worst)], img_ref[torch.as_tensor(mp.index[worst])]])
     save_png(grid_array(pairs, nrow=len(worst)), eval_dir / "memorised.png")
