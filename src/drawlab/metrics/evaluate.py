@@ -63,14 +63,18 @@ KINDS: dict[str, MetricKind] = {k.key: k for k in [
     MetricKind("fid", "FID", "lower", "bootstrap std (50 resamples of both sets)",
                "Frechet distance between Gaussians fitted to generated and real features"),
     MetricKind("kid", "KID", "lower", "std over 50 subsets",
-               "unbiased squared MMD, cubic polynomial kernel (Binkowski 2018)"),
-    MetricKind("precision", "precision", "higher", "binomial standard error",
+               "unbiased squared MMD, cubic polynomial kernel (Binkowski 2018), in the feature net's own units: "
+               "comparable between runs under the same feature net only, never with Inception KID"),
+    MetricKind("precision", "precision", "higher", "binomial standard error (the real set and its radii held fixed: "
+               "the full sampling spread is 1.2-2.2x larger)",
                "share of generated images inside the real k=5 NN manifold (Kynkaanniemi 2019)"),
-    MetricKind("recall", "recall", "higher", "binomial standard error",
+    MetricKind("recall", "recall", "higher", "binomial standard error (the real set and its radii held fixed: "
+               "the full sampling spread is 1.2-2.2x larger)",
                "share of real images inside the generated k=5 NN manifold (Kynkaanniemi 2019)"),
-    MetricKind("density", "density", "closer", "standard error of the mean",
+    MetricKind("density", "density", "closer", "standard error of the mean (the real set and its radii held fixed)",
                "mean number of real k=5 NN balls holding a generated image, / k (Naeem 2020); 1 for matching sets"),
-    MetricKind("coverage", "coverage", "higher", "binomial standard error",
+    MetricKind("coverage", "coverage", "higher", "binomial standard error (the real set and its radii held fixed: "
+               "the full sampling spread is 1.2-2.2x larger)",
                "share of real k=5 NN balls holding at least one generated image (Naeem 2020)"),
     MetricKind("modes", "modes", "higher", "none",
                "classes receiving >= 2% of the samples (classifier arg-max)"),
