@@ -21,6 +21,7 @@ from ..errors import ConfigError
 from ..files import atomic_write
 from ..images import to_uint8
 from ..latent import seed_latents
+from ..models.base import adversarial_names
 
 LOGIT = "logit"
 
@@ -29,7 +30,7 @@ def discriminator(drawer: Drawer) -> nn.Module:
     """The run's D; ConfigError when the model has none."""
     if not drawer.family.adversarial or "D" not in drawer.family.nets:
         raise ConfigError(f"this run's model ({drawer.family.name}) has no discriminator: `drawlab inspect` looks "
-                          "inside D, so it needs an adversarial run (gan, dcgan, cgan)")
+                          f"inside D, so it needs an adversarial run ({adversarial_names()})")
     return drawer.family.nets["D"]
 
 

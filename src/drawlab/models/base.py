@@ -28,6 +28,11 @@ def register(cls: type["Family"]) -> type["Family"]:
     return cls
 
 
+def adversarial_names() -> str:
+    """The registered families with a discriminator, for messages: 'cgan, dcgan, gan, msggan'."""
+    return ", ".join(sorted(n for n, cls in REGISTRY.items() if cls.adversarial))
+
+
 def get_family(name: str) -> type["Family"]:
     """The family class registered as ``name``; a ConfigError lists the known ones otherwise."""
     if name not in REGISTRY:

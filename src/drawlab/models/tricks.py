@@ -59,7 +59,7 @@ def check_tricks(cfg: ModelConfig, adversarial: bool, family: str) -> None:
             on["d_steps"] = cfg.d_steps
         if on:
             name = "--" + next(iter(on)).replace("_", "-")
-            raise ConfigError(f"{name} is a trick for adversarial models (gan, dcgan, cgan); {family} has no "
+            raise ConfigError(f"{name} is a trick for adversarial models ({_adversarial()}); {family} has no "
                               "discriminator: drop it or choose one of those models")
         return
     for name in ("g_steps",):
@@ -108,7 +108,7 @@ def check_stabilisers(cfg: ModelConfig, adversarial: bool, family: str) -> None:
         if on:
             name = "--" + next(iter(on)).replace("_", "-")
             raise ConfigError(f"{name} regularises a discriminator; {family} has none: drop it or choose an "
-                              "adversarial model (gan, dcgan, cgan)")
+                              f"adversarial model ({_adversarial()})")
         return
     if cfg.loss == "wgan-gp" and cfg.penalty_weight() <= 0:
         raise ConfigError("--loss wgan-gp is defined with its gradient penalty: give --gp-weight > 0 (10 is usual)")
@@ -116,4 +116,9 @@ def check_stabilisers(cfg: ModelConfig, adversarial: bool, family: str) -> None:
     if penalised and cfg.resolved_d_norm() == "batch":
         raise ConfigError("a gradient penalty (--gp-weight, --r1) with --d-norm batch mixes every image of a batch "
                           "into each image's gradient: use --d-norm layer, instance or none (auto chooses)")
+
+
+def _adversarial() -> str:
+    from .base import adversarial_names
+    return adversarial_names()
 
