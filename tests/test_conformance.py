@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import drawlab
 from drawlab.cli import main
@@ -27,6 +28,12 @@ def test_family_trains_samples_and_resumes_exactly(name: str, tmp_path: Path) ->
     imgs = drawer.sample(6, seed=1)
     assert imgs.shape == (6, 28, 28) and imgs.dtype == np.uint8
     assert np.array_equal(imgs, drawer.sample(6, seed=1))
+    from drawlab.explore import frames as fr
+    from drawlab.serve import Explorer
+    walk = fr.interpolation(drawer, 3, 4, 3)                       # the walks and the explorer, for every family
+    assert torch.equal(walk.images[0, 0], drawer.sample_tensor(seeds=[3])[0][0])
+    view = Explorer([str(a)], k=2).view({"seed": "3", "snapshot": "0"})
+    assert view.png[:4] == b"\x89PNG" and (view.d_value is not None) == REGISTRY[name].adversarial
     res, _ = resume_to(a, steps=4)
     assert res.step == 4
     cfg.steps = 4

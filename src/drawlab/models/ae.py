@@ -67,11 +67,7 @@ class AE(Family):
         with self.autocast():
             codes = self.nets["E"](x)
             loss = losses.pixel_mse(self.nets["G"].decoder(codes), x)
-        for opt in self.opts.values():
-            opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for opt in self.opts.values():
-            opt.step()
+        self.optimise(loss)
         self.nets["G"].observe(codes)
         self.steps_done += 1
         self.update_ema()

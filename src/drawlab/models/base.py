@@ -85,6 +85,14 @@ class Family:
         """Adjust the built networks before optimizers exist (adversarial families: spectral norm)."""
         return nets
 
+    def optimise(self, loss: torch.Tensor) -> None:
+        """One step of every optimizer on ``loss`` (families trained by one loss: MSE, autoencoders)."""
+        for opt in self.opts.values():
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for opt in self.opts.values():
+            opt.step()
+
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Adam for every trainable network it built (D at ``lr_d``, the rest -- G, an encoder -- at ``lr_g``)."""
         lrs = {"D": self.cfg.lr_d}
@@ -185,10 +193,7 @@ class ReconstructionFamily(Family):
         with self.autocast():
             fake = self.nets["G"](z, self.labels_for(y))
         loss = losses.pixel_mse(fake, x)
-        opt = self.opts["G"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimise(loss)
         self.steps_done += 1
         self.update_ema()
         return {"loss_g": loss.detach()}

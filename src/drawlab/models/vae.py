@@ -75,11 +75,7 @@ class VAE(Family):
         kl = kl_to_standard_normal(mean, logvar).mean()
         beta = min(1.0, (self.steps_done + 1) / KL_WARMUP)
         loss = (nll + beta * kl) / math.prod(self.shape)              # per pixel: a learning rate that fits
-        for opt in self.opts.values():
-            opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for opt in self.opts.values():
-            opt.step()
+        self.optimise(loss)
         self.steps_done += 1
         self.update_ema()
         return {"loss_g": loss.detach(), "elbo": -(nll + kl).detach(), "recon_nll": nll.detach(), "kl": kl.detach(),
