@@ -163,6 +163,7 @@ def test_maximise_raises_what_it_maximises(run60: Path) -> None:
     (["interpolate", "{run}", "--mode", "classes", "--label", "10"], "out of range"),
     (["interpolate", "{run}", "--mode", "checkpoints", "--seeds", ""], "is empty"),
     (["interpolate", "{run}", "--mode", "walk", "--step-size", "0"], "--step-size must be above 0"),
+    (["interpolate", "{run}", "--mode", "sweep", "--dim", "0", "--range", "nan", "3"], "two finite numbers"),
     (["sample", "{run}", "--seeds", "1,x"], "whole numbers"),
     (["inspect", "{run}", "--maximise", "--channels", "99"], "out of range"),
     (["inspect", "{run}", "--maximise", "--layer", "7"], "--layer 7 is out of range"),

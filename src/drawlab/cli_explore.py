@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from .cli_args import check_out_file, check_range, check_seed, parse_ints
@@ -69,6 +70,8 @@ def cmd_interpolate(a: argparse.Namespace) -> int:
     for s, opt in ((a.from_seed, "--from"), (a.to_seed, "--to")):
         if s is not None:
             check_seed(s, opt)
+    if not all(math.isfinite(v) and abs(v) <= 100 for v in a.range):
+        raise ConfigError(f"--range {a.range[0]} {a.range[1]}: give two finite numbers within -100..100, e.g. -3 3")
     if not a.step_size > 0:
         raise ConfigError(f"--step-size must be above 0, got {a.step_size}")
     drawer = _open(a)
