@@ -82,7 +82,7 @@ def bench_model(mc: ModelConfig, shape, batch: int, device, precision: str, step
     with FlopCounterMode(display=False) as fc:
         fam.train_step(*next(it), gen)
     flops = fc.get_total_flops() / batch
-    for _ in range(3 + max(3, mc.ema_start + 2) * cuda_graphs):
+    for _ in range(3 + 3 * cuda_graphs):
         step()
     rates = []
     for _ in range(repeats):

@@ -43,7 +43,7 @@ def tiny_train() -> Callable[..., int]:
 def _build(tmp_path_factory: pytest.TempPathFactory, model: str) -> Path:
     out = tmp_path_factory.mktemp(f"run-{model}") / "run"
     code = train_cli("--model", model, "--data", "mnist-5k", "--steps", "4", "--checkpoint-every", "2",
-                     "--ema", "0.9", "--out", str(out))
+                     "--ema", "100", "--out", str(out))
     assert code == 0
     return out
 
@@ -91,7 +91,7 @@ def grid_tiles(grid, n: int, tile: int = 56, pad: int = 2) -> tuple[int, int]:
 # -- tiny runs through the Trainer API (returns (TrainResult, the lines it said)) -------------------
 
 def tiny_cfg(spec: str, name: str = "dcgan", **kw) -> TrainConfig:
-    model = {k: kw.pop(k) for k in ("ema", "ema_start") if k in kw}
+    model = {k: kw.pop(k) for k in ("ema_images", "ema_rampup") if k in kw}
     size = kw.pop("size", None)
     return TrainConfig(model=ModelConfig(name=name, z_dim=8, width=8, **model),
                        data=DataConfig(spec=spec, size=size), batch_size=16, device="cpu", precision="fp32", **kw)

@@ -213,7 +213,7 @@ ERRORS = {
                                       "--out", str(t / "out")], "needs labelled data"),
     "negative-steps": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "-1", "--out", str(t / "out")],
                        "--steps"),
-    "bad-ema": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--ema", "1.5", "--steps", "1",
+    "bad-ema": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--ema", "-5", "--steps", "1",
                               "--out", str(t / "out")], "--ema"),
     "unknown-preset": (lambda t, r: ["train", "--preset", "cifar-gan", "--out", str(t / "out")], "unknown preset"),
     "faces-without-data": (lambda t, r: ["train", "--preset", "faces-dcgan", "--out", str(t / "out")],

@@ -20,7 +20,7 @@ FAMILIES = sorted(REGISTRY)
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_family_trains_samples_and_resumes_exactly(name: str, tmp_path: Path) -> None:
-    cfg = tiny_cfg("mnist-5k", name=name, ema=0.8, ema_start=1, log_every=1, checkpoint_every=2, steps=2)
+    cfg = tiny_cfg("mnist-5k", name=name, ema_images=50, ema_rampup=0.5, log_every=1, checkpoint_every=2, steps=2)
     a, b = tmp_path / "a", tmp_path / "b"
     res, _ = train(cfg, a)
     assert res.step == 2

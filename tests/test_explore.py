@@ -29,7 +29,7 @@ def run60(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 60-step conditional DCGAN (EMA on), checkpoints at 30 and 60: snapshots at 0, 50, 60. Read only."""
     out = tmp_path_factory.mktemp("explore") / "run"
     assert train_cli("--model", "cgan", "--data", "mnist-5k", "--steps", "60", "--checkpoint-every", "30",
-                     "--ema", "0.9", "--out", str(out)) == 0
+                     "--ema", "100", "--out", str(out)) == 0
     return out
 
 

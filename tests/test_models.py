@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from drawlab import losses
-from drawlab.config import ModelConfig
+from drawlab.config import ModelConfig, TrainConfig
 from drawlab.errors import ConfigError
 from drawlab.latent import balanced_labels, lerp, seeded_noise, slerp
 from drawlab.models import REGISTRY, build_family, list_models
@@ -99,12 +99,12 @@ def test_family_builds_steps_and_generates(name: str, shape: tuple[int, int, int
     assert fam.nets["G"].training, "generate must leave G in training mode"
 
 
-@pytest.mark.parametrize("name, ema", [("dcgan", 0.0), ("cgan", 0.0), ("cgan", 0.9), ("conv-mse", 0.0),
+@pytest.mark.parametrize("name, ema", [("dcgan", 0.0), ("cgan", 0.0), ("cgan", 40.0), ("conv-mse", 0.0),
                                        ("gan", 0.0)])
 def test_generate_is_deterministic_and_batch_independent(name: str, ema: float) -> None:
     torch.manual_seed(0)
     shape = (1, 28, 28)
-    fam = build_family(tiny(name, ema=ema), shape, NUM_CLASSES)
+    fam = build_family(tiny(name, ema_images=ema), shape, NUM_CLASSES)
     gen = torch.Generator().manual_seed(0)
     for s in range(2):  # train a little so that BatchNorm's running statistics are not the defaults
         fam.train_step(*real_batch(shape, b=8, seed=s), gen)
@@ -138,13 +138,36 @@ def test_conditional_discriminator_sees_the_label() -> None:
 
 def test_ema_generator_is_used_for_sampling_and_averages() -> None:
     torch.manual_seed(0)
-    fam = build_family(tiny("dcgan", ema=0.5), (1, 28, 28), 0)
+    fam = build_family(tiny("dcgan", ema_images=4), (1, 28, 28), 0)   # half-life = one batch of 4
     assert fam.sampler() is fam.nets["G_ema"] and "G_ema" not in fam.opts
     assert not any(p.requires_grad for p in fam.nets["G_ema"].parameters())
     g0 = [p.detach().clone() for p in fam.nets["G"].parameters()]
     fam.train_step(*real_batch((1, 28, 28), b=4), torch.Generator().manual_seed(0))
     for pe, p, p0 in zip(fam.nets["G_ema"].parameters(), fam.nets["G"].parameters(), g0):
         torch.testing.assert_close(pe, 0.5 * p0 + 0.5 * p.detach())
+
+
+def test_ema_is_defined_in_images_seen_with_a_rampup() -> None:
+    """The EMA forgets at the same rate per image whatever the batch size, and its half-life grows with the
+    images seen up to ``ema_images`` under a ramp-up (a copy of G at the start)."""
+    fam = build_family(tiny("dcgan", ema_images=1000), (1, 28, 28), 0)
+    for b1, b2 in ((16, 64), (32, 128)):       # 4,096 images in steps of b1 or of b2: the same total decay
+        n = 4096
+        decay1 = (1 - fam.ema_weight(10_000, b1)) ** (n // b1)
+        decay2 = (1 - fam.ema_weight(10_000, b2)) ** (n // b2)
+        assert decay1 == pytest.approx(decay2, rel=1e-9) and decay1 == pytest.approx(0.5 ** (n / 1000), rel=1e-9)
+    ramp = build_family(tiny("dcgan", ema_images=1000, ema_rampup=0.5), (1, 28, 28), 0)
+    assert ramp.ema_weight(0, 8) == 1.0                                       # no images yet: a copy
+    assert ramp.ema_weight(10, 8) == pytest.approx(1 - 0.5 ** (8 / 40))        # half-life 0.5 x 80 images
+    assert ramp.ema_weight(10_000, 8) == fam.ema_weight(10_000, 8)            # ramp over: ema_images
+
+
+def test_old_ema_settings_become_the_same_half_life() -> None:
+    """config.json written before EMA was counted in images still loads, with the same per-step decay."""
+    old = {"model": {"name": "cgan", "ema": 0.99, "ema_start": 100}, "batch_size": 128}
+    m = TrainConfig.from_dict(old).model
+    assert m.ema_rampup == 0.5 and 0.5 ** (128 / m.ema_images) == pytest.approx(0.99, abs=1e-5)
+    assert TrainConfig.from_dict({"model": {"ema": 0.0}}).model.ema_images == 0.0
 
 
 def test_needs_labels_and_option_checks() -> None:
@@ -158,7 +181,7 @@ def test_needs_labels_and_option_checks() -> None:
     with pytest.raises(ConfigError, match="d-steps"):
         build_family(tiny("dcgan", d_steps=0), (1, 28, 28), 0)
     with pytest.raises(ConfigError, match="ema"):
-        build_family(tiny("dcgan", ema=1.0), (1, 28, 28), 0)
+        build_family(tiny("dcgan", ema_images=-1.0), (1, 28, 28), 0)
 
 
 @pytest.mark.parametrize("kw", [{"loss": "hinge"}, {"d_steps": 2}, {"label_smoothing": 0.1}, {"d_width": 6}])

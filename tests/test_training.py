@@ -231,7 +231,7 @@ def test_resume_equals_uninterrupted_dcgan(tmp_path: Path, tiny_train) -> None:
 
 
 def test_resume_equals_uninterrupted_cgan_with_ema(tmp_path: Path) -> None:
-    cfg = tiny_cfg("mnist-5k", name="cgan", ema=0.8, ema_start=2, log_every=1, checkpoint_every=2, steps=3)
+    cfg = tiny_cfg("mnist-5k", name="cgan", ema_images=50, ema_rampup=0.5, log_every=1, checkpoint_every=2, steps=3)
     a, b = tmp_path / "a", tmp_path / "b"
     res, _ = train(cfg, a)
     assert res.step == 3

@@ -45,7 +45,10 @@ def _add_train(sub) -> None:
     p.add_argument("--z-dim", type=int)
     p.add_argument("--width", type=int, help="generator width (channels of its finest hidden stage)")
     p.add_argument("--d-width", type=int, help="discriminator width (default: --width)")
-    p.add_argument("--ema", type=float, help="EMA decay of the sampling generator, e.g. 0.999 (0: off)")
+    p.add_argument("--ema", type=float, metavar="IMAGES", dest="ema_images",
+                   help="sample from a moving average of G with this half-life in images seen, e.g. 10000 (0: off)")
+    p.add_argument("--ema-rampup", type=float, metavar="SHARE",
+                   help="cap the EMA half-life at SHARE x the images seen so far, e.g. 0.05 (0: none)")
     p.add_argument("--loss", choices=("nonsaturating", "hinge", "lsgan", "wgan-gp", "ra-hinge"),
                    help="adversarial loss (default nonsaturating; wgan-gp: n-critic via --d-steps)")
     p.add_argument("--gp-weight", type=float, help="gradient penalty weight (default 10 with --loss wgan-gp)")
@@ -87,7 +90,8 @@ def _add_train(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-_MODEL_OPTS = {"model": "name", "z_dim": "z_dim", "width": "width", "d_width": "d_width", "ema": "ema",
+_MODEL_OPTS = {"model": "name", "z_dim": "z_dim", "width": "width", "d_width": "d_width",
+               "ema_images": "ema_images", "ema_rampup": "ema_rampup",
                "loss": "loss", "label_smoothing": "label_smoothing", "d_steps": "d_steps",
                "lr_g": "lr_g", "lr_d": "lr_d", "d_cond": "d_cond", "g_steps": "g_steps",
                "d_pretrain_steps": "d_pretrain_steps", "swap_real_fraction": "swap_real_fraction",

@@ -6,6 +6,7 @@ A ``TrainConfig`` holds everything needed to rebuild a run; it is written to
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +24,8 @@ class ModelConfig:
     lr_d: float = 2e-4           # Adam learning rate of the discriminator
     beta1: float = 0.5           # Adam beta1
     beta2: float = 0.999         # Adam beta2
-    ema: float = 0.0             # decay of an exponential moving average of G used for sampling (0: off)
-    ema_start: int = 0           # steps before the EMA starts averaging (it copies G until then)
+    ema_images: float = 0.0      # half-life, in images seen, of the moving average of G used for sampling (0: off)
+    ema_rampup: float = 0.0      # ...at most this share of the images seen so far (0: no ramp-up; it forgets the random start)
     loss: str = "nonsaturating"  # adversarial loss: nonsaturating (BCE on logits) | hinge | lsgan | wgan-gp | ra-hinge
     label_smoothing: float = 0.0 # one-sided: real target 1 - s for D (0: off)
     d_steps: int = 1             # discriminator updates per generator update
@@ -123,9 +124,22 @@ class TrainConfig:
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
         """The config of ``d`` (config.json's "train"); ConfigError naming any key drawlab does not know."""
         d = dict(d)
-        model = ModelConfig(**_known(ModelConfig, d.pop("model", {}), "model."))
+        model = ModelConfig(**_known(ModelConfig, _migrate_ema(d.pop("model", {}), d.get("batch_size", 128)), "model."))
         data = DataConfig(**_known(DataConfig, d.pop("data", {}), "data."))
         return cls(model=model, data=data, **_known(cls, d, ""))
+
+
+def _migrate_ema(m: dict[str, Any], batch: int) -> dict[str, Any]:
+    """A model config written before EMA was counted in images: ``ema`` (decay per step) becomes the same
+    half-life in images, ``batch * ln 0.5 / ln ema``; ``ema_start`` (steps of copying) becomes a ramp-up of 0.5."""
+    if "ema" not in m and "ema_start" not in m:
+        return m
+    m = dict(m)
+    decay, start = float(m.pop("ema", 0.0)), int(m.pop("ema_start", 0))
+    if 0 < decay < 1:
+        m.setdefault("ema_images", round(batch * math.log(0.5) / math.log(decay), 1))
+        m.setdefault("ema_rampup", 0.5 if start > 0 else 0.0)
+    return m
 
 
 def _known(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
@@ -143,7 +157,7 @@ def _known(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
 PRESETS: dict[str, dict[str, Any]] = {
     "mnist-cgan": {
         "summary": "conditional DCGAN on MNIST 28x28: all ten digits, recognisable after ~5 CPU minutes",
-        "model": {"name": "cgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.99, "ema_start": 100},
+        "model": {"name": "cgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema_images": 8800, "ema_rampup": 0.5},
         "data": {"spec": "mnist"},
         "batch_size": 128, "minutes": 5.0,
     },
@@ -158,13 +172,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "mnist-dcgan": {
         "summary": "unconditional DCGAN on MNIST 28x28, ~5 CPU minutes",
-        "model": {"name": "dcgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.99, "ema_start": 100},
+        "model": {"name": "dcgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema_images": 8800, "ema_rampup": 0.5},
         "data": {"spec": "mnist"},
         "batch_size": 128, "minutes": 5.0,
     },
     "faces-dcgan": {
         "summary": "DCGAN on a folder of faces at 64x64 RGB (give --data folder:PATH), ~10 CPU minutes",
-        "model": {"name": "dcgan", "z_dim": 100, "width": 32, "lr_g": 2e-4, "lr_d": 2e-4, "ema": 0.99, "ema_start": 100},
+        "model": {"name": "dcgan", "z_dim": 100, "width": 32, "lr_g": 2e-4, "lr_d": 2e-4, "ema_images": 8800, "ema_rampup": 0.5},
         "data": {"spec": "folder:faces", "size": 64, "channels": 3},
         "batch_size": 64, "minutes": 10.0,
     },

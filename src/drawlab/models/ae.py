@@ -70,5 +70,5 @@ class AE(Family):
         self.optimise(loss)
         self.nets["G"].observe(codes)
         self.steps_done += 1
-        self.update_ema()
+        self.update_ema(x.shape[0])
         return {"loss_g": loss.detach(), "recon_mse": loss.detach()}

@@ -7,6 +7,7 @@ file that defines a subclass decorated with ``@register``.
 from __future__ import annotations
 
 import copy
+import math
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Callable, ClassVar, Iterator
 
@@ -66,10 +67,11 @@ class Family:
         self.num_classes = num_classes if self.uses_labels else 0
         self.nets: dict[str, nn.Module] = self.prepare_networks(self.build_networks())
         self.opts: dict[str, torch.optim.Optimizer] = self.build_optimizers()
-        if cfg.ema > 0:
+        if cfg.ema_images > 0:
             self.nets["G_ema"] = copy.deepcopy(self.nets["G"]).requires_grad_(False)
         self.autocast: Callable[[], AbstractContextManager] = nullcontext
         self.steps_done = 0
+        self.ema_weight_on_device: torch.Tensor | None = None   # set by CUDA graphs: the weight of each replay
 
     @property
     def conditional(self) -> bool:
@@ -154,14 +156,25 @@ class Family:
                 out.append(to_uint8(x).cpu())
         return torch.cat(out)
 
-    def update_ema(self) -> None:
-        """Move the EMA generator towards G (a plain copy before ``ema_start`` steps)."""
+    def ema_weight(self, steps: int, batch: int) -> float:
+        """How far the EMA generator moves towards G after ``steps`` steps of ``batch`` images: 1 - beta,
+        beta = 0.5 ** (batch / half-life) (stylegan2-ada's definition), the half-life being ``ema_images``,
+        capped at ``ema_rampup`` x the images seen so far when a ramp-up is set (1.0 at the start: a copy)."""
+        half = self.cfg.ema_images
+        if self.cfg.ema_rampup > 0:
+            half = min(half, self.cfg.ema_rampup * steps * batch)
+        return 1.0 - 0.5 ** (batch / max(half, 1e-8))
+
+    def update_ema(self, batch: int) -> None:
+        """Move the EMA generator towards G after a step on ``batch`` images (see ``ema_weight``)."""
         if "G_ema" not in self.nets:
             return
-        decay = self.cfg.ema if self.steps_done >= self.cfg.ema_start else 0.0
+        w = self.ema_weight_on_device
+        if w is None:
+            w = self.ema_weight(self.steps_done, batch)
         with torch.no_grad():
             for pe, p in zip(self.nets["G_ema"].parameters(), self.nets["G"].parameters()):
-                pe.lerp_(p, 1.0 - decay)
+                pe.lerp_(p, w)
             for be, b in zip(self.nets["G_ema"].buffers(), self.nets["G"].buffers()):
                 be.copy_(b)
 
@@ -195,7 +208,7 @@ class ReconstructionFamily(Family):
         loss = losses.pixel_mse(fake, x)
         self.optimise(loss)
         self.steps_done += 1
-        self.update_ema()
+        self.update_ema(x.shape[0])
         return {"loss_g": loss.detach()}
 
 
@@ -293,7 +306,7 @@ class AdversarialFamily(Family):
                 g_loss = self._g_update(batch, x, yl, gen)
         D.requires_grad_(True)
         self.steps_done += 1
-        self.update_ema()
+        self.update_ema(x.shape[0])
         r = self.readout
         return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach(),
                 r.keys[0]: r.values(real_logits).mean(), r.keys[1]: r.values(fake_logits).mean()}
@@ -371,5 +384,7 @@ def check_known(cfg: ModelConfig) -> None:
                           f"conv-mse, not {cfg.name}")
     if cfg.d_steps < 1:
         raise ConfigError("--d-steps must be at least 1")
-    if not 0 <= cfg.ema < 1:
-        raise ConfigError("--ema must be in [0, 1), e.g. 0.999 (0 turns it off)")
+    if not (math.isfinite(cfg.ema_images) and cfg.ema_images >= 0):
+        raise ConfigError(f"--ema {cfg.ema_images} must be a half-life in images, >= 0, e.g. 10000 (0 turns it off)")
+    if not (math.isfinite(cfg.ema_rampup) and cfg.ema_rampup >= 0):
+        raise ConfigError(f"--ema-rampup {cfg.ema_rampup} must be >= 0, e.g. 0.05 (0: no ramp-up)")

@@ -77,6 +77,6 @@ class VAE(Family):
         loss = (nll + beta * kl) / math.prod(self.shape)              # per pixel: a learning rate that fits
         self.optimise(loss)
         self.steps_done += 1
-        self.update_ema()
+        self.update_ema(x.shape[0])
         return {"loss_g": loss.detach(), "elbo": -(nll + kl).detach(), "recon_nll": nll.detach(), "kl": kl.detach(),
                 "kl_weight": torch.tensor(beta)}

@@ -91,7 +91,7 @@ def config_section(cfg_d: dict[str, Any], facts: dict[str, Any]) -> str:
             ("preset", cfg_d.get("preset") or "-"), ("length", length), ("batch size", cfg_d["batch_size"]),
             ("z dim / width / D width", f"{m['z_dim']} / {m['width']} / {m.get('d_width') or m['width']}"),
             ("learning rates G / D", f"{m['lr_g']:g} / {m['lr_d']:g} (Adam betas {m['beta1']}, {m['beta2']})"),
-            ("loss", m["loss"]), ("EMA", m["ema"] or "off"), ("seed", cfg_d["seed"]),
+            ("loss", m["loss"]), ("EMA half-life", f"{m['ema_images']:,.0f} images" if m["ema_images"] else "off"), ("seed", cfg_d["seed"]),
             ("device / precision", f"{cfg_d['device']} / {cfg_d['precision']}")]
     from ..config import ModelConfig
     on = ModelConfig(**{k: v for k, v in m.items() if k in ModelConfig.__dataclass_fields__}).tricks()

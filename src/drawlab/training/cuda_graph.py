@@ -2,8 +2,9 @@
 
 The small networks here are bound by kernel launches on a GPU: one captured step replays every
 kernel of a D update, a G update and the EMA in a single launch. Capture happens once, after a few
-eager warm-up steps (so the optimizers' state exists and the EMA has started averaging); each later
-step copies the batch into the graph's input tensors and replays. Same arithmetic as eager steps.
+eager warm-up steps (so the optimizers' state exists); each later step copies the batch into the
+graph's input tensors, sets the EMA's weight for this step (it ramps up: a tensor on the device, not a
+number baked into the graph) and replays. Same arithmetic as eager steps.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class GraphedStep:
 
     def __init__(self, family: Family, gen: torch.Generator, warmup: int = WARMUP_STEPS):
         self.family, self.gen = family, gen
-        self.warmup = max(warmup, family.cfg.ema_start + 1 if "G_ema" in family.nets else 0)
+        self.warmup = warmup
         self.graph: torch.cuda.CUDAGraph | None = None
         self.eager = 0
 
@@ -39,6 +40,7 @@ class GraphedStep:
         if self.graph is not None:
             self.x.copy_(x)
             self.y.copy_(y)
+            self._set_ema_weight()
             self.graph.replay()
             self.family.steps_done += 1
             return self.out
@@ -54,8 +56,16 @@ class GraphedStep:
         self._capture(x, y)
         return out
 
+    def _set_ema_weight(self) -> None:
+        """The EMA weight of the step about to replay, written into the graph's device scalar."""
+        fam = self.family
+        if fam.ema_weight_on_device is not None:
+            fam.ema_weight_on_device.fill_(fam.ema_weight(fam.steps_done + 1, self.x.shape[0]))
+
     def _capture(self, x: torch.Tensor, y: torch.Tensor) -> None:
         self.x, self.y = x.clone(), y.clone()
+        if "G_ema" in self.family.nets:
+            self.family.ema_weight_on_device = torch.zeros((), device=x.device)
         graph = torch.cuda.CUDAGraph()
         if hasattr(graph, "register_generator_state"):
             graph.register_generator_state(self.gen)

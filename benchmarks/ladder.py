@@ -1,0 +1,176 @@
+"""The ladder: every model in the registry, and the adversarial ones under each loss and stabiliser, trained
+for the same CPU time on the same data, scored by `drawlab evaluate`, in one table and one figure.
+
+    python benchmarks/ladder.py mnist --minutes 3 --out /tmp/ladder-mnist        # train + evaluate (restartable)
+    python benchmarks/ladder.py faces --minutes 10 --out /tmp/ladder-faces
+    python benchmarks/ladder.py mnist --out /tmp/ladder-mnist --table            # table + figure of what is done
+
+Budget: every run is `drawlab train --minutes M` on ONE thread (OMP_NUM_THREADS=1), two runs side by side
+on the two cores, so each gets M core-minutes whatever it costs per step (the table shows the steps it
+made). Data: `mnist` is mnist-5k (the 5,000 digits that are always at hand) at 28x28, batch 128;
+`faces` is the first 10,000 CelebA faces of ../shared/data/celeba-10k at 64x64 RGB, batch 64. Each run
+uses its family's defaults plus the options in CONFIGS; "preset" rows are drawlab's presets.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+DRAWLAB = str(Path(sys.executable).with_name("drawlab"))
+FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-10k"
+DATA = {"mnist": ["--data", "mnist-5k", "--batch-size", "128"],
+        "faces": ["--data", f"folder:{FACES}", "--size", "64", "--channels", "3", "--batch-size", "64"]}
+EMA = ["--ema", "8800", "--ema-rampup", "0.5"]
+MNIST_DIGITS = ["--diffaugment", "translation,cutout"]       # colour jitter means nothing on grey digits
+CONFIGS: dict[str, dict[str, list[str]]] = {     # data: run name -> `drawlab train` options
+    "mnist": {
+        "mlp-mse": ["--model", "mlp-mse"], "conv-mse": ["--model", "conv-mse"],
+        "ae": ["--model", "ae"], "vae": ["--model", "vae"], "gan": ["--model", "gan"],
+        "dcgan": ["--model", "dcgan"], "cgan": ["--model", "cgan"], "msggan": ["--model", "msggan"],
+        "cgan hinge+SN": ["--model", "cgan", "--loss", "hinge", "--spectral-norm", "d"],
+        "cgan lsgan": ["--model", "cgan", "--loss", "lsgan"],
+        "cgan wgan-gp": ["--model", "cgan", "--loss", "wgan-gp", "--d-steps", "5"],
+        "cgan ra-hinge": ["--model", "cgan", "--loss", "ra-hinge"],
+        "cgan R1": ["--model", "cgan", "--r1", "1"],
+        "cgan DiffAugment": ["--model", "cgan", *MNIST_DIGITS],
+        "cgan EMA": ["--model", "cgan", *EMA],
+        "preset mnist-cgan": ["--preset", "mnist-cgan"],
+    },
+    "faces": {
+        "mlp-mse": ["--model", "mlp-mse"], "conv-mse": ["--model", "conv-mse"],
+        "ae": ["--model", "ae"], "vae": ["--model", "vae"], "gan": ["--model", "gan"],
+        "dcgan": ["--model", "dcgan", "--width", "32"], "msggan": ["--model", "msggan", "--width", "32"],
+        "dcgan hinge+SN": ["--model", "dcgan", "--width", "32", "--loss", "hinge", "--spectral-norm", "d"],
+        "dcgan DiffAugment": ["--model", "dcgan", "--width", "32", "--diffaugment", "color,translation,cutout"],
+        "dcgan EMA": ["--model", "dcgan", "--width", "32", *EMA],
+        "msggan EMA": ["--model", "msggan", "--width", "32", *EMA],
+        "msggan hinge+SN EMA": ["--model", "msggan", "--width", "32", "--loss", "hinge", "--spectral-norm", "d", *EMA],
+    },
+}
+COLUMNS = ("fid", "precision", "recall", "coverage", "modes", "memorised", "cas", "cond-acc")
+
+
+def slug(name: str) -> str:
+    return name.replace(" ", "_").replace("+", "-")
+
+
+def run_all(out: Path, data: str, names: list[str], minutes: float, parallel: int) -> None:
+    """Train then evaluate every run, ``parallel`` processes at a time, one thread each; skips what is done."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    queue = []
+    for name in names:
+        run = out / "runs" / slug(name)
+        if not (run / "config.json").is_file():
+            queue.append(("train", run, [DRAWLAB, "train", *DATA[data], *CONFIGS[data][name], "--minutes", str(minutes),
+                                         "--seed", "0", "--no-progress", "--out", str(run)]))
+        elif not (run / "eval.json").is_file():
+            queue.append(("eval", run, [DRAWLAB, "evaluate", str(run)]))
+    running: list[tuple[subprocess.Popen, str, Path]] = []
+    while queue or running:
+        for p, kind, run in list(running):
+            if p.poll() is not None:
+                running.remove((p, kind, run))
+                print(time.strftime("[%H:%M:%S] ") + f"{kind} {run.name}: exit {p.returncode}", flush=True)
+                if kind == "train" and p.returncode == 0:
+                    queue.append(("eval", run, [DRAWLAB, "evaluate", str(run)]))
+        while queue and len(running) < parallel:
+            kind, run, cmd = queue.pop(0)
+            log = open(out / "logs" / f"{kind}-{run.name}.txt", "w")
+            running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), kind, run))
+            print(time.strftime("[%H:%M:%S] ") + f"{kind} {run.name}: started", flush=True)
+        time.sleep(2)
+
+
+def metric(rec: dict, kind: str) -> dict | None:
+    """The entry of eval.json's metrics of this kind (fid, precision, ...), or None."""
+    return next((e for e in rec["metrics"].values() if e.get("kind") == kind), None)
+
+
+def cell(e: dict | None, kind: str, real: bool = False) -> str:
+    if e is None or (real and e.get("real") is None):
+        return "-"
+    v = e["real"] if real else e["value"]
+    if kind == "fid":
+        return f"{v:.1f}" if real else f"{v:.1f} ± {e['spread']:.1f}"
+    if kind == "modes":
+        return f"{v:.0f}"
+    return f"{100 * v:.0f}%" if kind in ("memorised", "cas", "cond-acc") else f"{v:.2f}"
+
+
+def table(out: Path, data: str, names: list[str]) -> str:
+    """Markdown: one row per evaluated run, then the real-data row (the same metric on held-out real images)."""
+    recs = {n: json.loads((out / "runs" / slug(n) / "eval.json").read_text()) for n in names
+            if (out / "runs" / slug(n) / "eval.json").is_file()}
+    if not recs:
+        return "(nothing evaluated yet)"
+    first = next(iter(recs.values()))
+    fid_name = next((k for k, e in first["metrics"].items() if e.get("kind") == "fid"), "fid")
+    head = ["run", "steps", f"FID ({fid_name})", "precision", "recall", "coverage", "modes", "memorised",
+            "CAS", "cond. acc."]
+    rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for n, rec in recs.items():
+        rows.append("| " + " | ".join([n, f"{rec['step']:,}"] + [cell(metric(rec, k), k) for k in COLUMNS]) + " |")
+    real = {k: next((metric(r, k) for r in recs.values() if metric(r, k) and metric(r, k).get("real") is not None),
+                    None) for k in COLUMNS}
+    rows.append("| real data | | " + " | ".join(cell(real[k], k, real=True) for k in COLUMNS) + " |")
+    return "\n".join(rows)
+
+
+def figure(out: Path, names: list[str], n: int = 10, scale: int = 1) -> Path:
+    """One row per run: its name, then ``n`` samples from seeds 0..n-1 (conditional runs: classes 0..9)."""
+    import drawlab
+    rows, titles = [], []
+    for name in names:
+        run = out / "runs" / slug(name)
+        if (run / "eval.json").is_file():
+            rows.append(drawlab.load(run).sample_tensor(seeds=range(n))[0])
+            titles.append(name)
+    c, h, w = rows[0].shape[1:]
+    label_w, pad = 150, 2
+    canvas = Image.new("RGB", (label_w + n * (w * scale + pad), len(rows) * (h * scale + pad)), "white")
+    draw = ImageDraw.Draw(canvas)
+    for r, (imgs, title) in enumerate(zip(rows, titles)):
+        y0 = r * (h * scale + pad)
+        draw.text((4, y0 + h * scale // 2 - 6), title, fill="black")
+        for i, img in enumerate(imgs):
+            tile = Image.fromarray(img.permute(1, 2, 0).squeeze(-1).numpy()).convert("RGB")
+            canvas.paste(tile.resize((w * scale, h * scale), Image.NEAREST), (label_w + i * (w * scale + pad), y0))
+    path = out / "ladder.png"
+    canvas.save(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data", choices=list(CONFIGS))
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--minutes", type=float, default=3.0, help="minutes of training per run, on one thread")
+    ap.add_argument("--runs", nargs="+", help="only these runs (names as in CONFIGS)")
+    ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--table", action="store_true", help="only the table and figure of what is evaluated")
+    a = ap.parse_args(argv)
+    names = a.runs or list(CONFIGS[a.data])
+    if not a.table:
+        from drawlab.device import cpu_model
+        print(f"# ladder on {a.data}, {a.minutes} core-minutes per run, {cpu_model()}, "
+              f"{time.strftime('%Y-%m-%d %H:%M')}", flush=True)
+        run_all(a.out, a.data, names, a.minutes, a.parallel)
+    md = table(a.out, a.data, list(CONFIGS[a.data]))
+    (a.out / "ladder.md").write_text(md + "\n")
+    print(md)
+    print(f"figure: {figure(a.out, list(CONFIGS[a.data]), scale=1 if a.data == 'faces' else 2)}")
+    return 0
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(2)
+    sys.exit(main())
