@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -33,6 +34,11 @@ def evaluated(cgan_run: Path, dcgan_run: Path, tmp_path_factory: pytest.TempPath
     return runs
 
 
+def net(run: Path) -> str:
+    """The feature net's part of the run's metric names, e.g. 'mnist-5k-cnn@3fa9c1'."""
+    return json.loads((run / "eval.json").read_text())["protocol"]["feature_net"]["tag"]
+
+
 def test_evaluate_writes_eval_json_with_its_protocol(evaluated: dict[str, Path]) -> None:
     run = evaluated["cgan"]
     rec = json.loads((run / "eval.json").read_text())
@@ -40,16 +46,18 @@ def test_evaluate_writes_eval_json_with_its_protocol(evaluated: dict[str, Path])
     p = rec["protocol"]
     assert p["n"] == 300 and p["n_requested"] == 300
     assert p["feature_net"]["name"] == "mnist-5k-cnn" and 0 < p["feature_net"]["heldout_accuracy"] <= 1
+    tag = net(run)
+    assert re.fullmatch(r"mnist-5k-cnn@[0-9a-f]{6}", tag)
     assert p["torch_version"] and p["drawlab_version"] and "disjoint" in p["reference"]
     assert "held-out" in p["memorisation"]["definition"]
     names = set(rec["metrics"])
     for kind in ("fid", "kid", "precision", "recall", "density", "coverage", "modes", "class-kl", "cscore",
                  "cond-acc", "cas", "memorised"):
-        assert f"{kind}300-mnist-5k-cnn" in names, kind
+        assert f"{kind}300-{tag}" in names, kind
     assert "memorised-pixels300" in names
-    cas = rec["metrics"]["cas300-mnist-5k-cnn"]
+    cas = rec["metrics"][f"cas300-{tag}"]
     assert 0 <= cas["value"] <= 1 and 0 <= cas["real"] <= 1 and cas["better"] == "higher"
-    fid = rec["metrics"]["fid300-mnist-5k-cnn"]
+    fid = rec["metrics"][f"fid300-{tag}"]
     assert fid["value"] > fid["real"] >= 0 and fid["spread"] > 0 and fid["better"] == "lower"
     assert any("< 2000" in note for note in rec["notes"])
     for rel in rec["files"].values():
@@ -60,27 +68,28 @@ def test_evaluate_writes_eval_json_with_its_protocol(evaluated: dict[str, Path])
 def test_evaluate_appends_an_eval_record_to_metrics_jsonl(evaluated: dict[str, Path]) -> None:
     last = json.loads((evaluated["cgan"] / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["eval"] is True and last["step"] == 4 and last["n"] == 300
-    assert last["fid300-mnist-5k-cnn"] > last["fid300-mnist-5k-cnn_real"]
+    fid = f"fid300-{net(evaluated['cgan'])}"
+    assert last[fid] > last[fid + "_real"]
 
 
 def test_evaluate_logs_tensorboard_scalars(evaluated: dict[str, Path]) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     ea = EventAccumulator(str(evaluated["dcgan"] / "tb"))
     ea.Reload()
-    fid = "eval/fid300-mnist-5k-cnn"
+    fid = f"eval/fid300-{net(evaluated['dcgan'])}"
     assert fid in ea.Tags()["scalars"] and [e.step for e in ea.Scalars(fid)] == [4]
 
 
 def test_unconditional_runs_have_no_conditional_accuracy(evaluated: dict[str, Path]) -> None:
     rec = json.loads((evaluated["dcgan"] / "eval.json").read_text())
     assert not any(k.startswith("cond-acc") for k in rec["metrics"])
-    assert "modes300-mnist-5k-cnn" in rec["metrics"]
+    assert f"modes300-{net(evaluated['dcgan'])}" in rec["metrics"]
 
 
 def test_evaluate_prints_a_table(evaluated: dict[str, Path], capsys) -> None:
     assert main(["evaluate", str(evaluated["dcgan"]), "--n", N, "--feature-steps", FEATURE_STEPS]) == 0
     out = capsys.readouterr().out
-    assert "fid300-mnist-5k-cnn" in out and "real data" in out and "±" in out
+    assert f"fid300-{net(evaluated['dcgan'])}" in out and "real data" in out and "±" in out
     assert f"eval: {evaluated['dcgan'] / 'eval.json'}" in out
 
 

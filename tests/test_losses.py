@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from drawlab import augment, losses
@@ -110,10 +111,29 @@ def test_diffaugment_is_seeded_differentiable_and_does_what_it_says() -> None:
         augment.parse_policy("color,blur")
 
 
+def test_diffaugment_treats_every_scale_of_a_pyramid_alike() -> None:
+    """MSG-GAN's scales get one draw of each augmentation, scaled to their side: they stay one picture."""
+    x = torch.rand(8, 3, 32, 32) * 2 - 1
+    pyr = [F.avg_pool2d(x, 8), F.avg_pool2d(x, 4), F.avg_pool2d(x, 2), x]
+    out = augment.diff_augment_pyramid(pyr, ["color"], torch.Generator().manual_seed(0))
+    for k, o in zip((8, 4, 2), out[:3]):          # colour is per image: pooling commutes with it
+        torch.testing.assert_close(F.avg_pool2d(out[-1], k), o, atol=1e-5, rtol=0)
+    assert torch.equal(out[-1], augment.diff_augment(x, ["color"], torch.Generator().manual_seed(0)))
+    ones = [torch.ones(16, 1, s, s) for s in (4, 8, 16, 32)]
+    for name in ("translation", "cutout"):
+        o = augment.diff_augment_pyramid(ones, [name], torch.Generator().manual_seed(1))
+        blank = [(t == 0).float().mean((1, 2, 3)) for t in o]         # share of each image blanked
+        assert bool((blank[-1] > 0).any())
+        for b, t in zip(blank[:-1], o[:-1]):                        # the same share at every scale, to rounding
+            assert torch.allclose(b, blank[-1], atol=2.5 / t.shape[2]), (name, t.shape)
+
+
 STABILISED = {"lsgan": {"loss": "lsgan"}, "wgan-gp": {"loss": "wgan-gp", "d_steps": 2},
               "ra-hinge": {"loss": "ra-hinge"}, "r1-lazy": {"r1": 1.0, "r1_every": 2},
               "sn-both": {"spectral_norm": "both"}, "diffaugment": {"diffaugment": "color,translation,cutout"},
-              "hinge-sn-augment": {"loss": "hinge", "spectral_norm": "d", "diffaugment": "translation"}}
+              "hinge-sn-augment": {"loss": "hinge", "spectral_norm": "d", "diffaugment": "translation"},
+              "msggan-gp-augment-noise": {"name": "msggan", "loss": "wgan-gp", "instance_noise": 0.1,
+                                          "diffaugment": "color,translation,cutout"}}
 
 
 @pytest.mark.parametrize("case", list(STABILISED))

@@ -227,4 +227,9 @@ def test_unlabelled_folder_gets_an_autoencoder(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         fn.probs(ds.images[:5])
     again = get_feature_net(ds, tmp_path / "root", steps=10)
-    assert again.info == fn.info
+    assert again.info == fn.info and again.tag == fn.tag
+    # every folder's net is called folder-ae: the protocol id tells two folders (or two lengths) apart
+    other = open_dataset(f"folder:{write_images(tmp_path / 'other', 300, size=12, seed=1)}", root=tmp_path / "root")
+    tags = {fn.tag, get_feature_net(other, tmp_path / "root", steps=10).tag,
+            get_feature_net(ds, tmp_path / "root", steps=11).tag}
+    assert len(tags) == 3 and all(t.startswith("folder-ae@") for t in tags), tags

@@ -72,7 +72,7 @@ def test_report_shows_the_evaluation_table(dcgan_run: Path, tmp_path: Path) -> N
     assert main(["report", str(run)]) == 0
     page = (run / "report.html").read_text()
     ev = page[page.index("<h2>Evaluation</h2>"):]
-    assert "real data" in ev and re.search(r"<td[^>]*>fid300-mnist-5k-cnn</td>", ev)
+    assert "real data" in ev and re.search(r"<td[^>]*>fid300-mnist-5k-cnn@[0-9a-f]{6}</td>", ev)
 
 
 def test_report_of_an_interrupted_or_still_training_run(failing_run: Path, tmp_path: Path) -> None:

@@ -183,14 +183,24 @@ def get_loss(name: str) -> AdversarialLoss:
 
 
 # -- D's regularisers (Phase.D_REG) --------------------------------------------------------------------
-Critic = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]   # D(images, labels) -> logits (B,)
+Images = torch.Tensor | list[torch.Tensor]    # a batch (B, C, H, W), or a pyramid of them (MSG-GAN), coarse to fine
+Critic = Callable[[Images, torch.Tensor | None], torch.Tensor]   # D(images, labels) -> logits (B,)
 
 
-def _input_grad_norm2(d: Critic, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    """||d D(x) / d x||^2 per image (B,), with the graph kept so the penalty trains D."""
-    x = x.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(d(x, y).float().sum(), x, create_graph=True)
-    return grad.float().pow(2).flatten(1).sum(1)
+def _input_grad_norm2(d: Critic, x: Images, y: torch.Tensor | None) -> torch.Tensor:
+    """||d D(x) / d x||^2 per image (B,), with the graph kept so the penalty trains D. For a pyramid of
+    images (MSG-GAN) the gradient is taken w.r.t. every scale D reads, and the norm is over all of them."""
+    xs = [t.detach().requires_grad_(True) for t in (x if isinstance(x, (list, tuple)) else [x])]
+    grads = torch.autograd.grad(d(xs if isinstance(x, (list, tuple)) else xs[0], y).float().sum(), xs,
+                                create_graph=True)
+    return sum(g.float().pow(2).flatten(1).sum(1) for g in grads)
+
+
+def _mix(real: Images, fake: Images, eps: torch.Tensor) -> Images:
+    """eps * real + (1 - eps) * fake, detached, per image (and alike at every scale of a pyramid)."""
+    if isinstance(real, (list, tuple)):
+        return [eps * r.detach() + (1 - eps) * f.detach() for r, f in zip(real, fake)]
+    return eps * real.detach() + (1 - eps) * fake.detach()
 
 
 class Penalty:
@@ -213,8 +223,9 @@ class GradientPenalty(Penalty):
     every: int = 1
 
     def __call__(self, d, real, fake, y, gen):
-        eps = torch.rand(real.shape[0], 1, 1, 1, generator=gen, device=real.device, dtype=real.dtype)
-        x_hat = eps * real.detach() + (1 - eps) * fake.detach()
+        ref = real[-1] if isinstance(real, (list, tuple)) else real
+        eps = torch.rand(ref.shape[0], 1, 1, 1, generator=gen, device=ref.device, dtype=ref.dtype)
+        x_hat = _mix(real, fake, eps)
         return self.weight * self.every * (_input_grad_norm2(d, x_hat, y).sqrt() - 1).pow(2).mean()
 
 

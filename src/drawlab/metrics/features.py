@@ -13,6 +13,7 @@ bottleneck (autoencoder), ``dim`` = 128 floats.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -133,6 +134,18 @@ class FeatureNet:
     @property
     def accuracy(self) -> float | None:
         return self.info.get("heldout_accuracy")
+
+    @property
+    def protocol_id(self) -> str:
+        """6 hex digits pinning what the features mean: the net's architecture version, its training steps and
+        split, and the fingerprint of the data it learnt (the same name with other weights gets another id)."""
+        keys = {k: self.info.get(k) for k in ("arch_version", "train_steps", "split_seed", "data_fingerprint")}
+        return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:6]
+
+    @property
+    def tag(self) -> str:
+        """The net's part of a metric name: 'mnist-5k-cnn@3fa9c1' (name @ protocol id)."""
+        return f"{self.name}@{self.protocol_id}"
 
     def describe(self) -> str:
         if self.is_classifier:

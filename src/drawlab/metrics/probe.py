@@ -32,7 +32,7 @@ class FIDProbe:
         perm = torch.randperm(len(ds), generator=g)
         self.f_real = self.fnet.features(real_images(ds, perm[:self.n].sort().values))
         f_b = self.fnet.features(real_images(ds, perm[self.n:2 * self.n].sort().values))
-        self.name = metric_name("fid", self.n, self.fnet.name)
+        self.name = metric_name("fid", self.n, self.fnet.tag)
         self.floor = frechet.fid(f_b, self.f_real)
 
     def __call__(self, family: Family) -> dict[str, float]:
@@ -44,11 +44,11 @@ class FIDProbe:
         out = {self.name: float(value) if np.isfinite(value) else float("inf"), self.name + "_floor": self.floor}
         pr = prdc.prdc(self.f_real, f_fake)
         for key in ("precision", "recall", "coverage"):
-            out[metric_name(key, self.n, self.fnet.name)] = float(getattr(pr, key))
+            out[metric_name(key, self.n, self.fnet.tag)] = float(getattr(pr, key))
         if self.fnet.is_classifier:
             probs = self.fnet.probs(fake)
-            out[metric_name("modes", self.n, self.fnet.name)] = float(coverage.modes_covered(probs))
+            out[metric_name("modes", self.n, self.fnet.tag)] = float(coverage.modes_covered(probs))
             if family.conditional and family.num_classes == self.fnet.num_classes:
                 acc, _, _ = coverage.conditional_accuracy(probs, req.numpy())
-                out[metric_name("cond-acc", self.n, self.fnet.name)] = float(acc)
+                out[metric_name("cond-acc", self.n, self.fnet.tag)] = float(acc)
         return out

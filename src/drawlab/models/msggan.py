@@ -7,8 +7,10 @@ combine), so D's gradient reaches every stage of G directly. Relativistic averag
 that draws works unchanged; the sample grids gain ``samples/scales-step-N.png``, one row per scale.
 
 D given one full-size image (a real batch, the monitors, `drawlab inspect`) builds the lower scales by
-average pooling, as the paper does for real images. Not (yet) combined with tricks that transform D's
-inputs (instance noise, DiffAugment) or the WGAN gradient penalty: one line says so.
+average pooling, as the paper does for real images. Under transforms of D's inputs (instance noise,
+DiffAugment) and the WGAN gradient penalty, real images become such a pyramid too; DiffAugment draws
+its parameters once and applies them alike at every scale (a shift of 1/8 of the side is 1/8 at 4x4
+too), and the penalty's gradient is taken w.r.t. every scale D reads.
 """
 from __future__ import annotations
 
@@ -16,11 +18,12 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from ..errors import ConfigError
+from ..augment import diff_augment_pyramid
+from ..losses import Images
+from . import tricks
 from .base import AdversarialFamily, register
 from .nets import Conditioner, norm_layer, stage_channels, stage_plan, dcgan_init
 
-Images = torch.Tensor | list[torch.Tensor]
 
 
 class MSGGenerator(nn.Module):
@@ -114,12 +117,8 @@ class MSGGAN(AdversarialFamily):
     multiscale = True
 
     def __init__(self, cfg, shape, num_classes):
-        for what, on in (("--instance-noise", cfg.instance_noise > 0), ("--diffaugment", bool(cfg.diffaugment)),
-                         ("--loss wgan-gp / --gp-weight", cfg.penalty_weight() > 0)):
-            if on:
-                raise ConfigError(f"{what} is not available for msggan yet (it would have to treat every scale "
-                                  "alike): drop it, or use dcgan/cgan")
         super().__init__(cfg, shape, num_classes)
+        self.pyramid_inputs = cfg.instance_noise > 0 or bool(cfg.diffaugment) or cfg.penalty_weight() > 0
 
     def build_networks(self):
         g = MSGGenerator(self.cfg.z_dim, self.shape, self.cfg.width, self.num_classes)
@@ -132,7 +131,13 @@ class MSGGAN(AdversarialFamily):
         return self.nets["G"].pyramid(z, y)
 
     def d_view(self, x: Images, gen: torch.Generator) -> Images:
-        return x                                              # no input transforms (refused above)
+        """What D reads: ``x`` itself, or under input transforms a pyramid (coarse to fine; a real batch
+        average-pooled) with instance noise at every scale and DiffAugment alike at every scale."""
+        if not self.pyramid_inputs:
+            return x
+        pyr = list(x) if isinstance(x, (list, tuple)) else list(reversed(self.nets["D"].scales(x)))
+        sigma = tricks.noise_sigma(self.cfg, self.steps_done)
+        return diff_augment_pyramid([tricks.add_noise(t, sigma, gen) for t in pyr], self.augment, gen)
 
     @torch.no_grad()
     def scales_grid(self, z: torch.Tensor, y: torch.Tensor | None) -> list[torch.Tensor]:
