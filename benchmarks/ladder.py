@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
+import re
 import sys
 import time
 from pathlib import Path
@@ -24,12 +23,14 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-DRAWLAB = str(Path(sys.executable).with_name("drawlab"))
+from runner import Job, run_queue
+
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-10k"
 DATA = {"mnist": ["--data", "mnist-5k", "--batch-size", "128"],
         "faces": ["--data", f"folder:{FACES}", "--size", "64", "--channels", "3", "--batch-size", "64"]}
 EMA = ["--ema", "8800", "--ema-rampup", "0.5"]
 MNIST_DIGITS = ["--diffaugment", "translation,cutout"]       # colour jitter means nothing on grey digits
+FACES_AUG = "color,translation,cutout"
 CONFIGS: dict[str, dict[str, list[str]]] = {     # data: run name -> `drawlab train` options
     "mnist": {
         "mlp-mse": ["--model", "mlp-mse"], "conv-mse": ["--model", "conv-mse"],
@@ -49,45 +50,19 @@ CONFIGS: dict[str, dict[str, list[str]]] = {     # data: run name -> `drawlab tr
         "ae": ["--model", "ae"], "vae": ["--model", "vae"], "gan": ["--model", "gan"],
         "dcgan": ["--model", "dcgan", "--width", "32"], "msggan": ["--model", "msggan", "--width", "32"],
         "dcgan hinge+SN": ["--model", "dcgan", "--width", "32", "--loss", "hinge", "--spectral-norm", "d"],
-        "dcgan DiffAugment": ["--model", "dcgan", "--width", "32", "--diffaugment", "color,translation,cutout"],
-        "dcgan EMA": ["--model", "dcgan", "--width", "32", *EMA],
-        "msggan EMA": ["--model", "msggan", "--width", "32", *EMA],
-        "msggan hinge+SN EMA": ["--model", "msggan", "--width", "32", "--loss", "hinge", "--spectral-norm", "d", *EMA],
+        "dcgan DiffAugment": ["--model", "dcgan", "--width", "32", "--diffaugment", FACES_AUG],
+        "dcgan EMA (preset faces-dcgan)": ["--preset", "faces-dcgan"],
+        "dcgan hinge+SN DiffAugment EMA": ["--model", "dcgan", "--width", "32", "--loss", "hinge",
+                                           "--spectral-norm", "d", "--diffaugment", FACES_AUG, *EMA],
+        "msggan DiffAugment EMA": ["--model", "msggan", "--width", "32", "--diffaugment", FACES_AUG, *EMA],
     },
 }
 COLUMNS = ("fid", "precision", "recall", "coverage", "modes", "memorised", "cas", "cond-acc")
 
 
 def slug(name: str) -> str:
-    return name.replace(" ", "_").replace("+", "-")
-
-
-def run_all(out: Path, data: str, names: list[str], minutes: float, parallel: int) -> None:
-    """Train then evaluate every run, ``parallel`` processes at a time, one thread each; skips what is done."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    (out / "logs").mkdir(parents=True, exist_ok=True)
-    queue = []
-    for name in names:
-        run = out / "runs" / slug(name)
-        if not (run / "config.json").is_file():
-            queue.append(("train", run, [DRAWLAB, "train", *DATA[data], *CONFIGS[data][name], "--minutes", str(minutes),
-                                         "--seed", "0", "--no-progress", "--out", str(run)]))
-        elif not (run / "eval.json").is_file():
-            queue.append(("eval", run, [DRAWLAB, "evaluate", str(run)]))
-    running: list[tuple[subprocess.Popen, str, Path]] = []
-    while queue or running:
-        for p, kind, run in list(running):
-            if p.poll() is not None:
-                running.remove((p, kind, run))
-                print(time.strftime("[%H:%M:%S] ") + f"{kind} {run.name}: exit {p.returncode}", flush=True)
-                if kind == "train" and p.returncode == 0:
-                    queue.append(("eval", run, [DRAWLAB, "evaluate", str(run)]))
-        while queue and len(running) < parallel:
-            kind, run, cmd = queue.pop(0)
-            log = open(out / "logs" / f"{kind}-{run.name}.txt", "w")
-            running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), kind, run))
-            print(time.strftime("[%H:%M:%S] ") + f"{kind} {run.name}: started", flush=True)
-        time.sleep(2)
+    """'cgan hinge+SN' -> 'cgan_hinge-SN' (the run's folder)."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", name.replace("+", "-")).strip("_")
 
 
 def metric(rec: dict, kind: str) -> dict | None:
@@ -163,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         from drawlab.device import cpu_model
         print(f"# ladder on {a.data}, {a.minutes} core-minutes per run, {cpu_model()}, "
               f"{time.strftime('%Y-%m-%d %H:%M')}", flush=True)
-        run_all(a.out, a.data, names, a.minutes, a.parallel)
+        jobs = [Job(a.out / "runs" / slug(n), [*DATA[a.data], *CONFIGS[a.data][n], "--seed", "0"],
+                    ["--minutes", str(a.minutes)]) for n in names]
+        run_queue(a.out / "logs", jobs, a.parallel)
     md = table(a.out, a.data, list(CONFIGS[a.data]))
     (a.out / "ladder.md").write_text(md + "\n")
     print(md)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-DRAWLAB = str(Path(sys.executable).with_name("drawlab"))
+from runner import Job, run_queue
+
 CONFIGS: dict[str, tuple[list[str], float, int]] = {   # name: (options, step factor, extra steps)
     "baseline": ([], 1.0, 0),
     "d-pretrain": (["--d-pretrain-steps", "100"], 1.0, 28),
@@ -35,8 +34,8 @@ CONFIGS: dict[str, tuple[list[str], float, int]] = {   # name: (options, step fa
 KEYS = ("fid", "precision", "recall", "coverage", "modes", "cond-acc")
 
 
-def jobs(out: Path, budgets: dict[str, int], seeds: list[int], configs: list[str]) -> list[tuple[Path, list[str]]]:
-    """(run directory, `drawlab train` command) for every seed, model and config, seed by seed."""
+def jobs(out: Path, budgets: dict[str, int], seeds: list[int], configs: list[str]) -> list[Job]:
+    """A job for every seed, model and config, seed by seed."""
     out_jobs = []
     for seed in seeds:
         for model, base in budgets.items():
@@ -44,35 +43,9 @@ def jobs(out: Path, budgets: dict[str, int], seeds: list[int], configs: list[str
                 opts, factor, extra = CONFIGS[name]
                 steps = round(base * factor) + extra
                 run = out / "runs" / f"{model}-{name}-s{seed}"
-                out_jobs.append((run, [DRAWLAB, "train", "--preset", f"mnist-{model}", "--data", "mnist-5k",
-                                       "--seed", str(seed), "--steps", str(steps), "--no-progress",
-                                       "--out", str(run), *opts]))
+                out_jobs.append(Job(run, ["--preset", f"mnist-{model}", "--data", "mnist-5k", "--seed", str(seed),
+                                          *opts], ["--steps", str(steps)]))
     return out_jobs
-
-
-def run_all(out: Path, todo: list[tuple[Path, list[str]]], parallel: int) -> None:
-    """Train and then evaluate each run, ``parallel`` processes at a time, 1 thread each; skips what is done."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    (out / "logs").mkdir(parents=True, exist_ok=True)
-    queue = [("train", run, cmd) for run, cmd in todo]
-    running: list[tuple[subprocess.Popen, str, Path]] = []
-    while queue or running:
-        for p, kind, run in list(running):
-            if p.poll() is not None:
-                running.remove((p, kind, run))
-                print(time.strftime("[%H:%M:%S] ") + f"{kind} {run.name}: exit {p.returncode}", flush=True)
-                if kind == "train" and p.returncode == 0:
-                    queue.insert(0, ("eval", run, [DRAWLAB, "evaluate", str(run), "--n", "2500"]))
-        while queue and len(running) < parallel:
-            kind, run, cmd = queue.pop(0)
-            if kind == "eval" and (run / "eval.json").is_file():
-                continue
-            if kind == "train" and (run / "config.json").is_file():       # started before: finish it
-                cmd = [DRAWLAB, "train", "--resume", str(run), "--steps", cmd[cmd.index("--steps") + 1], "--no-progress"]
-            log = open(out / "logs" / f"{kind}-{run.name}.txt", "w")
-            running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), kind, run))
-            print(time.strftime("[%H:%M:%S] ") + f"{kind} {run.name}: started", flush=True)
-        time.sleep(2)
 
 
 def _metric(rec: dict, key: str) -> tuple[float | None, float | None]:
@@ -130,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                     if line.startswith("model name")), "unknown CPU")
         print(f"# tricks ablation on {cpu}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
-        run_all(a.out, jobs(a.out, {"dcgan": a.dcgan_steps, "cgan": a.cgan_steps}, a.seeds, a.configs), a.parallel)
+        run_queue(a.out / "logs", jobs(a.out, {"dcgan": a.dcgan_steps, "cgan": a.cgan_steps}, a.seeds, a.configs),
+                  a.parallel, ("--n", "2500"))
     md = table(a.out, a.configs)
     (a.out / "ablation.md").write_text(md + "\n")
     print(md)

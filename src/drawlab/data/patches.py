@@ -26,16 +26,17 @@ DEFAULT_PATCHES = 4000
 
 
 def make_doodle(side: int = 768, seed: int = 0) -> Image.Image:
-    """A grey doodle (side x side): wavy strokes, loops and dots in black on white, from ``seed``."""
+    """A grey doodle (side x side): wavy strokes, loops and dots in black on white, from ``seed``; dense
+    enough that a 32x32 crop almost always holds a stroke."""
     rng = np.random.default_rng(seed)
     im = Image.new("L", (side, side), 255)
     draw = ImageDraw.Draw(im)
-    for _ in range(side // 4):
+    for _ in range(side // 2):
         kind = rng.choice(["wave", "loop", "dot"], p=[0.5, 0.3, 0.2])
         x, y = rng.uniform(0, side, 2)
         if kind == "wave":                                    # a smooth random walk of the heading
             heading, pts = rng.uniform(0, 2 * math.pi), [(x, y)]
-            for _ in range(int(rng.integers(8, 30))):
+            for _ in range(int(rng.integers(10, 40))):
                 heading += rng.normal(0, 0.35)
                 x, y = x + 6 * math.cos(heading), y + 6 * math.sin(heading)
                 pts.append((x, y))
@@ -52,7 +53,7 @@ def make_doodle(side: int = 768, seed: int = 0) -> Image.Image:
 
 def example_path(data_root: Path) -> Path:
     """The example drawing under the data root, drawn on first use."""
-    path = data_root / "patches" / "example-doodle.png"
+    path = data_root / "patches" / "example-doodle-v2.png"     # v2: denser (v1 left mostly blank crops)
     if not path.is_file():
         from drawlab.files import atomic_write
         path.parent.mkdir(parents=True, exist_ok=True)
