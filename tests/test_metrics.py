@@ -2,6 +2,7 @@
 behaviour the metrics must show on real digits with a small feature classifier trained for a few steps."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -192,6 +193,23 @@ def test_classification_accuracy_score_real_as_fake_equals_real_and_wrong_labels
     wrong = (y + 1 + torch.randint(9, y.shape, generator=torch.Generator().manual_seed(0))) % 10   # every label wrong
     bad, _, _, _ = classification_accuracy_score(x, wrong, x, y, xt, yt, digits, torch.device("cpu"), steps=60)
     assert bad < 0.3
+
+
+def test_cas_real_value_is_cached_exactly_per_real_sets(digits, splits, tmp_path: Path) -> None:
+    """The real-data classifier is trained once per (real sets, seed, schedule): the cache gives the same
+    number, another real set or seed gets its own entry, and a damaged entry is recomputed."""
+    from drawlab.metrics.cas import real_accuracy
+    a, b = splits[0], splits[1]
+    args = (digits.images[a], digits.labels[a], digits.images[b], digits.labels[b], digits, torch.device("cpu"))
+    first = real_accuracy(*args, 0, 60, tmp_path)
+    (entry,) = tmp_path.glob("cas-real-*.json")
+    assert real_accuracy(*args, 0, 60, tmp_path) == first == real_accuracy(*args, 0, 60, None)
+    entry.write_text(json.dumps({"accuracy": 0.123}))
+    assert real_accuracy(*args, 0, 60, tmp_path) == 0.123           # read, not recomputed
+    entry.write_text("{damaged")
+    assert real_accuracy(*args, 0, 60, tmp_path) == first           # recomputed
+    real_accuracy(*args, 1, 60, tmp_path)
+    assert len(list(tmp_path.glob("cas-real-*.json"))) == 2
 
 
 def test_exact_copies_of_training_images_are_memorised(digits, fnet, splits) -> None:

@@ -244,7 +244,8 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
             put("cond-acc", _entry("cond-acc", acc, se, fnet.accuracy, None, per_class=per))
             say("classification accuracy score (two classifiers) ...")
             v, s, rv, rs = cas.classification_accuracy_score(fake, req, real_a, ds.labels[idx_a], real_b,
-                                                             ds.labels[idx_b], ds, dev, seed, feature_steps)
+                                                             ds.labels[idx_b], ds, dev, seed, feature_steps,
+                                                             cache_dir=root / "features")
             put("cas", _entry("cas", v, s, rv, rs))
 
     if inception_weights is not None:
