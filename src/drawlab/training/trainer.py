@@ -36,7 +36,7 @@ from .logger import MetricsLogger
 from .pictures import Pictures
 from .reconstructions import Reconstructions, Scales
 from .snapshots import Snapshots
-from .watchdog import Watchdog
+from .watchdog import D_WINS_STEPS, Watchdog
 
 
 SMALL_DATASET = 1000  # fewer images than this earn a warning
@@ -126,7 +126,9 @@ class Trainer:
         the in-training evaluation when asked for, and the pictures at the end."""
         obs: list[Observer] = []
         if self.family.adversarial:
-            obs += [Watchdog(self._real_diversity(), self.cfg.model, self.family.readout),
+            target = self._length_in_steps()       # a short run may say "D wins" after a quarter of it
+            wins = D_WINS_STEPS if target is None else min(D_WINS_STEPS, max(1, target // 4))
+            obs += [Watchdog(self._real_diversity(), self.cfg.model, self.family.readout, d_wins_steps=wins),
                     DMonitor(self.cfg.monitor_every)]
         if probe is not None:
             obs.append(EvalProbe(probe, self.cfg.eval_every))
