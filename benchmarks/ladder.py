@@ -1,14 +1,14 @@
 """The ladder: every model in the registry, and the adversarial ones under each loss and stabiliser, trained
 for the same CPU time on the same data, scored by `drawlab evaluate`, in one table and one figure.
 
-    python benchmarks/ladder.py mnist --minutes 3 --out /tmp/ladder-mnist        # train + evaluate (restartable)
-    python benchmarks/ladder.py faces --minutes 10 --out /tmp/ladder-faces
-    python benchmarks/ladder.py mnist --out /tmp/ladder-mnist --table            # table + figure of what is done
+    python benchmarks/ladder.py mnist:3 faces:10 doodle:3 --out /tmp/ladder   # train + evaluate (restartable)
+    python benchmarks/ladder.py mnist faces --out /tmp/ladder --table          # table + figure of what is done
 
 Budget: every run is `drawlab train --minutes M` on ONE thread (OMP_NUM_THREADS=1), two runs side by side
 on the two cores, so each gets M core-minutes whatever it costs per step (the table shows the steps it
 made). Data: `mnist` is mnist-5k (the 5,000 digits that are always at hand) at 28x28, batch 128;
-`faces` is the first 10,000 CelebA faces of ../shared/data/celeba-10k at 64x64 RGB, batch 64. Each run
+`faces` is the first 10,000 CelebA faces of ../shared/data/celeba-10k at 64x64 RGB, batch 64; `doodle`
+is 4,000 32x32 crops of the example drawing drawlab ships (`patches:example`), batch 64. Each run
 uses its family's defaults plus the options in CONFIGS; "preset" rows are drawlab's presets.
 """
 from __future__ import annotations
@@ -27,7 +27,8 @@ from runner import Job, run_queue
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-10k"
 DATA = {"mnist": ["--data", "mnist-5k", "--batch-size", "128"],
-        "faces": ["--data", f"folder:{FACES}", "--size", "64", "--channels", "3", "--batch-size", "64"]}
+        "faces": ["--data", f"folder:{FACES}", "--size", "64", "--channels", "3", "--batch-size", "64"],
+        "doodle": ["--data", "patches:example", "--batch-size", "64"]}
 EMA = ["--ema", "8800", "--ema-rampup", "0.5"]
 MNIST_DIGITS = ["--diffaugment", "translation,cutout"]       # colour jitter means nothing on grey digits
 FACES_AUG = "color,translation,cutout"
@@ -55,6 +56,10 @@ CONFIGS: dict[str, dict[str, list[str]]] = {     # data: run name -> `drawlab tr
         "dcgan hinge+SN DiffAugment EMA": ["--model", "dcgan", "--width", "32", "--loss", "hinge",
                                            "--spectral-norm", "d", "--diffaugment", FACES_AUG, *EMA],
         "msggan DiffAugment EMA": ["--model", "msggan", "--width", "32", "--diffaugment", FACES_AUG, *EMA],
+    },
+    "doodle": {
+        "dcgan": ["--model", "dcgan", "--width", "32"],
+        "dcgan DiffAugment": ["--model", "dcgan", "--width", "32", "--diffaugment", "translation,cutout"],
     },
 }
 COLUMNS = ("fid", "precision", "recall", "coverage", "modes", "memorised", "cas", "cond-acc")
@@ -100,7 +105,7 @@ def table(out: Path, data: str, names: list[str]) -> str:
     return "\n".join(rows)
 
 
-def figure(out: Path, names: list[str], n: int = 10, scale: int = 1) -> Path:
+def figure(out: Path, names: list[str], n: int = 10, scale: int = 1) -> Path | None:
     """One row per run: its name, then ``n`` samples from seeds 0..n-1 (conditional runs: classes 0..9)."""
     import drawlab
     rows, titles = [], []
@@ -109,6 +114,8 @@ def figure(out: Path, names: list[str], n: int = 10, scale: int = 1) -> Path:
         if (run / "eval.json").is_file():
             rows.append(drawlab.load(run).sample_tensor(seeds=range(n))[0])
             titles.append(name)
+    if not rows:
+        return None
     c, h, w = rows[0].shape[1:]
     label_w, pad = 150, 2
     canvas = Image.new("RGB", (label_w + n * (w * scale + pad), len(rows) * (h * scale + pad)), "white")
@@ -126,25 +133,30 @@ def figure(out: Path, names: list[str], n: int = 10, scale: int = 1) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("data", choices=list(CONFIGS))
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--minutes", type=float, default=3.0, help="minutes of training per run, on one thread")
+    ap.add_argument("ladders", nargs="+", metavar="DATA[:MINUTES]",
+                    help=f"one or more of {', '.join(CONFIGS)}, each with its minutes per run (default 3)")
+    ap.add_argument("--out", type=Path, required=True, help="results go to OUT/DATA/ (runs/, logs/, ladder.md, .png)")
     ap.add_argument("--runs", nargs="+", help="only these runs (names as in CONFIGS)")
+    ap.add_argument("--first", nargs="+", default=[], metavar="DATA:NAME", help="schedule these runs first")
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--table", action="store_true", help="only the table and figure of what is evaluated")
     a = ap.parse_args(argv)
-    names = a.runs or list(CONFIGS[a.data])
+    ladders = [(d.split(":")[0], float(d.split(":")[1]) if ":" in d else 3.0) for d in a.ladders]
+    jobs = [Job(a.out / data / "runs" / slug(n), [*DATA[data], *CONFIGS[data][n], "--seed", "0"],
+                ["--minutes", f"{minutes:g}"])
+            for data, minutes in ladders for n in CONFIGS[data] if not a.runs or n in a.runs]
+    first = {a.out / d / "runs" / slug(n) for d, n in (f.split(":", 1) for f in a.first)}
+    jobs.sort(key=lambda j: j.run not in first)                       # stable: the rest keep their order
     if not a.table:
         from drawlab.device import cpu_model
-        print(f"# ladder on {a.data}, {a.minutes} core-minutes per run, {cpu_model()}, "
+        print(f"# ladder {' '.join(a.ladders)} (core-minutes per run), {cpu_model()}, "
               f"{time.strftime('%Y-%m-%d %H:%M')}", flush=True)
-        jobs = [Job(a.out / "runs" / slug(n), [*DATA[a.data], *CONFIGS[a.data][n], "--seed", "0"],
-                    ["--minutes", str(a.minutes)]) for n in names]
         run_queue(a.out / "logs", jobs, a.parallel)
-    md = table(a.out, a.data, list(CONFIGS[a.data]))
-    (a.out / "ladder.md").write_text(md + "\n")
-    print(md)
-    print(f"figure: {figure(a.out, list(CONFIGS[a.data]), scale=1 if a.data == 'faces' else 2)}")
+    for data, _ in ladders:
+        md = table(a.out / data, data, list(CONFIGS[data]))
+        (a.out / data / "ladder.md").write_text(md + "\n")
+        print(f"\n## {data}\n{md}")
+        print(f"figure: {figure(a.out / data, list(CONFIGS[data]), scale=1 if data == 'faces' else 2)}")
     return 0
 
 
