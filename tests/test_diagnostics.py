@@ -94,7 +94,7 @@ def test_watchdog_says_each_problem_once_with_since_and_what_to_try() -> None:
     from drawlab.training.diagnostics import diversity
     from drawlab.training.watchdog import Watchdog
     from drawlab.verdicts import Kind
-    w = Watchdog(data_diversity=0.3, patience=2)
+    w = Watchdog(data_diversity=0.3, patience=2, d_wins_steps=50)
     won = {"loss_d": 0.01, "loss_g": 5.0, "d_real": 0.99, "d_fake": 0.01}
     assert w.check_record({"step": 50, "loss_d": 1.0, "loss_g": 1.0, "d_real": 0.6, "d_fake": 0.4}) == []
     assert w.check_record({"step": 100, **won}) == []
@@ -113,11 +113,23 @@ def test_watchdog_says_each_problem_once_with_since_and_what_to_try() -> None:
     assert w.check_samples(same, None, 10) == []               # alike from the start: G has not learnt yet
     assert w.check_samples(varied, None, 20) == []
     assert "mode collapse" in w.check_samples(same, None, 30)[0].what   # diverse, then alike: collapse
-    from drawlab.training.watchdog import WARMUP_STEPS
+    from drawlab.training.watchdog import NEVER_DIVERSE, WARMUP_STEPS
     fresh = Watchdog(data_diversity=0.3)
     assert fresh.check_samples(same, None, WARMUP_STEPS - 1) == []       # alike early on: not yet
-    late = fresh.check_samples(same, None, WARMUP_STEPS)                   # still alike after the warm-up
+    assert fresh.check_samples(same, None, WARMUP_STEPS) == []           # (two grids: too few to call it flat)
+    late = fresh.check_samples(same, None, WARMUP_STEPS + 1)               # still alike and flat after the warm-up
     assert late and late[0].kind is Kind.COLLAPSE
+    # slow to learn, not collapsed: low but rising diversity, as faces at 200, 400, 600 steps
+    slow = Watchdog(data_diversity=5 * diversity(varied))
+    for k, step in enumerate((200, 400, 600, 800)):
+        mix = torch.cat([varied[:2 + 2 * k], same[:6 - 2 * k]])         # more distinct images each grid
+        assert diversity(mix) / slow.data_diversity < NEVER_DIVERSE
+        assert slow.check_samples(mix, None, step) == [], step
+    # D winning early for a while, then G catching up (faces-dcgan, steps 100-250): no verdict
+    early = Watchdog(data_diversity=0.3)
+    for step in range(100, 300, 50):
+        assert early.check_record({"step": step, **won}) == [], step
+    assert early.check_record({"step": 300, "loss_d": 1.0, "loss_g": 1.0, "d_real": 0.9, "d_fake": 0.09}) == []
     labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
     per_class_copies = torch.cat([varied[:1].expand(4, -1, -1, -1), varied[1:2].expand(4, -1, -1, -1)])
     assert diversity(per_class_copies) > 0.1 and diversity(per_class_copies, labels) == 0.0
@@ -127,7 +139,7 @@ def test_hinge_watchdog_reads_scores_not_probabilities() -> None:
     from drawlab.losses import HINGE_LOGIT
     from drawlab.training.diagnostics import explain
     from drawlab.training.watchdog import Watchdog
-    w = Watchdog(data_diversity=0.3, readout=HINGE_LOGIT, patience=2)
+    w = Watchdog(data_diversity=0.3, readout=HINGE_LOGIT, patience=2, d_wins_steps=1)
     prob_like = {"loss_d": 0.0, "loss_g": 1.0, "logit_real": 0.99, "logit_fake": 0.01}
     assert w.check_record({"step": 1, **prob_like}) == [] and w.check_record({"step": 2, **prob_like}) == []
     won = {"loss_d": 0.0, "loss_g": 3.0, "logit_real": 2.5, "logit_fake": -3.0}

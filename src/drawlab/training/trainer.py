@@ -5,7 +5,6 @@ The model family owns its networks and its step; the Trainer owns everything els
 from __future__ import annotations
 
 import math
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -22,21 +21,22 @@ from ..device import autocast, describe, enable_fast_math, pick_device, pick_pre
 from ..errors import ConfigError
 from ..images import grid_array, save_png, to_uint8
 from ..latent import balanced_labels, seeded_noise
-from ..losses import Readout
 from ..models import Family, build_family
 from ..files import trim_jsonl
 from ..run import RunDir
 from ..verdicts import Verdict
 from .. import verdicts as verdicts_file
+from .checks import check_config
+from .console import StopFlag, postfix, progress_bar, summary_line
 from .d_monitor import DMonitor
-from .diagnostics import diversity, explain
+from .diagnostics import diversity
 from .eval_probe import EvalProbe
 from .events import Event, Observer, Observers
 from .logger import MetricsLogger
 from .pictures import Pictures
 from .reconstructions import Reconstructions, Scales
 from .snapshots import Snapshots
-from .watchdog import Watchdog
+from .watchdog import D_WINS_STEPS, Watchdog
 
 
 SMALL_DATASET = 1000  # fewer images than this earn a warning
@@ -54,65 +54,6 @@ class TrainResult:
     checkpoint: Path | None
     interrupted: bool = False
     already_done: bool = False
-
-
-class _StopFlag:
-    """Turns SIGINT/SIGTERM into a flag checked between steps (a second Ctrl-C aborts at once)."""
-
-    def __init__(self):
-        self.requested = False
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not in the main thread: signals stay as they are
-                pass
-        return self
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
-def check_config(cfg: TrainConfig) -> None:
-    """Reject impossible options with one clear line."""
-    if cfg.batch_size < 1:
-        raise ConfigError("--batch-size must be at least 1")
-    if cfg.eval_every is not None and cfg.eval_every < 1:
-        raise ConfigError("--eval-every must be at least 1 (steps between in-training FIDs)")
-    for name in ("sample_every", "checkpoint_every", "eval_n", "keep_checkpoints", "grid_n", "log_every"):
-        v = getattr(cfg, name)
-        if v is not None and v < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
-    if not 0 <= cfg.seed < 2 ** 63:
-        raise ConfigError(f"--seed must be between 0 and 2**63 - 1, got {cfg.seed}")
-    if cfg.model.d_width is not None and cfg.model.d_width < 1:
-        raise ConfigError(f"--d-width must be at least 1, got {cfg.model.d_width}")
-    if not 0 <= cfg.model.label_smoothing < 1:
-        raise ConfigError(f"--label-smoothing must be in [0, 1), e.g. 0.1; got {cfg.model.label_smoothing}")
-    for name in ("steps", "epochs"):
-        v = getattr(cfg, name)
-        if v is not None and v < 0:
-            raise ConfigError(f"--{name} must be >= 0")
-    if cfg.minutes is not None and cfg.minutes < 0:
-        raise ConfigError("--minutes must be >= 0")
-    if cfg.model.lr_g <= 0 or cfg.model.lr_d <= 0:
-        raise ConfigError("learning rates must be > 0")
-    if cfg.model.z_dim < 1 or cfg.model.width < 1:
-        raise ConfigError("--z-dim and --width must be >= 1")
-    if cfg.monitor_every is not None and cfg.monitor_every < 1:
-        raise ConfigError(f"--monitor-every must be at least 1 (steps between D histograms), got {cfg.monitor_every}")
-    stepwise = [k for k in ("d_pretrain_steps", "swap_real_fraction", "instance_noise") if getattr(cfg.model, k)]
-    if cfg.cuda_graphs and stepwise:
-        raise ConfigError(f"--{stepwise[0].replace('_', '-')} changes the step as training goes on, which one "
-                          "captured CUDA graph cannot: drop --cuda-graphs or the trick")
 
 
 class Trainer:
@@ -185,7 +126,9 @@ class Trainer:
         the in-training evaluation when asked for, and the pictures at the end."""
         obs: list[Observer] = []
         if self.family.adversarial:
-            obs += [Watchdog(self._real_diversity(), self.cfg.model, self.family.readout),
+            target = self._length_in_steps()       # a short run may say "D wins" after a quarter of it
+            wins = D_WINS_STEPS if target is None else min(D_WINS_STEPS, max(1, target // 4))
+            obs += [Watchdog(self._real_diversity(), self.cfg.model, self.family.readout, d_wins_steps=wins),
                     DMonitor(self.cfg.monitor_every)]
         if probe is not None:
             obs.append(EvalProbe(probe, self.cfg.eval_every))
@@ -314,12 +257,12 @@ class Trainer:
         self.logger = MetricsLogger(self.run.metrics, self.run.tensorboard, self.cfg.batch_size,
                                     purge_step=self.step + 1 if self.resume else None)
         self.observers.emit(Event.START, self)
-        bar = _progress(self.progress, target, self.step, self.cfg.minutes)
+        bar = progress_bar(self.progress, target, self.step, self.cfg.minutes)
         start_step, t_start = self.step, time.perf_counter()
         last_grid, last_rec, interrupted = None, None, False
         it = self.batches.iterate(self.step)
         step_fn = self._step_function()
-        with _StopFlag() as stop:
+        with StopFlag() as stop:
             while not self._done(target):
                 t0 = time.perf_counter()
                 x, y = next(it)
@@ -331,7 +274,7 @@ class Trainer:
                 bar.update(1)
                 if self.step % self.cfg.log_every == 0:
                     last_rec = self.logger.flush(self.step, self.step / spe)
-                    bar.set_postfix_str(_postfix(last_rec))
+                    bar.set_postfix_str(postfix(last_rec))
                     if last_rec:
                         self.observers.emit(Event.LOG, self, last_rec)
                 if self.step % grid_every == 0:
@@ -365,40 +308,5 @@ class Trainer:
                   f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
 
 
-def summary_line(res: TrainResult, rec: dict[str, Any] | None, readout: Readout | None = None) -> str:
-    """One line: where the run stands and what D's numbers mean (on the loss's scale)."""
-    head = "interrupted" if res.interrupted else "done"
-    parts = [f"{head}: step {res.step} (epoch {res.epoch:.1f}), {res.seconds:.0f}s training, {res.img_per_s:.0f} img/s"]
-    if rec and readout is not None and readout.keys[0] in rec:
-        real, fake = rec[readout.keys[0]], rec[readout.keys[1]]
-        parts.append(f"{readout.names[0]}={real:.2f} {readout.names[1]}={fake:.2f}: {explain(real, fake, readout)}")
-    if res.last_grid:
-        parts.append(f"samples: {res.last_grid}")
-    if res.interrupted:
-        parts.append(f"checkpoint saved; continue with: drawlab train --resume {res.run_dir}")
-    return " | ".join(parts)
-
-
-def _postfix(rec: dict[str, Any] | None) -> str:
-    if not rec:
-        return ""
-    keys = [k for k in ("loss_d", "loss_g", "d_real", "d_fake", "img_per_s") if k in rec]
-    return " ".join(f"{k}={rec[k]:.3g}" for k in keys)
-
-
 def _has_conv(family: Family) -> bool:
     return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for net in family.nets.values() for m in net.modules())
-
-
-class _NoBar:
-    def update(self, n: int) -> None: ...
-    def set_postfix_str(self, s: str) -> None: ...
-    def close(self) -> None: ...
-
-
-def _progress(enabled: bool, total: int | None, initial: int, minutes: float | None):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-    desc = "train" if total is not None else f"train ({minutes:g} min)"
-    return tqdm(total=total, initial=initial, desc=desc, unit="step", dynamic_ncols=True, file=sys.stderr)

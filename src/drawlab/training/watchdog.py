@@ -18,7 +18,10 @@ from .events import Observer
 
 
 WARMUP_STEPS = 250    # fixed-noise samples of a healthy run are diverse by now (measured: 41% of the real
-NEVER_DIVERSE = 0.25  # images' at step 273 for mnist-cgan; a run collapsed from the start: 20%)
+NEVER_DIVERSE = 0.25  # images' at step 273 for mnist-cgan; a run collapsed from the start: 20%)...
+FLAT_GRIDS = 3        # ...unless still rising (faces: 16%, 24%, ... of the real faces' at steps 200, 400, ...):
+                      # "collapsed from the start" needs this many grids without a 10% rise
+D_WINS_STEPS = 200    # D must win this long: D winning early is common and often passes (faces-dcgan: steps 100-250)
 
 
 class Watchdog(Observer):
@@ -30,8 +33,10 @@ class Watchdog(Observer):
     """
 
     def __init__(self, data_diversity: float, cfg: ModelConfig | None = None, readout: Readout = PROBABILITY,
-                 patience: int = 3, collapse_ratio: float = 0.5):
+                 patience: int = 3, collapse_ratio: float = 0.5, d_wins_steps: int = D_WINS_STEPS):
         self.data_diversity, self.patience, self.collapse_ratio = data_diversity, patience, collapse_ratio
+        self.d_wins_steps = d_wins_steps        # how long D must have won (and ``patience`` records) to say so
+        self.ratios: list[float] = []           # diversity / the real images', grid by grid
         self.cfg, self.readout = cfg or ModelConfig(), readout
         self.best_ratio = 0.0  # early samples are alike before G has learnt anything: collapse is a fall from here
         self.said: set[Kind] = set()
@@ -90,7 +95,7 @@ class Watchdog(Observer):
             self.win_since = step                    # the first record of the streak
         streak = [x for x in self.records[-self.patience:] if x.get(r.keys[0]) is not None
                   and r.wins(x[r.keys[0]], x[r.keys[1]])]
-        if len(streak) < self.patience:
+        if len(streak) < self.patience or step - self.win_since < self.d_wins_steps:
             return []
         since = self.win_since
         if r.scale is Scale.PROBABILITY:
@@ -108,12 +113,15 @@ class Watchdog(Observer):
     def check_samples(self, images: torch.Tensor, labels: torch.Tensor | None, step: int) -> list[Verdict]:
         """Findings in the fixed-noise samples (uint8 (N, C, H, W)) at ``step``: collapse is diversity
         below ``collapse_ratio`` of the real images' and below half the best seen so far in this run,
-        or, from ``WARMUP_STEPS`` on, below ``NEVER_DIVERSE`` of the real images' (collapsed from the start)."""
+        or, from ``WARMUP_STEPS`` on, below ``NEVER_DIVERSE`` of the real images' and not rising over the
+        last ``FLAT_GRIDS`` grids (collapsed from the start, not merely slow to learn)."""
         if self.data_diversity <= 0:
             return []
         ratio = diversity(images, labels) / self.data_diversity
         self.best_ratio = max(self.best_ratio, ratio)
-        never_diverse = step >= WARMUP_STEPS and ratio < NEVER_DIVERSE   # alike from the start and still so
+        self.ratios.append(ratio)
+        flat = len(self.ratios) >= FLAT_GRIDS and ratio <= 1.1 * self.ratios[-FLAT_GRIDS]
+        never_diverse = step >= WARMUP_STEPS and ratio < NEVER_DIVERSE and flat   # alike from the start, still so
         if never_diverse or (ratio < self.collapse_ratio and ratio < 0.5 * self.best_ratio):
             which = "of the same class " if labels is not None else ""
             return self._once(Verdict(Kind.COLLAPSE, step, step, f"samples {which}from different noise look alike "
