@@ -8,8 +8,11 @@ Budget: every run is `drawlab train --minutes M` on ONE thread (OMP_NUM_THREADS=
 on the two cores, so each gets M core-minutes whatever it costs per step (the table shows the steps it
 made). Data: `mnist` is mnist-5k (the 5,000 digits that are always at hand) at 28x28, batch 128;
 `faces` is the first 10,000 CelebA faces of ../shared/data/celeba-10k at 64x64 RGB, batch 64; `doodle`
-is 4,000 32x32 crops of the example drawing drawlab ships (`patches:example`), batch 64. Each run
-uses its family's defaults plus the options in CONFIGS; "preset" rows are drawlab's presets.
+is 4,000 32x32 crops of the example drawing drawlab ships (`patches:example`), batch 64. As with
+`drawlab train`, every run starts from a preset's settings (mnist and doodle: the default preset
+mnist-cgan's -- z 64, width 64, Adam 4e-4, EMA half-life 8,800 images; faces: faces-dcgan's without its
+DiffAugment -- z 100, width 32, Adam 2e-4, the same EMA, batch 64) with the model and the options in CONFIGS
+on top. The faces ladder chose the preset's DiffAugment: its "(preset)" row is the preset as it is now.
 """
 from __future__ import annotations
 
@@ -27,9 +30,8 @@ from runner import Job, run_queue
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-10k"
 DATA = {"mnist": ["--data", "mnist-5k", "--batch-size", "128"],
-        "faces": ["--data", f"folder:{FACES}", "--size", "64", "--channels", "3", "--batch-size", "64"],
+        "faces": ["--preset", "faces-dcgan", "--diffaugment", "", "--data", f"folder:{FACES}"],   # the preset before DiffAugment
         "doodle": ["--data", "patches:example", "--batch-size", "64"]}
-EMA = ["--ema", "8800", "--ema-rampup", "0.5"]
 MNIST_DIGITS = ["--diffaugment", "translation,cutout"]       # colour jitter means nothing on grey digits
 FACES_AUG = "color,translation,cutout"
 CONFIGS: dict[str, dict[str, list[str]]] = {     # data: run name -> `drawlab train` options
@@ -43,19 +45,19 @@ CONFIGS: dict[str, dict[str, list[str]]] = {     # data: run name -> `drawlab tr
         "cgan ra-hinge": ["--model", "cgan", "--loss", "ra-hinge"],
         "cgan R1": ["--model", "cgan", "--r1", "1"],
         "cgan DiffAugment": ["--model", "cgan", *MNIST_DIGITS],
-        "cgan EMA": ["--model", "cgan", *EMA],
-        "preset mnist-cgan": ["--preset", "mnist-cgan"],
+        "cgan without EMA": ["--model", "cgan", "--ema", "0"],
     },
     "faces": {
         "mlp-mse": ["--model", "mlp-mse"], "conv-mse": ["--model", "conv-mse"],
         "ae": ["--model", "ae"], "vae": ["--model", "vae"], "gan": ["--model", "gan"],
-        "dcgan": ["--model", "dcgan", "--width", "32"], "msggan": ["--model", "msggan", "--width", "32"],
-        "dcgan hinge+SN": ["--model", "dcgan", "--width", "32", "--loss", "hinge", "--spectral-norm", "d"],
-        "dcgan DiffAugment": ["--model", "dcgan", "--width", "32", "--diffaugment", FACES_AUG],
-        "dcgan EMA (preset faces-dcgan)": ["--preset", "faces-dcgan"],
-        "dcgan hinge+SN DiffAugment EMA": ["--model", "dcgan", "--width", "32", "--loss", "hinge",
-                                           "--spectral-norm", "d", "--diffaugment", FACES_AUG, *EMA],
-        "msggan DiffAugment EMA": ["--model", "msggan", "--width", "32", "--diffaugment", FACES_AUG, *EMA],
+        "dcgan": ["--model", "dcgan"],
+        "dcgan without EMA": ["--model", "dcgan", "--ema", "0"],
+        "dcgan hinge+SN": ["--model", "dcgan", "--loss", "hinge", "--spectral-norm", "d"],
+        "dcgan DiffAugment (preset)": ["--model", "dcgan", "--diffaugment", FACES_AUG],
+        "dcgan hinge+SN DiffAugment": ["--model", "dcgan", "--loss", "hinge", "--spectral-norm", "d",
+                                       "--diffaugment", FACES_AUG],
+        "msggan": ["--model", "msggan"],
+        "msggan DiffAugment": ["--model", "msggan", "--diffaugment", FACES_AUG],
     },
     "doodle": {
         "dcgan": ["--model", "dcgan", "--width", "32"],
@@ -117,7 +119,7 @@ def figure(out: Path, names: list[str], n: int = 10, scale: int = 1) -> Path | N
     if not rows:
         return None
     c, h, w = rows[0].shape[1:]
-    label_w, pad = 150, 2
+    label_w, pad = 180, 2
     canvas = Image.new("RGB", (label_w + n * (w * scale + pad), len(rows) * (h * scale + pad)), "white")
     draw = ImageDraw.Draw(canvas)
     for r, (imgs, title) in enumerate(zip(rows, titles)):
