@@ -64,7 +64,7 @@ CONFIGS: dict[str, dict[str, list[str]]] = {     # data: run name -> `drawlab tr
         "dcgan DiffAugment": ["--model", "dcgan", "--width", "32", "--diffaugment", "translation,cutout"],
     },
 }
-COLUMNS = ("fid", "precision", "recall", "coverage", "modes", "memorised", "cas", "cond-acc")
+COLUMNS = ("fid", "swd", "precision", "recall", "coverage", "modes", "memorised", "cas", "cond-acc")
 
 
 def slug(name: str) -> str:
@@ -83,6 +83,8 @@ def cell(e: dict | None, kind: str, real: bool = False) -> str:
     v = e["real"] if real else e["value"]
     if kind == "fid":
         return f"{v:.1f}" if real else f"{v:.1f} ± {e['spread']:.1f}"
+    if kind == "swd":
+        return f"{v:.0f}"
     if kind == "modes":
         return f"{v:.0f}"
     return f"{100 * v:.0f}%" if kind in ("memorised", "cas", "cond-acc") else f"{v:.2f}"
@@ -96,7 +98,7 @@ def table(out: Path, data: str, names: list[str]) -> str:
         return "(nothing evaluated yet)"
     first = next(iter(recs.values()))
     fid_name = next((k for k, e in first["metrics"].items() if e.get("kind") == "fid"), "fid")
-    head = ["run", "steps", f"FID ({fid_name})", "precision", "recall", "coverage", "modes", "memorised",
+    head = ["run", "steps", f"FID ({fid_name})", "SWD (lap7)", "precision", "recall", "coverage", "modes", "memorised",
             "CAS", "cond. acc."]
     rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for n, rec in recs.items():

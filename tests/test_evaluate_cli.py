@@ -55,6 +55,8 @@ def test_evaluate_writes_eval_json_with_its_protocol(evaluated: dict[str, Path])
                  "cond-acc", "cas", "memorised"):
         assert f"{kind}300-{tag}" in names, kind
     assert "memorised-pixels300" in names
+    swd = rec["metrics"]["swd300-lap7"]
+    assert swd["value"] > swd["real"] > 0 and set(swd["levels"]) == {"28", "14"}
     cas = rec["metrics"][f"cas300-{tag}"]
     assert 0 <= cas["value"] <= 1 and 0 <= cas["real"] <= 1 and cas["better"] == "higher"
     fid = rec["metrics"][f"fid300-{tag}"]

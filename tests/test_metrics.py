@@ -12,7 +12,7 @@ import torch
 from conftest import write_images
 from drawlab.data import default_data_root, open_dataset
 from drawlab.errors import ConfigError
-from drawlab.metrics import coverage, frechet, kid, memorisation, prdc
+from drawlab.metrics import coverage, frechet, kid, memorisation, prdc, swd
 from drawlab.metrics.evaluate import kind_of, metric_name, n_tag, plan_n
 from drawlab.metrics.features import get_feature_net
 
@@ -112,12 +112,42 @@ def test_metric_names_carry_the_protocol() -> None:
     assert kind_of("fid10k-mnist-cnn").key == "fid"
     assert kind_of("memorised-pixels2.5k").key == "memorised-pixels"
     assert kind_of("memorised2.5k-mnist-cnn").key == "memorised"
+    assert metric_name("swd", 5000, "x") == "swd5k-lap7" and kind_of("swd5k-lap7").key == "swd"
     n, notes = plan_n(10_000, 5000, 128)
     assert n == 2500 and len(notes) == 1 and "len // 2" in notes[0]
     n, notes = plan_n(10_000, 3000, 128)
     assert n == 1500 and "< 2000" in notes[1]
     with pytest.raises(ConfigError, match="more samples than feature dimensions"):
         plan_n(100, 5000, 128)
+
+
+def test_laplacian_pyramid_levels_and_exact_reconstruction() -> None:
+    x = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 255
+    levels = swd.laplacian_pyramid(x)
+    assert [lv.shape[-1] for lv in levels] == [64, 32, 16]
+    rebuilt = levels[-1]
+    for detail in reversed(levels[:-1]):   # x = detail + blur(upsampled low-pass)
+        rebuilt = detail + swd._blur(torch.nn.functional.interpolate(rebuilt, scale_factor=2, mode="nearest"))
+    torch.testing.assert_close(rebuilt, x, rtol=0, atol=1e-3)
+    assert [lv.shape[-1] for lv in swd.laplacian_pyramid(torch.zeros(1, 1, 28, 28))] == [28, 14]
+
+
+def test_swd_small_for_one_distribution_and_grows_with_blur_noise_and_colour() -> None:
+    g = torch.Generator().manual_seed(0)
+    base = torch.nn.functional.avg_pool2d(torch.rand(400, 3, 36, 36, generator=g), 5, 1)   # smooth-ish blobs
+    real = (torch.rand(400, 3, 32, 32, generator=g) * 60 + base * 200).round().to(torch.uint8)
+    other = (torch.rand(400, 3, 32, 32, generator=g) * 60 + base.roll(1, 0) * 200).round().to(torch.uint8)
+    same = swd.swd(real, real)        # other patches of the same images: only sampling noise
+    floor = swd.swd(other, real).value
+    assert set(same.levels) == {32, 16} and same.value < 2 * floor and same.spread > 0
+    blurred = swd._blur(other.float()).round().to(torch.uint8)
+    tinted = (other.float() * torch.tensor([1.0, 0.8, 0.8]).view(1, 3, 1, 1)).round().to(torch.uint8)
+    noisy = (other.float() + torch.randn(other.shape, generator=g) * 25).clamp(0, 255).round().to(torch.uint8)
+    for name, imgs in (("blur", blurred), ("tint", tinted), ("noise", noisy)):
+        assert swd.swd(imgs, real).value > 3 * floor, name
+    assert swd.swd(blurred, real).levels[32] > 10 * swd.swd(other, real).levels[32]
+    with pytest.raises(ValueError, match="one shape"):
+        swd.swd(real[:, :1], real)
 
 
 # ---------------------------------------------------------------- on real digits, in learnt features
@@ -230,6 +260,23 @@ def test_exact_copies_of_training_images_are_memorised(digits, fnet, splits) -> 
     means = torch.stack([x[y == k].mean(0) for k in range(10)]).round().to(torch.uint8)[torch.arange(100) % 10]
     avg = memorisation.memorisation(memorisation.pixels(ref), memorisation.pixels(held), memorisation.pixels(means))
     assert avg.share == 0.0
+
+
+def test_standardised_memorisation_counts_rescaled_copies_and_not_faint_blobs(digits, splits) -> None:
+    ref_idx, held_idx, _, _ = splits
+    ref, held = digits.images[ref_idx], digits.images[held_idx]
+    target = memorisation.contrast(ref)
+    std = lambda x: memorisation.pixels(memorisation.standardise(x, *target))   # noqa: E731
+    washed = (ref[:100].float() * 0.5 + 60).round().to(torch.uint8)              # copies, darker and greyer
+    faint = ref.float().mean(0, keepdim=True).expand(100, -1, -1, -1)
+    faint = (faint * 0.05 + 100 + torch.rand(faint.shape, generator=torch.Generator().manual_seed(0))).round()
+    faint = faint.to(torch.uint8)                                                # almost no contrast
+    assert memorisation.memorisation(std(ref), std(held), std(washed)).share == 1.0
+    plain_faint = memorisation.memorisation(memorisation.pixels(ref), memorisation.pixels(held),
+                                            memorisation.pixels(faint)).share
+    assert memorisation.memorisation(std(ref), std(held), std(faint)).share <= min(plain_faint, 0.05)
+    flat = memorisation.standardise(torch.full((2, 1, 4, 4), 7, dtype=torch.uint8), *target)
+    assert flat.unique().numel() == 1 and not torch.isnan(flat.float()).any()     # a flat image stays flat
 
 
 # ---------------------------------------------------------------- unlabelled folders

@@ -37,7 +37,7 @@ from ..latent import balanced_labels, seeded_noise
 from ..models import Family
 from ..files import append_jsonl, atomic_write_json
 from ..run import RunDir
-from . import cas, coverage, frechet, inception, kid, memorisation, prdc
+from . import cas, coverage, frechet, inception, kid, memorisation, prdc, swd
 from .features import FEATURE_DIM, FeatureNet, get_feature_net, real_images
 
 EVAL_FORMAT = "drawlab-eval-1"
@@ -66,6 +66,11 @@ KINDS: dict[str, MetricKind] = {k.key: k for k in [
     MetricKind("kid", "KID", "lower", "std over 50 subsets",
                "unbiased squared MMD, cubic polynomial kernel (Binkowski 2018), in the feature net's own units: "
                "comparable between runs under the same feature net only, never with Inception KID"),
+    MetricKind("swd", "SWD", "lower", "std over 4 sets of 128 random directions (not the sampling spread: compare "
+               "with the real-data reference)",
+               "sliced Wasserstein distance between 7x7 Laplacian-pyramid patches, x1000 (Karras 2018), both sets "
+               "normalised by the real set: a pixel-space distance with no trained net, which sees blur and "
+               "colour casts that a feature net may not; 'levels' holds each pyramid level's value"),
     MetricKind("precision", "precision", "higher", "binomial standard error (the real set and its radii held fixed: "
                "the full sampling spread is 1.2-2.2x larger)",
                "share of generated images inside the real k=5 NN manifold (Kynkaanniemi 2019)"),
@@ -109,6 +114,8 @@ def metric_name(kind: str, n: int, net: str) -> str:
         return f"fid{n_tag(n)}-{inception.NET_NAME}"
     if kind == "memorised-pixels":
         return f"memorised-pixels{n_tag(n)}"
+    if kind == "swd":
+        return f"swd{n_tag(n)}-{swd.PROTOCOL}"
     return f"{kind}{n_tag(n)}-{net}"
 
 
@@ -224,6 +231,10 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
     v, s = kid.kid(f_fake, f_a, seed=seed)
     rv, rs = kid.kid(f_b, f_a, seed=seed)
     put("kid", _entry("kid", v, s, rv, rs))
+    sf, sr = swd.swd(fake, real_a, seed), swd.swd(real_b, real_a, seed)
+    put("swd", _entry("swd", sf.value, sf.spread, sr.value, sr.spread,
+                      levels={str(k): round(v, 3) for k, v in sf.levels.items()},
+                      real_levels={str(k): round(v, 3) for k, v in sr.levels.items()}))
     pf, pr = prdc.prdc(f_a, f_fake), prdc.prdc(f_a, f_b)
     for key in ("precision", "recall", "density", "coverage"):
         put(key, _entry(key, getattr(pf, key), getattr(pf, key + "_se"), getattr(pr, key), getattr(pr, key + "_se"),
@@ -255,7 +266,7 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
         metrics[metric_name("fid-inception", n_eff, tag)] = _entry("fid-inception", v, None, rv, None)
 
     say("memorisation ...")
-    memo_info, memo_files = _memorisation(ds, fnet, fake, f_fake, seed, n_eff, tag, metrics, eval_dir)
+    memo_info, memo_files = _memorisation(ds, fnet, fake, seed, n_eff, tag, metrics, eval_dir)
     files.update(memo_files)
 
     record: dict[str, Any] = {
@@ -299,7 +310,7 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
     return EvalResult(record, path)
 
 
-def _memorisation(ds: ImageDataset, fnet: FeatureNet, fake: torch.Tensor, f_fake: np.ndarray, seed: int,
+def _memorisation(ds: ImageDataset, fnet: FeatureNet, fake: torch.Tensor, seed: int,
                   n_eff: int, tag: str, metrics: dict[str, dict[str, Any]], eval_dir: Path):
     g = torch.Generator().manual_seed(20_000 + seed)
     perm = torch.randperm(len(ds), generator=g)
@@ -307,14 +318,17 @@ def _memorisation(ds: ImageDataset, fnet: FeatureNet, fake: torch.Tensor, f_fake
     hold, ref = perm[:n_hold].sort().values, perm[n_hold:].sort().values
     img_hold, img_ref = real_images(ds, hold), real_images(ds, ref)
     m = min(MEMO_MAX_FAKE, len(fake))
-    mp = memorisation.memorisation(memorisation.pixels(img_ref), memorisation.pixels(img_hold),
-                                   memorisation.pixels(fake[:m]))
-    mf = memorisation.memorisation(fnet.features(img_ref), fnet.features(img_hold), f_fake[:m])
+    target = memorisation.contrast(img_ref)
+    s_ref, s_hold, s_fake = (memorisation.standardise(x, *target) for x in (img_ref, img_hold, fake[:m]))
+    mp = memorisation.memorisation(memorisation.pixels(s_ref), memorisation.pixels(s_hold),
+                                   memorisation.pixels(s_fake))
+    mf = memorisation.memorisation(fnet.features(s_ref), fnet.features(s_hold), fnet.features(s_fake))
     for kind, res in (("memorised-pixels", mp), ("memorised", mf)):
         metrics[metric_name(kind, m, tag)] = _entry(kind, res.share, res.share_se, res.heldout_share, None,
                                                     threshold=res.threshold, ratio_threshold=res.ratio_threshold,
                                                     n_generated=m)
     info = {"reference_images": int(len(ref)), "heldout_images": int(n_hold), "generated_images": m,
+            "standardised_to": {"mean": round(target[0], 2), "std": round(target[1], 2)},
             "percentile": memorisation.PERCENTILE, "ratio_percentile": memorisation.RATIO_PERCENTILE,
             "split_seed": 20_000 + seed,
             "definition": ("the training images are split at random into a reference part and a held-out part; "
@@ -322,7 +336,9 @@ def _memorisation(ds: ImageDataset, fnet: FeatureNet, fake: torch.Tensor, f_fake
                            f"the {memorisation.PERCENTILE:g}st percentile of the held-out images' nearest-reference "
                            "distances AND its nearest/second-nearest distance ratio is at most the "
                            f"{memorisation.RATIO_PERCENTILE:g}th percentile of the held-out ratios (so that images "
-                           "near everything, like class averages, do not count); pixels: L2 of values in [0,1]; "
+                           "near everything, like class averages, do not count); every image is first standardised "
+                           "to the reference set's average pixel mean and contrast (so a copy counts at any "
+                           "brightness and a contrast-less blob is near nothing); pixels: L2 of values in [0,1]; "
                            "features: L2 in the feature net; the thresholds come from one half of the held-out "
                            "images and 'real' is the share flagged in the other half")}
     worst = memorisation.worst_offenders(mp, k=min(10, m))
