@@ -14,9 +14,11 @@ import math
 import torch
 import torch.nn.functional as F
 
+from . import rng
+
 
 def _rand(x: torch.Tensor, gen: torch.Generator, *shape: int) -> torch.Tensor:
-    return torch.rand(x.shape[0], *shape, generator=gen, device=x.device, dtype=x.dtype)
+    return rng.rand((x.shape[0], *shape), gen, x.device, x.dtype)
 
 
 def _shift(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, sh: int, sw: int) -> torch.Tensor:
@@ -33,8 +35,8 @@ def _translation(xs: list[torch.Tensor], gen: torch.Generator, ratio: float = 0.
     """Shift each image by up to ``ratio`` of its side in x and y (the same share of the side at every scale)."""
     b, _, h, w = xs[-1].shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = torch.randint(-sh, sh + 1, (b,), generator=gen, device=xs[-1].device)
-    dx = torch.randint(-sw, sw + 1, (b,), generator=gen, device=xs[-1].device)
+    dy = rng.randint(-sh, sh + 1, (b,), gen, xs[-1].device)
+    dx = rng.randint(-sw, sw + 1, (b,), gen, xs[-1].device)
     out = []
     for x in xs:
         fy, fx = x.shape[2] / h, x.shape[3] / w
@@ -47,8 +49,8 @@ def _cutout(xs: list[torch.Tensor], gen: torch.Generator, ratio: float = 0.5) ->
     """Zero a square of ``ratio`` of the side at a random place in each image (the same place at every scale)."""
     b, _, h, w = xs[-1].shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    cy = torch.randint(0, h + (1 - ch % 2), (b,), generator=gen, device=xs[-1].device)
-    cx = torch.randint(0, w + (1 - cw % 2), (b,), generator=gen, device=xs[-1].device)
+    cy = rng.randint(0, h + (1 - ch % 2), (b,), gen, xs[-1].device)
+    cx = rng.randint(0, w + (1 - cw % 2), (b,), gen, xs[-1].device)
     out = []
     for x in xs:
         fy, fx = x.shape[2] / h, x.shape[3] / w

@@ -171,9 +171,14 @@ def cmd_train(a: argparse.Namespace) -> int:
         cfg = config_from_args(a)
         if cfg.data.spec.startswith("folder:faces") and a.data is None:
             raise ConfigError("preset faces-dcgan needs your faces: add --data folder:PATH")
+        from .training.distributed import env_world
+        if env_world() > 1 and not a.out:
+            raise ConfigError("under torchrun every process must name the same run: add --out RUN_DIR")
         out = a.out or _default_out(cfg)
         trainer = Trainer(cfg, out, progress=not a.no_progress)
     res = trainer.train()
+    if not trainer.team.main:       # the other processes of a data-parallel run: rank 0 reports
+        return 0
     if res.already_done:
         print(f"{res.run_dir} already reached its target (step {res.step}); give a larger --steps, --epochs "
               f"or --minutes to continue it")

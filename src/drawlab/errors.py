@@ -18,3 +18,9 @@ class ConfigError(DrawlabError):
 
 class RunError(DrawlabError):
     """A run directory that is missing, incomplete or incompatible."""
+
+
+class DistributedError(DrawlabError):
+    """Another process of a data-parallel run failed or vanished (exit code 3: the run itself was fine)."""
+
+    exit_code = 3

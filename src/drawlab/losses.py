@@ -21,6 +21,8 @@ from typing import Callable, ClassVar
 import torch
 import torch.nn.functional as F
 
+from . import rng
+
 
 class Scale(Enum):
     """What D's output means under a loss."""
@@ -224,7 +226,7 @@ class GradientPenalty(Penalty):
 
     def __call__(self, d, real, fake, y, gen):
         ref = real[-1] if isinstance(real, (list, tuple)) else real
-        eps = torch.rand(ref.shape[0], 1, 1, 1, generator=gen, device=ref.device, dtype=ref.dtype)
+        eps = rng.rand((ref.shape[0], 1, 1, 1), gen, ref.device, ref.dtype)
         x_hat = _mix(real, fake, eps)
         return self.weight * self.every * (_input_grad_norm2(d, x_hat, y).sqrt() - 1).pow(2).mean()
 

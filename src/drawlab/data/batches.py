@@ -25,10 +25,12 @@ class EpochBatchSampler:
     ``start_step`` may be changed between iterations (the next ``iter`` starts there).
     """
 
-    def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0) -> None:
+    def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0,
+                 rows: slice = slice(None)) -> None:
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.steps_per_epoch = n // batch_size
         self.start_step = start_step
+        self.rows = rows   # this process's rows of each (global) batch
 
     def __iter__(self) -> Iterator[list[int]]:
         b, epoch, perm = self.batch_size, -1, torch.empty(0, dtype=torch.int64)
@@ -37,7 +39,7 @@ class EpochBatchSampler:
             e, j = divmod(step, self.steps_per_epoch)
             if e != epoch:
                 epoch, perm = e, epoch_permutation(self.n, self.seed, e)
-            yield perm[j * b : (j + 1) * b].tolist()
+            yield perm[j * b : (j + 1) * b][self.rows].tolist()
             step += 1
 
 
@@ -63,13 +65,15 @@ def to_unit_range(x: torch.Tensor) -> torch.Tensor:
 class Batches:
     """Deterministic infinite batches: epoch e uses torch.randperm(N, generator seeded with
     seed*1000003+e); drops the last incomplete batch; step s is batch (s % steps_per_epoch) of
-    epoch (s // steps_per_epoch). In-memory datasets are indexed directly (on the GPU when
+    epoch (s // steps_per_epoch). ``batch_size`` is the global batch: process ``rank`` of ``world``
+    (data-parallel training) gets rows [rank * b, (rank + 1) * b) of it, b = batch_size / world. In-memory datasets are indexed directly (on the GPU when
     device is cuda); streaming ones go through a DataLoader with ``workers`` processes.
     Only one ``iterate`` generator should be consumed at a time.
     """
 
     def __init__(
-        self, ds: ImageDataset, batch_size: int, seed: int, device: torch.device | str = "cpu", workers: int = 2
+        self, ds: ImageDataset, batch_size: int, seed: int, device: torch.device | str = "cpu", workers: int = 2,
+        rank: int = 0, world: int = 1,
     ) -> None:
         n = len(ds)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -79,8 +83,13 @@ class Batches:
                 f"batch size {batch_size} is larger than the dataset {ds.name} ({n} images): "
                 f"use a batch size of at most {n}"
             )
+        if batch_size % world:
+            raise DataError(f"the batch size {batch_size} is the global batch of {world} processes and must be a "
+                            f"multiple of {world}: use --batch-size {max(world, batch_size // world * world)}")
         self.ds = ds
         self.batch_size = batch_size
+        local = batch_size // world
+        self.rows = slice(rank * local, (rank + 1) * local)
         self.seed = int(seed)
         self.device = torch.device(device)
         self.workers = max(0, int(workers))
@@ -112,17 +121,17 @@ class Batches:
             e, j = divmod(step, self.steps_per_epoch)
             if e != epoch:
                 epoch, perm = e, epoch_permutation(len(self.ds), self.seed, e).to(self.device)
-            idx = perm[j * b : (j + 1) * b]
+            idx = perm[j * b : (j + 1) * b][self.rows]
             x = to_unit_range(images.index_select(0, idx))
             if labels is not None:
                 y = labels.index_select(0, idx)
             else:
-                y = torch.zeros(b, dtype=torch.int64, device=self.device)
+                y = torch.zeros(len(idx), dtype=torch.int64, device=self.device)
             yield x, y
             step += 1
 
     def _make_loader(self) -> DataLoader:
-        self._sampler = EpochBatchSampler(len(self.ds), self.batch_size, self.seed)
+        self._sampler = EpochBatchSampler(len(self.ds), self.batch_size, self.seed, rows=self.rows)
         return DataLoader(
             _Items(self.ds),
             batch_sampler=self._sampler,

@@ -14,7 +14,7 @@ from typing import Callable, ClassVar, Iterator
 import torch
 from torch import nn
 
-from .. import losses
+from .. import losses, rng
 from ..config import ModelConfig
 from ..errors import ConfigError
 from . import tricks
@@ -72,6 +72,7 @@ class Family:
         self.autocast: Callable[[], AbstractContextManager] = nullcontext
         self.steps_done = 0
         self.ema_weight_on_device: torch.Tensor | None = None   # set by CUDA graphs: the weight of each replay
+        self.processes = 1      # data-parallel processes sharing each batch (set by the trainer): EMA counts all rows
 
     @property
     def conditional(self) -> bool:
@@ -123,7 +124,7 @@ class Family:
 
     def noise(self, n: int, gen: torch.Generator, device: torch.device) -> torch.Tensor:
         """Training noise (n, z_dim) from the trainer's generator."""
-        return torch.randn(n, self.cfg.z_dim, generator=gen, device=device)
+        return rng.randn((n, self.cfg.z_dim), gen, device)
 
     def sampler(self) -> nn.Module:
         """The generator used for pictures: the EMA copy when there is one."""
@@ -166,12 +167,12 @@ class Family:
         return 1.0 - 0.5 ** (batch / max(half, 1e-8))
 
     def update_ema(self, batch: int) -> None:
-        """Move the EMA generator towards G after a step on ``batch`` images (see ``ema_weight``)."""
+        """Move the EMA generator towards G after a step on ``batch`` images of this process (see ``ema_weight``)."""
         if "G_ema" not in self.nets:
             return
         w = self.ema_weight_on_device
         if w is None:
-            w = self.ema_weight(self.steps_done, batch)
+            w = self.ema_weight(self.steps_done, batch * self.processes)
         with torch.no_grad():
             for pe, p in zip(self.nets["G_ema"].parameters(), self.nets["G"].parameters()):
                 pe.lerp_(p, w)
@@ -197,7 +198,7 @@ class ReconstructionFamily(Family):
         """The labels G is given for the real batch: its own (``pair_labels`` "true") or random ones, as the
         article's first experiment did by mistake (the cause of its label-blind digits)."""
         if self.cfg.pair_labels == "random" and self.conditional:
-            return torch.randint(self.num_classes, y.shape, generator=gen, device=y.device)
+            return rng.randint(0, self.num_classes, y.shape, gen, y.device)
         return y
 
     def train_step(self, x, y, gen):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import rng
 from ..config import ModelConfig
 from ..errors import ConfigError
 
@@ -17,7 +18,7 @@ def targets(n: int, real: bool, smoothing: float, flip: float, gen: torch.Genera
     each flipped to the other side with probability ``flip``."""
     t = torch.full((n,), 1.0 - smoothing if real else 0.0, device=device)
     if flip > 0:
-        flipped = torch.rand(n, generator=gen, device=device) < flip
+        flipped = rng.rand((n,), gen, device) < flip
         t = torch.where(flipped, (0.0 if real else 1.0 - smoothing) * torch.ones_like(t), t)
     return t
 
@@ -34,7 +35,7 @@ def add_noise(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tens
     """``x`` plus Gaussian noise of std ``sigma`` (``x`` itself when sigma is 0)."""
     if sigma <= 0:
         return x
-    return x + sigma * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+    return x + sigma * rng.randn(x.shape, gen, x.device, x.dtype)
 
 
 def swap_count(cfg: ModelConfig, batch: int, step: int, steps_per_epoch: int) -> int:

@@ -15,6 +15,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .. import rng
 from .base import Family, register
 from .nets import ConvEncoder, ConvGenerator, dcgan_init
 
@@ -69,7 +70,7 @@ class VAE(Family):
     def train_step(self, x, y, gen):
         with self.autocast():
             mean, logvar = self._encode(x, y)
-            eps = torch.randn(mean.shape, generator=gen, device=mean.device, dtype=mean.dtype)
+            eps = rng.randn(mean.shape, gen, mean.device, mean.dtype)
             recon = self.nets["G"](mean + (0.5 * logvar).exp() * eps, self.labels_for(y))
         nll = (bernoulli_nll if self.likelihood == "bernoulli" else gaussian_nll)(recon, x).mean()
         kl = kl_to_standard_normal(mean, logvar).mean()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -14,8 +14,11 @@ class MetricsLogger:
     """Accumulates per-step metric tensors (no host sync per step) and writes one record per interval
     to ``metrics.jsonl`` (appended, so a resumed run continues its log) and to TensorBoard."""
 
-    def __init__(self, jsonl: Path, tb_dir: Path | None, batch_size: int, purge_step: int | None = None):
-        self.jsonl, self.batch_size = jsonl, batch_size
+    def __init__(self, jsonl: Path | None, tb_dir: Path | None, batch_size: int, purge_step: int | None = None,
+                 reduce: Callable[[torch.Tensor], torch.Tensor] | None = None):
+        """``jsonl`` None: compute records without writing them (the other processes of a data-parallel
+        run); ``reduce``: the mean over those processes of a (K,) tensor of sums."""
+        self.jsonl, self.batch_size, self.reduce = jsonl, batch_size, reduce
         self.tb = None
         if tb_dir is not None:
             try:
@@ -43,11 +46,16 @@ class MetricsLogger:
             return None
         now = time.perf_counter()
         rec: dict[str, Any] = {"step": step, "epoch": round(epoch, 3), "time": time.time()}
-        rec.update({k: round(float(v) / self._n, 5) for k, v in self._sums.items()})
+        sums = torch.stack([v.float().reshape(()) for v in self._sums.values()]) if self._sums else None
+        if sums is not None and self.reduce is not None:
+            sums = self.reduce(sums)
+        if sums is not None:
+            rec.update({k: round(float(v) / self._n, 5) for k, v in zip(self._sums, sums.tolist())})
         busy = self._busy + max(0.0, self._last - self._t0)  # stepping time only, up to the last step
         rec["img_per_s"] = round(self._timed * self.batch_size / max(busy, 1e-9), 1)
         rec.update(extra or {})
-        append_jsonl(self.jsonl, rec)
+        if self.jsonl is not None:
+            append_jsonl(self.jsonl, rec)
         if self.tb is not None:
             for k, v in rec.items():
                 if k not in ("step", "time", "epoch") and isinstance(v, (int, float)):
@@ -65,7 +73,8 @@ class MetricsLogger:
     def log_eval(self, step: int, values: dict[str, float]) -> None:
         """One ``"eval": true`` record in metrics.jsonl and ``eval/NAME`` curves in TensorBoard."""
         rec = {"step": step, "time": time.time(), "eval": True, **{k: round(v, 5) for k, v in values.items()}}
-        append_jsonl(self.jsonl, rec)
+        if self.jsonl is not None:
+            append_jsonl(self.jsonl, rec)
         if self.tb is not None:
             for k, v in values.items():
                 self.tb.add_scalar(f"eval/{k}", v, step)
@@ -73,7 +82,8 @@ class MetricsLogger:
     def log_record(self, rec: dict[str, Any]) -> None:
         """Append a record of another kind (e.g. ``"monitor": true``) to metrics.jsonl, and its numbers to
         TensorBoard under ``monitor/NAME``."""
-        append_jsonl(self.jsonl, {**rec, "time": time.time()})
+        if self.jsonl is not None:
+            append_jsonl(self.jsonl, {**rec, "time": time.time()})
         if self.tb is not None:
             for k, v in rec.items():
                 if k not in ("step", "epoch") and isinstance(v, (int, float)) and not isinstance(v, bool):

@@ -21,6 +21,7 @@ from ..device import autocast, describe, enable_fast_math, pick_device, pick_pre
 from ..errors import ConfigError
 from ..images import grid_array, save_png, to_uint8
 from ..latent import balanced_labels, seeded_noise
+from ..rng import ShardedGenerator
 from ..models import Family, build_family
 from ..files import trim_jsonl
 from ..run import RunDir
@@ -28,6 +29,7 @@ from ..verdicts import Verdict
 from .. import verdicts as verdicts_file
 from .checks import check_config
 from .console import StopFlag, postfix, progress_bar, summary_line
+from . import distributed
 from .d_monitor import DMonitor
 from .diagnostics import diversity
 from .eval_probe import EvalProbe
@@ -65,30 +67,39 @@ class Trainer:
         self.cfg, self.run, self.resume = cfg, RunDir(run_dir), resume
         self.echo = echo or (lambda s: print(s, file=sys.stderr))
         self.progress = progress
-        self.device = pick_device(cfg.device)
+        self.team, self.device = distributed.join(pick_device(cfg.device))
+        if not self.team.main:      # the other processes of a data-parallel run say nothing and write nothing
+            self.echo, self.progress = (lambda s: None), False
         self.precision = pick_precision(cfg.precision, self.device)
         if cfg.cuda_graphs and self.device.type != "cuda":
             raise ConfigError(f"--cuda-graphs needs a CUDA device, but this run is on {self.device.type}: "
                               "drop --cuda-graphs or use --device cuda")
+        if cfg.cuda_graphs and self.team.distributed:
+            raise ConfigError("--cuda-graphs is for one process; under torchrun drop --cuda-graphs")
         torch.manual_seed(cfg.seed)
         self.data: ImageDataset = open_configured(cfg.data)
         if self.data.notice:
             self.echo(self.data.notice)
         self.family: Family = build_family(cfg.model, self.data.shape, self.data.num_classes)
         self.channels_last = cfg.channels_last and _has_conv(self.family)
-        self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device)
+        self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device,
+                               rank=self.team.rank, world=self.team.world)
         self.family.steps_per_epoch = self.batches.steps_per_epoch
+        self.family.processes = self.team.world
         if cfg.model.instance_noise > 0 and cfg.model.instance_noise_steps is None:
             cfg.model.instance_noise_steps = self._length_in_steps() or 1000   # resolved once, kept in config.json
-        self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        self.gen = ShardedGenerator(self.device, self.team.rank, self.team.world)   # the same on every process
+        self.gen.manual_seed(cfg.seed)
         self.step, self.elapsed = 0, 0.0
         probe = None  # the in-training FID (--eval-every)
         if cfg.eval_every:  # feature net and real features first, so a bad --eval-n fails before any run exists
             from ..metrics.probe import FIDProbe
             probe = FIDProbe(self.data, cfg.eval_n, cfg.data.root, self.device, echo=self.echo)
         self._setup_run()
-        self.observers = Observers(self._observers(probe))
+        self.observers = Observers(self._observers(probe) if self.team.main else [])
         self.family.to(self.device, self.channels_last)
+        self.team.broadcast_parameters(self.family.nets.values())
+        self.team.sync_gradients(self.family.opts.values())
         self.family.autocast = lambda: autocast(self.device, self.precision)
         enable_fast_math(self.device)
 
@@ -98,9 +109,11 @@ class Trainer:
         return {"shape": list(d.shape), "num_classes": d.num_classes, "class_names": list(d.class_names),
                 "conditional": self.family.conditional, "data_name": d.name, "data_size": len(d),
                 "data_fingerprint": d.fingerprint, "drawlab_version": __version__,
-                "torch_version": torch.__version__}
+                "torch_version": torch.__version__, "processes": self.team.world}
 
     def _setup_run(self) -> None:
+        if not self.team.main:   # reads only: rank 0 creates the run and writes it
+            return self._join_run()
         if self.resume:
             _, facts = self.run.read_config()
             if facts.get("data_fingerprint") != self.data.fingerprint:
@@ -120,6 +133,16 @@ class Trainer:
                                       balanced_labels(n, self.family.num_classes))
         z, y = self.run.load_fixed_noise()
         self.fixed_z, self.fixed_y = z.to(self.device), y.to(self.device)
+
+    def _join_run(self) -> None:
+        """Another process of a data-parallel run: the newest checkpoint's weights and state, if resuming."""
+        ck = self.run.latest_checkpoint() if self.resume else None
+        if ck is not None:
+            self.run.load_weights(self.family, ck)
+            self._restore(self.run.load_state(self.family, ck))
+        n = self.cfg.grid_n
+        self.fixed_z = seeded_noise(n, self.cfg.model.z_dim, self.cfg.seed + 1).to(self.device)
+        self.fixed_y = balanced_labels(n, self.family.num_classes).to(self.device)
 
     def _observers(self, probe) -> list[Observer]:
         """The watchers of this run (see events.py): watchdog and D monitor for adversarial families,
@@ -173,6 +196,11 @@ class Trainer:
     def _restore(self, state: dict[str, Any]) -> None:
         self.step = int(state["step"])
         self.elapsed = float(state.get("elapsed", 0.0))
+        was = int(state.get("processes", 1))
+        if was != self.team.world:
+            self.echo(f"note: this run was trained by {was} process(es) and continues on {self.team.world}: the same "
+                      f"global batch ({self.cfg.batch_size}), so the same data and noise; sums may round differently "
+                      "and BatchNorm statistics are per process")
         self.family.steps_done = self.step
         for opt in self.family.opts.values():   # a run captured on a GPU resumes anywhere
             for group in opt.param_groups:
@@ -188,7 +216,7 @@ class Trainer:
 
     def _state(self) -> dict[str, Any]:
         return {"elapsed": self.elapsed, "rng_cpu": torch.get_rng_state(),
-                "rng_train": self.gen.get_state().cpu(), "precision": self.precision}
+                "rng_train": self.gen.get_state().cpu(), "precision": self.precision, "processes": self.team.world}
 
     # -- targets ----------------------------------------------------------------------------------
     def _length_in_steps(self) -> int | None:
@@ -219,8 +247,11 @@ class Trainer:
         return max(spe, 200)
 
     # -- outputs ----------------------------------------------------------------------------------
-    def write_grid(self) -> Path:
-        """Sample grid from the fixed noise -> samples/step-NNNNNNN.png (and TensorBoard); emits ``grid``."""
+    def write_grid(self) -> Path | None:
+        """Sample grid from the fixed noise -> samples/step-NNNNNNN.png (and TensorBoard); emits ``grid``.
+        Rank 0 alone draws it (None elsewhere)."""
+        if not self.team.main:
+            return None
         imgs = to_uint8(self.family.generate(self.fixed_z, self.fixed_y)).cpu()
         arr = grid_array(imgs, nrow=10)
         path = save_png(arr, self.run.samples / f"step-{self.step:07d}.png")
@@ -235,8 +266,10 @@ class Trainer:
             return GraphedStep(self.family, self.gen)
         return lambda x, y: self.family.train_step(x, y, self.gen)
 
-    def save(self) -> Path:
-        """Write a checkpoint of this step; emits ``checkpoint``."""
+    def save(self) -> Path | None:
+        """Write a checkpoint of this step; emits ``checkpoint``. Rank 0 alone writes it (None elsewhere)."""
+        if not self.team.main:
+            return None
         path = self.run.save_checkpoint(self.family, self.step, self._state(), self.cfg.keep_checkpoints).weights
         self.observers.emit(Event.CHECKPOINT, self)
         self.logger.reset_clock()
@@ -254,8 +287,10 @@ class Trainer:
         grid_every = self._every(self.cfg.sample_every, target)
         ckpt_every = self._every(self.cfg.checkpoint_every, target) if self.cfg.checkpoint_every else grid_every
         self._announce()
-        self.logger = MetricsLogger(self.run.metrics, self.run.tensorboard, self.cfg.batch_size,
-                                    purge_step=self.step + 1 if self.resume else None)
+        main = self.team.main
+        self.logger = MetricsLogger(self.run.metrics if main else None, self.run.tensorboard if main else None,
+                                    self.cfg.batch_size, purge_step=self.step + 1 if self.resume else None,
+                                    reduce=self.team.mean if self.team.distributed else None)
         self.observers.emit(Event.START, self)
         bar = progress_bar(self.progress, target, self.step, self.cfg.minutes)
         start_step, t_start = self.step, time.perf_counter()
@@ -263,7 +298,11 @@ class Trainer:
         it = self.batches.iterate(self.step)
         step_fn = self._step_function()
         with StopFlag() as stop:
-            while not self._done(target):
+            while True:
+                done, stopping = self.team.agree(self._done(target), stop.requested, self.device)
+                if done or stopping:
+                    interrupted = stopping
+                    break
                 t0 = time.perf_counter()
                 x, y = next(it)
                 if self.channels_last:
@@ -284,12 +323,9 @@ class Trainer:
                 if self.step % spe == 0:
                     self.observers.emit(Event.EPOCH_END, self, self.step // spe)
                 self.observers.emit(Event.STEP, self)
-                if stop.requested:
-                    interrupted = True
-                    break
         bar.close()
         last_rec = self.logger.flush(self.step, self.step / spe) or last_rec
-        if last_grid is None or not last_grid.name.endswith(f"{self.step:07d}.png"):
+        if self.team.main and (last_grid is None or not last_grid.name.endswith(f"{self.step:07d}.png")):
             last_grid = self.write_grid()
         ck = self.save()
         wall = time.perf_counter() - t_start
@@ -298,6 +334,8 @@ class Trainer:
         self.observers.emit(Event.FINISH, self, res)
         self.logger.close()
         self.echo(summary_line(res, last_rec, getattr(self.family, "readout", None)))
+        if self.team.distributed:
+            distributed.leave()
         return res
 
     def _announce(self) -> None:

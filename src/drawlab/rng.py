@@ -1,0 +1,51 @@
+"""Random draws for a training batch that do not depend on how many processes share the batch.
+
+In data-parallel training each of ``world`` processes holds ``1 / world`` of the global batch. Every draw
+here is made for the *global* batch (``world`` x the local rows) from a generator that all processes keep
+in the same state, and each process keeps its own rows. So the noise, label pairings, augmentations and
+penalties of a 2-process run are exactly those of a 1-process run with the same global batch, and a run
+may resume on another number of processes. With one process these are plain ``torch`` draws.
+"""
+from __future__ import annotations
+
+import torch
+
+
+class ShardedGenerator(torch.Generator):
+    """A ``torch.Generator`` held by process ``rank`` of ``world`` (0 of 1: an ordinary generator)."""
+
+    def __new__(cls, device: torch.device | str = "cpu", rank: int = 0, world: int = 1):
+        return super().__new__(cls, device)
+
+    def __init__(self, device: torch.device | str = "cpu", rank: int = 0, world: int = 1) -> None:
+        if not 0 <= rank < world:
+            raise ValueError(f"rank {rank} is not in 0..{world - 1}")
+        self.rank, self.world = rank, world
+
+
+def _global(shape: tuple[int, ...], gen: torch.Generator) -> tuple[tuple[int, ...], slice]:
+    """The global shape of a draw whose first dimension holds the local rows, and this process's rows."""
+    rank, world = getattr(gen, "rank", 0), getattr(gen, "world", 1)
+    n = shape[0]
+    return (n * world, *shape[1:]), slice(rank * n, (rank + 1) * n)
+
+
+def randn(shape: tuple[int, ...], gen: torch.Generator, device: torch.device | str | None = None,
+          dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Standard normal (shape), rows = this process's share of the global batch."""
+    full, rows = _global(tuple(shape), gen)
+    return torch.randn(full, generator=gen, device=device, dtype=dtype)[rows]
+
+
+def rand(shape: tuple[int, ...], gen: torch.Generator, device: torch.device | str | None = None,
+         dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Uniform [0, 1) (shape), rows = this process's share of the global batch."""
+    full, rows = _global(tuple(shape), gen)
+    return torch.rand(full, generator=gen, device=device, dtype=dtype)[rows]
+
+
+def randint(low: int, high: int, shape: tuple[int, ...], gen: torch.Generator,
+            device: torch.device | str | None = None) -> torch.Tensor:
+    """Integers in [low, high) (shape), rows = this process's share of the global batch."""
+    full, rows = _global(tuple(shape), gen)
+    return torch.randint(low, high, full, generator=gen, device=device)[rows]
