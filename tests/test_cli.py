@@ -222,6 +222,8 @@ ERRORS = {
     "unknown-preset": (lambda t, r: ["train", "--preset", "cifar-gan", "--out", str(t / "out")], "unknown preset"),
     "faces-without-data": (lambda t, r: ["train", "--preset", "faces-dcgan", "--out", str(t / "out")],
                            "--data folder:PATH"),
+    "faces-30-without-data": (lambda t, r: ["train", "--preset", "faces-dcgan-30", "--out", str(t / "out")],
+                              "faces-dcgan-30 needs your faces"),
     "resume-missing": (lambda t, r: ["train", "--resume", str(t / "nowhere")], "does not exist"),
     "resume-with-new-lr": (lambda t, r: ["train", "--resume", str(r.getfixturevalue("dcgan_run")), "--lr", "0.1",
                                          "--width", "4"], "--width, --lr cannot change it"),

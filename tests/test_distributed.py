@@ -15,6 +15,8 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import TINY, train_cli
+from drawlab.data import Batches, open_dataset
+from drawlab.errors import DataError
 from drawlab.rng import ShardedGenerator, randn
 
 # every random draw of the step is exercised: noise, DiffAugment, instance noise, flipped labels, EMA
@@ -48,6 +50,25 @@ def test_sharded_draws_are_the_rows_of_the_global_draw() -> None:
     assert torch.equal(torch.cat(parts), randn((8, 5), whole))
     with pytest.raises(ValueError, match="rank 2"):
         ShardedGenerator(rank=2, world=2)
+
+
+def test_each_process_gets_its_rows_of_the_same_global_batch() -> None:
+    ds = open_dataset("mnist-5k")
+    whole = Batches(ds, 12, seed=5).iterate(40)            # resumable: from step 40
+    parts = [Batches(ds, 12, seed=5, rank=r, world=3).iterate(40) for r in range(3)]
+    for _ in range(3):
+        x, y = next(whole)
+        shares = [next(p) for p in parts]
+        assert all(len(px) == 4 for px, _ in shares)
+        assert torch.equal(torch.cat([px for px, _ in shares]), x) and torch.equal(torch.cat([py for _, py in shares]), y)
+    with pytest.raises(DataError, match="multiple of 3"):
+        Batches(ds, 13, seed=5, rank=0, world=3)
+    # the streaming path's sampler takes the same rows of the same index batches
+    from drawlab.data.batches import EpochBatchSampler
+    whole_idx = iter(EpochBatchSampler(100, 12, 5, start_step=9))
+    shares = [iter(EpochBatchSampler(100, 12, 5, start_step=9, rows=slice(4 * r, 4 * r + 4))) for r in range(3)]
+    for _ in range(10):                                    # across an epoch boundary (8 steps per epoch)
+        assert sum((next(it) for it in shares), []) == next(whole_idx)
 
 
 def test_two_processes_equal_one_with_the_same_global_batch(tmp_path: Path) -> None:

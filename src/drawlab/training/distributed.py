@@ -57,6 +57,14 @@ class Team:
         _collective(dist.all_reduce, flags, op=dist.ReduceOp.MAX)
         return bool(flags[0] > 0), bool(flags[1] > 0)
 
+    def unanimous(self, flag: bool, device: torch.device) -> bool:
+        """True when ``flag`` is true on every process (e.g. bf16 measured faster on each)."""
+        if not self.distributed:
+            return flag
+        t = torch.tensor([float(flag)], device=device)
+        _collective(dist.all_reduce, t, op=dist.ReduceOp.MIN)
+        return bool(t.item() > 0)
+
     def mean(self, t: torch.Tensor) -> torch.Tensor:
         """The mean of ``t`` over the processes (``t`` itself for one)."""
         if not self.distributed:

@@ -70,7 +70,9 @@ class Trainer:
         self.team, self.device = distributed.join(pick_device(cfg.device))
         if not self.team.main:      # the other processes of a data-parallel run say nothing and write nothing
             self.echo, self.progress = (lambda s: None), False
-        self.precision = pick_precision(cfg.precision, self.device)
+        self.precision = pick_precision(cfg.precision, self.device, self.echo)
+        if cfg.precision == "auto" and not self.team.unanimous(self.precision == "bf16", self.device):
+            self.precision = "fp32"     # every process computes in the same precision
         if cfg.cuda_graphs and self.device.type != "cuda":
             raise ConfigError(f"--cuda-graphs needs a CUDA device, but this run is on {self.device.type}: "
                               "drop --cuda-graphs or use --device cuda")
