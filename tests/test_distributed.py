@@ -122,3 +122,22 @@ def test_a_killed_process_makes_the_other_exit_with_one_line(tmp_path: Path) -> 
     assert lines, err[-2000:]
     assert "Traceback" not in "\n".join(line for line in err.splitlines() if "drawlab" in line)
     assert (tmp_path / "run" / "checkpoints" / "latest.json").is_file()   # the last checkpoint stands
+
+
+def test_sigterm_to_one_process_stops_both_at_the_same_step_with_a_checkpoint(tmp_path: Path) -> None:
+    p = torchrun(*ARGS, "--steps", "100000", "--out", str(tmp_path / "run"), wait=False)
+    try:
+        deadline = time.time() + 120
+        while not (tmp_path / "run" / "checkpoints" / "latest.json").is_file():
+            assert p.poll() is None and time.time() < deadline, "the run did not start"
+            time.sleep(0.2)
+        kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+        os.kill(max(int(k) for k in kids), signal.SIGTERM)     # one worker only, not torchrun
+        out, err = p.communicate(timeout=90)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 0, err[-2000:]
+    assert "interrupted: step" in err and "continue with: drawlab train --resume" in err
+    step = int(err.split("interrupted: step ")[1].split()[0])
+    assert (tmp_path / "run" / "checkpoints" / f"step-{step:07d}.safetensors").is_file()

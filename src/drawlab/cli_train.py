@@ -119,6 +119,8 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
     if cfg.data.root is not None:
         cfg.data.root = str(Path(cfg.data.root).expanduser().absolute())
     _apply_length(cfg, a)
+    if a.batch_size is not None or cfg.preset is None or cfg.minutes is None:
+        cfg.fit_batch = []      # sizing to the machine is the preset's, for its own model, data and minutes
     return cfg
 
 

@@ -116,6 +116,10 @@ class TrainConfig:
     eval_every: int | None = None  # steps between in-training evaluations (FID, precision, recall, coverage...; best-FID checkpoint kept)
     eval_n: int = 2000           # generated images per in-training FID
     monitor_every: int | None = None  # steps between D-histogram snapshots (None: every epoch, at most every 25 steps)
+    fit_batch: list[int] = field(default_factory=list)  # batch sizes to choose from by this machine's speed, largest
+    #   first: the first whose measured steps in ``minutes`` reach ``fit_min_steps`` (else the last); resolved once
+    #   at the start of a new minutes-limited run, then emptied: config.json keeps the batch_size chosen
+    fit_min_steps: int = 1100
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -159,7 +163,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "summary": "conditional DCGAN on MNIST 28x28: all ten digits, recognisable after ~5 CPU minutes",
         "model": {"name": "cgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema_images": 8800, "ema_rampup": 0.5},
         "data": {"spec": "mnist"},
-        "batch_size": 128, "minutes": 5.0,
+        "batch_size": 128, "minutes": 5.0, "fit_batch": [128, 64],
     },
     "article-mlp": {
         "summary": "the 'Teaching Machines to Draw' first experiment, failure included: 1,000 16x16 binarised "

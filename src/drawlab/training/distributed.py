@@ -73,6 +73,14 @@ class Team:
         _collective(dist.all_reduce, t)
         return t / self.world
 
+    def finish(self) -> None:
+        """Wait until every process is done (rank 0's last checkpoint and pictures written), then leave the
+        process group together: a process that leaves while another is still working can be torn down early."""
+        if not self.distributed:
+            return
+        _collective(dist.barrier)
+        leave()
+
     def broadcast_parameters(self, modules) -> None:
         """Make every process start from rank 0's parameters and buffers."""
         if not self.distributed:

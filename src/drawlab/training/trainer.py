@@ -82,6 +82,7 @@ class Trainer:
         self.data: ImageDataset = open_configured(cfg.data)
         if self.data.notice:
             self.echo(self.data.notice)
+        self.sized = self._fit_batch()
         self.family: Family = build_family(cfg.model, self.data.shape, self.data.num_classes)
         self.channels_last = cfg.channels_last and _has_conv(self.family)
         self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device,
@@ -94,7 +95,7 @@ class Trainer:
         self.gen.manual_seed(cfg.seed)
         self.step, self.elapsed = 0, 0.0
         probe = None  # the in-training FID (--eval-every)
-        if cfg.eval_every:  # feature net and real features first, so a bad --eval-n fails before any run exists
+        if cfg.eval_every and self.team.main:  # feature net and real features first: a bad --eval-n fails before any run exists
             from ..metrics.probe import FIDProbe
             probe = FIDProbe(self.data, cfg.eval_n, cfg.data.root, self.device, echo=self.echo)
         self._setup_run()
@@ -106,12 +107,36 @@ class Trainer:
         enable_fast_math(self.device)
 
     # -- set-up -----------------------------------------------------------------------------------
+    def _fit_batch(self) -> dict | None:
+        """Resolve ``cfg.fit_batch`` once, for a new minutes-limited run on one process (sizing.py); then
+        config.json holds the batch chosen and no list, so a resume repeats the run as it was."""
+        cfg = self.cfg
+        if not cfg.fit_batch:
+            return None
+        if self.resume or cfg.minutes is None or cfg.steps is not None or cfg.epochs is not None \
+                or self.team.distributed:
+            cfg.fit_batch = []
+            return None
+        if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in cfg.fit_batch):
+            raise ConfigError(f"fit_batch must list whole batch sizes >= 1, got {cfg.fit_batch}: fix config.json")
+        from .sizing import fit_batch, seconds_per_step
+        shape, classes = tuple(self.data.shape), self.data.num_classes
+        fast = lambda: autocast(self.device, self.precision)     # noqa: E731
+        batch, info = fit_batch(cfg, lambda b: seconds_per_step(cfg, shape, classes, b, self.device, fast))
+        if batch != cfg.batch_size:
+            big = max(info["seconds_per_step"])
+            steps = cfg.minutes * 60 / info["seconds_per_step"][big]
+            self.echo(f"sized to this machine: batch {batch}, as batch {big} would make ~{steps:,.0f} steps in "
+                      f"{cfg.minutes:g} minutes (< {cfg.fit_min_steps:,}); --batch-size {big} keeps it")
+        cfg.batch_size, cfg.fit_batch = batch, []
+        return info
     def _facts(self) -> dict[str, Any]:
         d = self.data
         return {"shape": list(d.shape), "num_classes": d.num_classes, "class_names": list(d.class_names),
                 "conditional": self.family.conditional, "data_name": d.name, "data_size": len(d),
                 "data_fingerprint": d.fingerprint, "drawlab_version": __version__,
-                "torch_version": torch.__version__, "processes": self.team.world}
+                "torch_version": torch.__version__, "processes": self.team.world,
+                **({"sized_to_machine": self.sized} if getattr(self, "sized", None) else {})}
 
     def _setup_run(self) -> None:
         if not self.team.main:   # reads only: rank 0 creates the run and writes it
@@ -336,8 +361,7 @@ class Trainer:
         self.observers.emit(Event.FINISH, self, res)
         self.logger.close()
         self.echo(summary_line(res, last_rec, getattr(self.family, "readout", None)))
-        if self.team.distributed:
-            distributed.leave()
+        self.team.finish()
         return res
 
     def _announce(self) -> None:
