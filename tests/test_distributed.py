@@ -103,7 +103,9 @@ def test_resume_on_another_world_size_prints_a_note(tmp_path: Path, capsys) -> N
     assert res.stdout.count("checkpoint:") == 1                         # rank 0 alone reports
 
 
-def test_a_killed_process_makes_the_other_exit_with_one_line(tmp_path: Path) -> None:
+def signal_one_worker(tmp_path: Path, sig: signal.Signals) -> tuple[int, str]:
+    """Start a long 2-process run, wait for its first checkpoint, send ``sig`` to one worker (not torchrun);
+    returns torchrun's exit code and stderr once everything has exited (no hang: within the timeout)."""
     p = torchrun(*ARGS, "--steps", "100000", "--out", str(tmp_path / "run"), wait=False)
     try:
         deadline = time.time() + 120
@@ -112,12 +114,16 @@ def test_a_killed_process_makes_the_other_exit_with_one_line(tmp_path: Path) -> 
             time.sleep(0.2)
         kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
         assert len(kids) == 2
-        victim = max(int(k) for k in kids)          # the second worker started: rank 1 here, any rank will do
-        os.kill(victim, signal.SIGKILL)
-        _, err = p.communicate(timeout=90)          # no hang: everything is gone well within the timeout
+        os.kill(max(int(k) for k in kids), sig)      # the second worker started: rank 1 here, any rank will do
+        _, err = p.communicate(timeout=90)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
+    return p.returncode, err
+
+
+def test_a_killed_process_makes_the_other_exit_with_one_line(tmp_path: Path) -> None:
+    _, err = signal_one_worker(tmp_path, signal.SIGKILL)
     lines = [line for line in err.splitlines() if line.startswith("drawlab:")]
     assert lines, err[-2000:]
     assert "Traceback" not in "\n".join(line for line in err.splitlines() if "drawlab" in line)
@@ -125,19 +131,8 @@ def test_a_killed_process_makes_the_other_exit_with_one_line(tmp_path: Path) -> 
 
 
 def test_sigterm_to_one_process_stops_both_at_the_same_step_with_a_checkpoint(tmp_path: Path) -> None:
-    p = torchrun(*ARGS, "--steps", "100000", "--out", str(tmp_path / "run"), wait=False)
-    try:
-        deadline = time.time() + 120
-        while not (tmp_path / "run" / "checkpoints" / "latest.json").is_file():
-            assert p.poll() is None and time.time() < deadline, "the run did not start"
-            time.sleep(0.2)
-        kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
-        os.kill(max(int(k) for k in kids), signal.SIGTERM)     # one worker only, not torchrun
-        out, err = p.communicate(timeout=90)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-    assert p.returncode == 0, err[-2000:]
+    code, err = signal_one_worker(tmp_path, signal.SIGTERM)
+    assert code == 0, err[-2000:]
     assert "interrupted: step" in err and "continue with: drawlab train --resume" in err
     step = int(err.split("interrupted: step ")[1].split()[0])
     assert (tmp_path / "run" / "checkpoints" / f"step-{step:07d}.safetensors").is_file()
