@@ -136,3 +136,11 @@ def test_sigterm_to_one_process_stops_both_at_the_same_step_with_a_checkpoint(tm
     assert "interrupted: step" in err and "continue with: drawlab train --resume" in err
     step = int(err.split("interrupted: step ")[1].split()[0])
     assert (tmp_path / "run" / "checkpoints" / f"step-{step:07d}.safetensors").is_file()
+
+
+def test_under_torchrun_a_new_run_must_name_its_directory(monkeypatch, capsys) -> None:
+    from drawlab.cli import main
+    monkeypatch.setenv("WORLD_SIZE", "2")             # as torchrun sets it; no process group is joined before the check
+    assert main(["train", *TINY, "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["drawlab: error: under torchrun every process must name the same run: add --out RUN_DIR"]

@@ -136,7 +136,7 @@ class Trainer:
                 "conditional": self.family.conditional, "data_name": d.name, "data_size": len(d),
                 "data_fingerprint": d.fingerprint, "drawlab_version": __version__,
                 "torch_version": torch.__version__, "processes": self.team.world,
-                **({"sized_to_machine": self.sized} if getattr(self, "sized", None) else {})}
+                **({"sized_to_machine": self.sized} if self.sized else {})}
 
     def _setup_run(self) -> None:
         if not self.team.main:   # reads only: rank 0 creates the run and writes it
