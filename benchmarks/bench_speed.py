@@ -53,6 +53,14 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, n: int = 2048, seconds
     return statistics.median(rates)
 
 
+def peak_memory_mib(device: torch.device) -> float:
+    """MiB: the GPU memory allocated at most since the last reset, or the process's peak RSS (CPU)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
+
+
 def fake_dataset(shape: tuple[int, int, int], n: int = 4096, classes: int = 10) -> ImageDataset:
     g = torch.Generator().manual_seed(0)
     return ImageDataset(name="bench", shape=shape, num_classes=classes, class_names=[str(i) for i in range(classes)],
@@ -170,6 +178,8 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-64", action="store_true", help="skip the 64x64x3 rows")
+    ap.add_argument("--only-64", action="store_true", help="only the 64x64x3 rows (the faces preset's DCGAN)")
+    ap.add_argument("--faces-preset", default="faces-dcgan", help="whose model the 64x64x3 rows use")
     ap.add_argument("--batch", type=int, default=128, help="batch size of the 28x28 rows (64x64 rows: half)")
     ap.add_argument("--cuda-graphs", action="store_true", help="replay each training step as one CUDA graph")
     ap.add_argument("--monitor", action="store_true", help="only the cost of monitoring (default preset, real Trainer)")
@@ -193,20 +203,23 @@ def main(argv=None) -> int:
         bench_monitor(a.monitor_steps, a.repeats)
         return 0
     base = preset_config("mnist-cgan").model
-    rows = [(m, (1, 28, 28), a.batch) for m in a.models.split(",")]
+    rows = [] if a.only_64 else [(m, (1, 28, 28), a.batch) for m in a.models.split(",")]
     if not a.no_64:
         rows += [(m, (3, 64, 64), a.batch // 2) for m in ("dcgan",) if m in a.models.split(",")]
-    print("\n| model | image | batch | train img/s | MFLOP/img | % of peak | sample img/s |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"\npeak memory: {'GPU memory allocated in the row' if device.type == 'cuda' else 'the process peak RSS so far'}")
+    print("| model | image | batch | train img/s | MFLOP/img | % of peak | sample img/s | peak memory MiB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, shape, batch in rows:
         mc = ModelConfig(**{**base.__dict__, "name": name})
         if shape[1] == 64:
-            mc = ModelConfig(**{**preset_config("faces-dcgan").model.__dict__})
+            mc = ModelConfig(**{**preset_config(a.faces_preset).model.__dict__})
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         r = bench_model(mc, shape, batch, device, precision, a.steps, a.repeats, channels_last=True,
                         cuda_graphs=a.cuda_graphs)
         pct = 100 * r["train_ips"] * r["flops"] / 1e9 / peak
         print(f"| {name} | {'x'.join(map(str, shape[::-1][:2]))}x{shape[0]} | {batch} | {r['train_ips']:.0f} | "
-              f"{r['flops'] / 1e6:.1f} | {pct:.0f}% | {r['sample_ips']:.0f} |", flush=True)
+              f"{r['flops'] / 1e6:.1f} | {pct:.0f}% | {r['sample_ips']:.0f} | {peak_memory_mib(device):.0f} |", flush=True)
     return 0
 
 

@@ -36,3 +36,60 @@ def test_pick_precision_auto_says_why_and_explicit_choices_stand(monkeypatch) ->
     assert device.pick_precision("bf16", cpu) == "bf16" and device.pick_precision("fp32", cpu) == "fp32"
     with pytest.raises(ConfigError, match="unknown precision"):
         device.pick_precision("fp8", cpu)
+
+
+# CUDA graphs: on by default where the step allows it; the decision is plain logic, tested here on any CPU.
+from drawlab.config import preset_config  # noqa: E402
+from drawlab.training.cuda_graph import decide  # noqa: E402
+
+
+def _cfg(graphs, **model):
+    cfg = preset_config("mnist-cgan")
+    cfg.cuda_graphs = graphs
+    for k, v in model.items():
+        setattr(cfg.model, k, v)
+    return cfg
+
+
+@pytest.mark.parametrize("device, processes, model, expected", [
+    ("cuda", 1, {}, True),                                   # one GPU, a fixed step: on
+    ("cpu", 1, {}, False),                                   # no GPU
+    ("mps", 1, {}, False),
+    ("cuda", 2, {}, False),                                  # torchrun
+    ("cuda", 1, {"instance_noise": 0.1}, False),             # the step changes as training goes on
+    ("cuda", 1, {"d_pretrain_steps": 10}, False),
+    ("cuda", 1, {"swap_real_fraction": 0.5}, False),
+])
+def test_cuda_graphs_auto_turns_on_only_where_the_step_allows(device, processes, model, expected) -> None:
+    on, why = decide(_cfg(None, **model), device, processes)
+    assert on is expected and why.startswith("on" if expected else "off")
+
+
+def test_cuda_graphs_off_stays_off_and_forced_where_impossible_says_why() -> None:
+    assert decide(_cfg(False), "cuda", 1)[0] is False
+    assert decide(_cfg(True), "cuda", 1)[0] is True
+    for device, processes, model, words in [("cpu", 1, {}, "needs a CUDA device"), ("cuda", 2, {}, "one process"),
+                                            ("cuda", 1, {"instance_noise": 0.1}, "--instance-noise")]:
+        with pytest.raises(ConfigError, match=words):
+            decide(_cfg(True, **model), device, processes)
+
+
+def test_the_gpu_preset_is_graph_friendly_and_asks_for_a_gpu() -> None:
+    cfg = preset_config("mnist-cgan-gpu")
+    assert cfg.device == "cuda" and cfg.batch_size >= 512 and cfg.cuda_graphs is None
+    assert decide(cfg, "cuda", 1)[0] is True
+
+
+def test_the_gpu_preset_without_a_gpu_is_one_line(tmp_path, capsys) -> None:
+    from drawlab.cli import main
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["train", "--preset", "mnist-cgan-gpu", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no CUDA GPU" in err[0] and not (tmp_path / "r").exists()
+
+
+def test_one_process_trains_with_a_plain_generator_that_cuda_graphs_can_register() -> None:
+    from drawlab.rng import ShardedGenerator, make_generator
+    assert type(make_generator("cpu", 0, 1)) is torch.Generator     # register_generator_state refuses subclasses
+    assert isinstance(make_generator("cpu", 1, 2), ShardedGenerator)

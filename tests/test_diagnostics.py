@@ -75,7 +75,7 @@ def test_cuda_graphs_on_the_cpu_is_a_clear_error(tmp_path: Path, capsys) -> None
     assert main(["train", "--data", "mnist-5k", "--cuda-graphs", "--device", "cpu", "--steps", "1",
                  "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--cuda-graphs needs a CUDA device" in err[0]
+    assert len(err) == 1 and "--cuda-graphs needs a CUDA device" in err[0] and "drop --cuda-graphs" in err[0]
     assert not (tmp_path / "r").exists()
 
 

@@ -70,8 +70,9 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"))
-    p.add_argument("--cuda-graphs", action="store_true", default=None,
-                   help="replay each training step as one CUDA graph (--device cuda only)")
+    p.add_argument("--cuda-graphs", action=argparse.BooleanOptionalAction, default=None,
+                   help="replay each training step as one CUDA graph (default: on a single GPU when the step "
+                        "allows it; --cuda-graphs insists, --no-cuda-graphs turns it off)")
     p.add_argument("--sample-every", type=int, help="steps between sample grids")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
     p.add_argument("--eval-every", type=int, help="steps between in-training FIDs; keeps the best checkpoint")
@@ -156,7 +157,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                               "(only --steps/--epochs/--minutes, --device and --precision can): start a new run instead")
         cfg, _ = RunDir(a.resume).read_config()
         _apply_length(cfg, a)
-        cfg.cuda_graphs = False  # a runtime choice like --device: given again on each resume, not inherited
+        cfg.cuda_graphs = None   # a runtime choice like --device: given again on each resume, not inherited
         for opt in ("device", "precision", "cuda_graphs"):
             if getattr(a, opt) is not None:
                 setattr(cfg, opt, getattr(a, opt))

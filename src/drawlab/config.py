@@ -107,7 +107,7 @@ class TrainConfig:
     device: str = "auto"         # auto | cpu | cuda | mps
     precision: str = "auto"      # auto | fp32 | bf16 (auto: bf16 only where the hardware is fast at it)
     channels_last: bool = True   # NHWC memory layout for conv models (faster on CPU and GPU)
-    cuda_graphs: bool = False    # replay the training step as one CUDA graph (GPU only; small models: much faster)
+    cuda_graphs: bool | None = None  # replay each step as one CUDA graph: None = when the step allows it (one GPU)
     log_every: int = 50          # steps between metrics.jsonl / TensorBoard records
     sample_every: int | None = None      # steps between sample grids (None: once per epoch, at most about 40 per run)
     checkpoint_every: int | None = None  # steps between checkpoints (None: same as sample grids)
@@ -164,6 +164,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": {"name": "cgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema_images": 8800, "ema_rampup": 0.5},
         "data": {"spec": "mnist"},
         "batch_size": 128, "minutes": 5.0, "fit_batch": [128, 64],
+    },
+    "mnist-cgan-gpu": {
+        "summary": "the default preset's model for one GPU: batch 1024, TF32, each step one CUDA graph, "
+                   "15 s of training (~30 s in all on an H100)",
+        "model": {"name": "cgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema_images": 8800, "ema_rampup": 0.5},
+        "data": {"spec": "mnist"},
+        "batch_size": 1024, "minutes": 0.25, "device": "cuda", "monitor_every": 500,
     },
     "article-mlp": {
         "summary": "the 'Teaching Machines to Draw' first experiment, failure included: 1,000 16x16 binarised "

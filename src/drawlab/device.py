@@ -128,9 +128,10 @@ def enable_fast_math(device: torch.device) -> None:
 
 
 def autocast(device: torch.device, precision: str):
-    """A context manager running the forward pass in ``precision`` (no-op for fp32)."""
+    """A context manager running the forward pass in ``precision`` (no-op for fp32). On CUDA without
+    autocast's weight-cast cache, which a captured CUDA graph cannot hold between replays."""
     if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, cache_enabled=device.type != "cuda")
     return contextlib.nullcontext()
 
 

@@ -23,6 +23,12 @@ class ShardedGenerator(torch.Generator):
         self.rank, self.world = rank, world
 
 
+def make_generator(device: torch.device | str = "cpu", rank: int = 0, world: int = 1) -> torch.Generator:
+    """The training generator of process ``rank`` of ``world``: a plain ``torch.Generator`` for one process
+    (which CUDA graphs can register: they refuse subclasses), a ``ShardedGenerator`` for several."""
+    return torch.Generator(device) if world == 1 else ShardedGenerator(device, rank, world)
+
+
 def _global(shape: tuple[int, ...], gen: torch.Generator) -> tuple[tuple[int, ...], slice]:
     """The global shape of a draw whose first dimension holds the local rows, and this process's rows."""
     rank, world = getattr(gen, "rank", 0), getattr(gen, "world", 1)

@@ -33,7 +33,3 @@ def check_config(cfg: TrainConfig) -> None:
         raise ConfigError("--z-dim and --width must be >= 1")
     if cfg.monitor_every is not None and cfg.monitor_every < 1:
         raise ConfigError(f"--monitor-every must be at least 1 (steps between D histograms), got {cfg.monitor_every}")
-    stepwise = [k for k in ("d_pretrain_steps", "swap_real_fraction", "instance_noise") if getattr(cfg.model, k)]
-    if cfg.cuda_graphs and stepwise:
-        raise ConfigError(f"--{stepwise[0].replace('_', '-')} changes the step as training goes on, which one "
-                          "captured CUDA graph cannot: drop --cuda-graphs or the trick")

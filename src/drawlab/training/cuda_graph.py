@@ -1,4 +1,5 @@
-"""CUDA graphs for the training step (`drawlab train --device cuda --cuda-graphs`).
+"""CUDA graphs for the training step: on by default on one GPU when the step allows it
+(``decide``), forced with `--cuda-graphs`, off with `--no-cuda-graphs`.
 
 The small networks here are bound by kernel launches on a GPU: one captured step replays every
 kernel of a D update, a G update and the EMA in a single launch. Capture happens once, after a few
@@ -10,9 +11,32 @@ from __future__ import annotations
 
 import torch
 
+from ..config import TrainConfig
+from ..errors import ConfigError
 from ..models import Family
 
 WARMUP_STEPS = 3  # eager steps before capture (the last one on a side stream, as CUDA graphs need)
+STEPWISE_TRICKS = ("d_pretrain_steps", "swap_real_fraction", "instance_noise")  # change the step as training goes
+
+
+def decide(cfg: TrainConfig, device_type: str, processes: int) -> tuple[bool, str]:
+    """(replay the step as one CUDA graph?, why) for ``cfg.cuda_graphs``: None = on when the step allows it
+    (a CUDA device, one process, no trick that changes the step as training goes on); True = required
+    (a ConfigError saying why not where it cannot be); False = off."""
+    stepwise = [k for k in STEPWISE_TRICKS if getattr(cfg.model, k)]
+    if device_type != "cuda":
+        why, hint = f"needs a CUDA device, but this run is on {device_type}", "drop --cuda-graphs or use --device cuda"
+    elif processes > 1:
+        why, hint = "is for one process, and this run has several (torchrun)", "drop --cuda-graphs under torchrun"
+    elif stepwise:
+        why = f"cannot capture a step that --{stepwise[0].replace('_', '-')} changes as training goes on"
+        hint = "drop --cuda-graphs or the trick"
+    else:
+        return cfg.cuda_graphs is not False, ("off (--no-cuda-graphs)" if cfg.cuda_graphs is False else
+                                              "on: the step is replayed as one CUDA graph")
+    if cfg.cuda_graphs:
+        raise ConfigError(f"--cuda-graphs {why}: {hint}")
+    return False, f"off: CUDA graphs {why}"
 
 
 def make_capturable(family: Family, on: bool) -> None:

@@ -21,7 +21,7 @@ from ..device import autocast, describe, enable_fast_math, pick_device, pick_pre
 from ..errors import ConfigError
 from ..images import grid_array, save_png, to_uint8
 from ..latent import balanced_labels, seeded_noise
-from ..rng import ShardedGenerator
+from ..rng import make_generator
 from ..models import Family, build_family
 from ..files import trim_jsonl
 from ..run import RunDir
@@ -29,7 +29,7 @@ from ..verdicts import Verdict
 from .. import verdicts as verdicts_file
 from .checks import check_config
 from .console import StopFlag, postfix, progress_bar, summary_line
-from . import distributed
+from . import cuda_graph, distributed
 from .d_monitor import DMonitor
 from .diagnostics import diversity
 from .eval_probe import EvalProbe
@@ -73,11 +73,9 @@ class Trainer:
         self.precision = pick_precision(cfg.precision, self.device, self.echo)
         if cfg.precision == "auto" and not self.team.unanimous(self.precision == "bf16", self.device):
             self.precision = "fp32"     # every process computes in the same precision
-        if cfg.cuda_graphs and self.device.type != "cuda":
-            raise ConfigError(f"--cuda-graphs needs a CUDA device, but this run is on {self.device.type}: "
-                              "drop --cuda-graphs or use --device cuda")
-        if cfg.cuda_graphs and self.team.distributed:
-            raise ConfigError("--cuda-graphs is for one process; under torchrun drop --cuda-graphs")
+        self.graphs, why = cuda_graph.decide(cfg, self.device.type, self.team.world)
+        if self.device.type == "cuda":
+            self.echo(f"CUDA graphs {why}")
         torch.manual_seed(cfg.seed)
         self.data: ImageDataset = open_configured(cfg.data)
         if self.data.notice:
@@ -91,7 +89,7 @@ class Trainer:
         self.family.processes = self.team.world
         if cfg.model.instance_noise > 0 and cfg.model.instance_noise_steps is None:
             cfg.model.instance_noise_steps = self._length_in_steps() or 1000   # resolved once, kept in config.json
-        self.gen = ShardedGenerator(self.device, self.team.rank, self.team.world)   # the same on every process
+        self.gen = make_generator(self.device, self.team.rank, self.team.world)   # the same on every process
         self.gen.manual_seed(cfg.seed)
         self.step, self.elapsed = 0, 0.0
         probe = None  # the in-training FID (--eval-every)
@@ -288,9 +286,8 @@ class Trainer:
 
     def _step_function(self):
         """``family.train_step`` with this run's generator, as a CUDA graph when asked for on a GPU."""
-        if self.cfg.cuda_graphs:
-            from .cuda_graph import GraphedStep
-            return GraphedStep(self.family, self.gen)
+        if self.graphs:
+            return cuda_graph.GraphedStep(self.family, self.gen)
         return lambda x, y: self.family.train_step(x, y, self.gen)
 
     def save(self) -> Path | None:
