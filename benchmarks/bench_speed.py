@@ -194,7 +194,9 @@ def main(argv=None) -> int:
     if device.type == "cuda":
         print(f"gpu: {torch.cuda.get_device_name(device)}")
     p32 = matmul_peak(device, torch.float32)
-    p16 = matmul_peak(device, torch.bfloat16, seconds=1.0)
+    from drawlab.device import cpu_has_fast_bf16
+    slow16 = device.type == "cpu" and not cpu_has_fast_bf16()     # emulated bf16: a 2048^3 product takes minutes
+    p16 = matmul_peak(device, torch.bfloat16, n=256 if slow16 else 2048, seconds=1.0)
     fp32_name = "fp32 (TF32 tensor cores)" if device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32 else "fp32"
     print(f"device {device.type}, precision {precision}: measured matmul peak {fp32_name} {p32:.0f} GFLOP/s, "
           f"bf16 {p16:.0f} GFLOP/s")

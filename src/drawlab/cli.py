@@ -175,9 +175,16 @@ def cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose mistakes are one line (``drawlab: error: ...``, exit 2), not usage text."""
+
+    def error(self, message: str):
+        raise ConfigError(f"{message} (see `{self.prog} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    ap = argparse.ArgumentParser(prog="drawlab", description="A workbench for teaching machines to draw.")
+    ap = OneLineParser(prog="drawlab", description="A workbench for teaching machines to draw.")
     ap.add_argument("--version", action="version", version=f"drawlab {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
@@ -205,11 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import warnings
     warnings.formatwarning = _one_line_warning
     ap = build_parser()
-    a = ap.parse_args(argv)
-    if a.command is None:
-        ap.print_help()
-        return 0
     try:
+        a = ap.parse_args(argv)
+        if a.command is None:
+            ap.print_help()
+            return 0
         return COMMANDS[a.command](a)
     except DrawlabError as e:
         print(f"drawlab: error: {e}", file=sys.stderr)

@@ -73,6 +73,9 @@ def _add_train(sub) -> None:
     p.add_argument("--cuda-graphs", action=argparse.BooleanOptionalAction, default=None,
                    help="replay each training step as one CUDA graph (default: on a single GPU when the step "
                         "allows it; --cuda-graphs insists, --no-cuda-graphs turns it off)")
+    p.add_argument("--on-nan", choices=("rollback", "stop"),
+                   help="non-finite losses or weights: roll back to the newest checkpoint with the learning rates "
+                        "halved (default; at most 3 times), or stop at once (exit 3)")
     p.add_argument("--sample-every", type=int, help="steps between sample grids")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
     p.add_argument("--eval-every", type=int, help="steps between in-training FIDs; keeps the best checkpoint")
@@ -93,7 +96,7 @@ _MODEL_OPTS = {"model": "name", "z_dim": "z_dim", "width": "width", "d_width": "
                "gp_weight": "gp_weight", "r1": "r1", "r1_every": "r1_every", "spectral_norm": "spectral_norm",
                "diffaugment": "diffaugment", "d_norm": "d_norm", "pair_labels": "pair_labels"}
 _TOP_OPTS = ("batch_size", "seed", "device", "precision", "sample_every", "checkpoint_every", "eval_every", "eval_n",
-             "cuda_graphs", "monitor_every")
+             "cuda_graphs", "monitor_every", "on_nan")
 
 
 def config_from_args(a: argparse.Namespace) -> TrainConfig:

@@ -120,6 +120,7 @@ class TrainConfig:
     #   first: the first whose measured steps in ``minutes`` reach ``fit_min_steps`` (else the last); resolved once
     #   at the start of a new minutes-limited run, then emptied: config.json keeps the batch_size chosen
     fit_min_steps: int = 1100
+    on_nan: str = "rollback"     # non-finite losses/weights: rollback (to the newest checkpoint, lr x 0.5; 3 at most) | stop
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -20,6 +20,16 @@ class RunError(DrawlabError):
     """A run directory that is missing, incomplete or incompatible."""
 
 
+class StorageError(DrawlabError):
+    """A write refused by the disk (full, read-only, no permission): nothing half-written is left."""
+
+
+class NumericsError(DrawlabError):
+    """Training diverged (non-finite losses or weights) and could not be rolled back (exit code 3)."""
+
+    exit_code = 3
+
+
 class DistributedError(DrawlabError):
     """Another process of a data-parallel run failed or vanished (exit code 3: the run itself was fine)."""
 

@@ -39,9 +39,9 @@ def grid_array(images: torch.Tensor, nrow: int = 8, pad: int = 2, scale: int | N
     return a[0] if c == 1 else a.transpose(1, 2, 0)
 
 
-def save_png(array: np.ndarray, path: str | Path) -> Path:
+def save_png(array: np.ndarray, path: str | Path, kind: str = "grid") -> Path:
     """Write a uint8 (H, W) or (H, W, 3) array as PNG, atomically (temp file + rename)."""
-    return atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"))
+    return atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"), kind)
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int = 8) -> Path:

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from . import faults
 from .config import TrainConfig
 from .errors import RunError
 from .files import atomic_write, atomic_write_json
@@ -100,7 +101,7 @@ class RunDir:
         self.write_config(cfg, facts)
 
     def write_config(self, cfg: TrainConfig, facts: dict[str, Any]) -> None:
-        atomic_write_json(self.path / CONFIG, {"train": cfg.to_dict(), "facts": facts})
+        atomic_write_json(self.path / CONFIG, {"train": cfg.to_dict(), "facts": facts}, "config")
 
     def read_config(self) -> tuple[TrainConfig, dict[str, Any]]:
         """(TrainConfig, facts) from config.json; RunError when the folder is not a run."""
@@ -119,7 +120,7 @@ class RunDir:
     # -- fixed noise ------------------------------------------------------------------------------
     def save_fixed_noise(self, z: torch.Tensor, labels: torch.Tensor) -> None:
         tensors = {"z": z.cpu().contiguous(), "labels": labels.cpu().contiguous()}
-        atomic_write(self.path / "fixed_noise.safetensors", lambda tmp: save_file(tensors, str(tmp)))
+        atomic_write(self.path / "fixed_noise.safetensors", lambda tmp: save_file(tensors, str(tmp)), "config")
 
     def load_fixed_noise(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         p = self.path / "fixed_noise.safetensors"
@@ -137,10 +138,12 @@ class RunDir:
         ck = Checkpoint(step, self.checkpoints / f"{stem}.safetensors", self.checkpoints / f"{stem}.state.pt")
         weights, meta = _weights(family), {"format": "drawlab-1", "model": family.name, "step": str(step)}
         full = {"step": step, "optimizers": {k: o.state_dict() for k, o in family.opts.items()}, **state}
-        atomic_write(ck.weights, lambda tmp: save_file(weights, str(tmp), metadata=meta))
-        atomic_write(ck.state, lambda tmp: torch.save(full, tmp))
+        atomic_write(ck.weights, lambda tmp: save_file(weights, str(tmp), metadata=meta), "checkpoint")
+        atomic_write(ck.state, lambda tmp: torch.save(full, tmp), "checkpoint")
+        faults.crash_point("checkpoint-latest")
         atomic_write_json(self.checkpoints / "latest.json",
-                          {"step": step, "weights": ck.weights.name, "state": ck.state.name})
+                          {"step": step, "weights": ck.weights.name, "state": ck.state.name}, "latest")
+        faults.crash_point("checkpoint-rotate")
         self._rotate(keep)
         return ck
 
@@ -150,8 +153,8 @@ class RunDir:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         path, weights = self.checkpoints / "best.safetensors", _weights(family)
         meta = {"format": "drawlab-1", "model": family.name, "step": str(step)}
-        atomic_write(path, lambda tmp: save_file(weights, str(tmp), metadata=meta))
-        atomic_write_json(self.checkpoints / "best.json", {"step": step, **info})
+        atomic_write(path, lambda tmp: save_file(weights, str(tmp), metadata=meta), "checkpoint")
+        atomic_write_json(self.checkpoints / "best.json", {"step": step, **info}, "checkpoint")
         return path
 
     def read_best(self) -> dict[str, Any] | None:
@@ -236,7 +239,7 @@ class RunDir:
         meta = {"format": SNAPSHOT_FORMAT, "model": family.name, "step": str(step), "net": name}
         path = self.snapshots / f"step-{step:07d}.safetensors"
         self.snapshots.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda tmp: save_file(weights, str(tmp), metadata=meta))
+        atomic_write(path, lambda tmp: save_file(weights, str(tmp), metadata=meta), "snapshot")
         return path
 
     def list_snapshots(self) -> dict[int, Path]:
@@ -276,10 +279,31 @@ class RunDir:
         return state
 
     def _rotate(self, keep: int) -> None:
-        cks = self.list_checkpoints()
+        """Delete all but the newest ``keep`` checkpoints up to the one latest.json names (never that one,
+        never a later one: a stale checkpoint past it is ``clear_after``'s to remove)."""
+        latest = self.latest_checkpoint()
+        cks = [c for c in self.list_checkpoints() if latest is None or c.step <= latest.step]
         for ck in cks[:-max(1, keep)]:
             for p in (ck.weights, ck.state):
                 p.unlink(missing_ok=True)
+
+    def clear_after(self, step: int) -> list[Path]:
+        """Delete checkpoints, sample grids and snapshots of steps after ``step`` (left by a hard stop or a
+        rollback: the run redoes those steps, and their old files would mix two histories), and temporary
+        files a killed writer left. Returns what it deleted."""
+        gone = []
+        for folder, pattern in ((self.checkpoints, "step-*"), (self.samples, "step-*.png"),
+                                (self.snapshots, "step-*.safetensors")):
+            for p in folder.glob(pattern):
+                m = re.match(r"step-(\d+)\.", p.name)
+                if m and int(m.group(1)) > step:
+                    p.unlink(missing_ok=True)
+                    gone.append(p)
+        for folder in (self.path, self.checkpoints, self.samples, self.snapshots, self.monitor):
+            for p in folder.glob(".*.tmp*"):            # half-written by a process killed mid-write
+                p.unlink(missing_ok=True)
+                gone.append(p)
+        return gone
 
 
 def _weights(family: Family) -> dict[str, torch.Tensor]:

@@ -39,7 +39,7 @@ def save_cached(root: Path, fingerprint: str, images: np.ndarray, meta: dict[str
     meta = dict(meta, count=int(images.shape[0]))
     try:
         npy.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(meta_path, json.dumps(meta).encode())
-        atomic_write(npy, lambda tmp: np.save(tmp, images, allow_pickle=False))
+        atomic_write_bytes(meta_path, json.dumps(meta).encode(), "cache")
+        atomic_write(npy, lambda tmp: np.save(tmp, images, allow_pickle=False), "cache")
     except OSError as exc:
         warnings.warn(f"could not write the image cache under {npy.parent}: {exc}", DataWarning, stacklevel=3)

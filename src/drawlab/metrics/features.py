@@ -231,8 +231,8 @@ def get_feature_net(ds: ImageDataset, root: str | Path | None = None, device: to
                  "weights": w_path.name})
     w_path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    atomic_write(w_path, lambda tmp: save_file(tensors, str(tmp)))
-    atomic_write_json(j_path, info)
+    atomic_write(w_path, lambda tmp: save_file(tensors, str(tmp)), "cache")
+    atomic_write_json(j_path, info, "cache")
     if labelled:
         say(f"feature network {name}: held-out accuracy {100 * info['heldout_accuracy']:.1f}% "
             f"({info['train_seconds']:.0f} s)")

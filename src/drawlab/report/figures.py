@@ -37,7 +37,7 @@ def _plt():
 
 
 def _save(fig, path: Path) -> Path:
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100), "monitor")
     _plt().close(fig)
     return path
 

@@ -31,5 +31,7 @@ def check_config(cfg: TrainConfig) -> None:
         raise ConfigError("learning rates must be > 0")
     if cfg.model.z_dim < 1 or cfg.model.width < 1:
         raise ConfigError("--z-dim and --width must be >= 1")
+    if cfg.on_nan not in ("rollback", "stop"):
+        raise ConfigError(f"--on-nan must be rollback or stop, got {cfg.on_nan!r}")
     if cfg.monitor_every is not None and cfg.monitor_every < 1:
         raise ConfigError(f"--monitor-every must be at least 1 (steps between D histograms), got {cfg.monitor_every}")

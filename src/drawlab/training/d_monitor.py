@@ -108,7 +108,7 @@ class DMonitor(Observer):
         else:
             self.history = {k: (np.concatenate([v, row[k]]) if k in FIELDS else v) for k, v in self.history.items()}
         hist = self.history
-        atomic_write(self.path, lambda tmp: np.savez(tmp, **hist))
+        atomic_write(self.path, lambda tmp: np.savez(tmp, **hist), "monitor")
         r = t.family.readout
         t.logger.log_record({"step": t.step, "epoch": round(m["epoch"], 3), "monitor": True,
                              "d_auc": round(m["auc"], 5), f"{r.keys[0]}_fixed": round(m["real_mean"], 5),

@@ -55,8 +55,12 @@ class Observers:
         self.items = list(observers)
 
     def emit(self, event: Event, t: "Trainer", *args: Any) -> None:
+        """Call each observer in turn; an event whose step a rollback undid (nan_guard.py) goes no further."""
+        step = t.step
         for o in self.items:
             getattr(o, f"on_{event.value}")(t, *args)
+            if t.step != step:
+                break
 
     def find(self, cls: type) -> Any:
         """The first observer of type ``cls``, or None."""

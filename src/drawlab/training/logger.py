@@ -63,6 +63,11 @@ class MetricsLogger:
         self._sums, self._n, self._timed, self._t0, self._busy, self._last = {}, 0, 0, now, 0.0, now
         return rec
 
+    def discard(self) -> None:
+        """Forget what was added since the last flush (steps undone by a rollback)."""
+        now = time.perf_counter()
+        self._sums, self._n, self._timed, self._t0, self._busy, self._last = {}, 0, 0, now, 0.0, now
+
     def reset_clock(self) -> None:
         """Leave the time since the last step (a pause such as writing a checkpoint) out of images/s;
         the steps and stepping time already counted in this interval stay counted."""

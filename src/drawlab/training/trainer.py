@@ -14,16 +14,16 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .. import __version__
+from .. import __version__, faults
 from ..config import TrainConfig
 from ..data import Batches, ImageDataset, open_configured
 from ..device import autocast, describe, enable_fast_math, pick_device, pick_precision
-from ..errors import ConfigError
+from ..errors import ConfigError, NumericsError
 from ..images import grid_array, save_png, to_uint8
 from ..latent import balanced_labels, seeded_noise
 from ..rng import make_generator
 from ..models import Family, build_family
-from ..files import trim_jsonl
+from ..files import append_jsonl, trim_jsonl
 from ..run import RunDir
 from ..verdicts import Verdict
 from .. import verdicts as verdicts_file
@@ -35,6 +35,7 @@ from .diagnostics import diversity
 from .eval_probe import EvalProbe
 from .events import Event, Observer, Observers
 from .logger import MetricsLogger
+from .nan_guard import NanGuard
 from .pictures import Pictures
 from .reconstructions import Reconstructions, Scales
 from .snapshots import Snapshots
@@ -64,6 +65,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir: str | Path, resume: bool = False,
                  progress: bool = True, echo: Callable[[str], None] | None = None):
         check_config(cfg)
+        faults.check()
         self.cfg, self.run, self.resume = cfg, RunDir(run_dir), resume
         self.echo = echo or (lambda s: print(s, file=sys.stderr))
         self.progress = progress
@@ -92,6 +94,7 @@ class Trainer:
         self.gen = make_generator(self.device, self.team.rank, self.team.world)   # the same on every process
         self.gen.manual_seed(cfg.seed)
         self.step, self.elapsed = 0, 0.0
+        self.rollbacks: list[dict[str, Any]] = []   # NaN rollbacks so far (config.json facts)
         probe = None  # the in-training FID (--eval-every)
         if cfg.eval_every and self.team.main:  # feature net and real features first: a bad --eval-n fails before any run exists
             from ..metrics.probe import FIDProbe
@@ -134,13 +137,15 @@ class Trainer:
                 "conditional": self.family.conditional, "data_name": d.name, "data_size": len(d),
                 "data_fingerprint": d.fingerprint, "drawlab_version": __version__,
                 "torch_version": torch.__version__, "processes": self.team.world,
-                **({"sized_to_machine": self.sized} if self.sized else {})}
+                **({"sized_to_machine": self.sized} if self.sized else {}),
+                **({"nan_rollbacks": self.rollbacks} if self.rollbacks else {})}
 
     def _setup_run(self) -> None:
         if not self.team.main:   # reads only: rank 0 creates the run and writes it
             return self._join_run()
         if self.resume:
             _, facts = self.run.read_config()
+            self.rollbacks = list(facts.get("nan_rollbacks", []))
             if facts.get("data_fingerprint") != self.data.fingerprint:
                 self.echo(f"drawlab: warning: the data of {self.data.name} changed since this run started")
             ck = self.run.latest_checkpoint()
@@ -150,6 +155,7 @@ class Trainer:
                 self._restore(state)
             self.run.write_config(self.cfg, {**facts, **self._facts()})
             trim_jsonl(self.run.metrics, self.step)
+            self.run.clear_after(self.step)     # what a hard stop left past the checkpoint resumed from
         else:
             self.run.create(self.cfg, self._facts())
         if self.run.load_fixed_noise() is None:
@@ -172,7 +178,7 @@ class Trainer:
     def _observers(self, probe) -> list[Observer]:
         """The watchers of this run (see events.py): watchdog and D monitor for adversarial families,
         the in-training evaluation when asked for, and the pictures at the end."""
-        obs: list[Observer] = []
+        obs: list[Observer] = [NanGuard(self.cfg.on_nan)]     # first: a rollback precedes what others make of NaN
         if self.family.adversarial:
             target = self._length_in_steps()       # a short run may say "D wins" after a quarter of it
             wins = D_WINS_STEPS if target is None else min(D_WINS_STEPS, max(1, target // 4))
@@ -286,13 +292,18 @@ class Trainer:
 
     def _step_function(self):
         """``family.train_step`` with this run's generator, as a CUDA graph when asked for on a GPU."""
-        if self.graphs:
-            return cuda_graph.GraphedStep(self.family, self.gen)
-        return lambda x, y: self.family.train_step(x, y, self.gen)
+        step = (cuda_graph.GraphedStep(self.family, self.gen) if self.graphs
+                else lambda x, y: self.family.train_step(x, y, self.gen))
+        if faults.planned("nan"):     # testing aid (DRAWLAB_FAULT=nan@STEP): that step's batch becomes NaN
+            return lambda x, y: step(x * float("nan") if faults.nan_at(self.step + 1) else x, y)
+        return step
 
     def save(self) -> Path | None:
         """Write a checkpoint of this step; emits ``checkpoint``. Rank 0 alone writes it (None elsewhere)."""
         if not self.team.main:
+            return None
+        guard = self.observers.find(NanGuard)
+        if guard is not None and not guard.check_weights(self):      # never a checkpoint with NaN in it
             return None
         path = self.run.save_checkpoint(self.family, self.step, self._state(), self.cfg.keep_checkpoints).weights
         self.observers.emit(Event.CHECKPOINT, self)
@@ -319,8 +330,7 @@ class Trainer:
         bar = progress_bar(self.progress, target, self.step, self.cfg.minutes)
         start_step, t_start = self.step, time.perf_counter()
         last_grid, last_rec, interrupted = None, None, False
-        it = self.batches.iterate(self.step)
-        step_fn = self._step_function()
+        self._batch_iter, self._step_fn = self.batches.iterate(self.step), self._step_function()
         with StopFlag() as stop:
             while True:
                 done, stopping = self.team.agree(self._done(target), stop.requested, self.device)
@@ -328,10 +338,10 @@ class Trainer:
                     interrupted = stopping
                     break
                 t0 = time.perf_counter()
-                x, y = next(it)
+                x, y = next(self._batch_iter)
                 if self.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
-                self.logger.add(step_fn(x, y))
+                self.logger.add(self._step_fn(x, y))
                 self.step += 1
                 self.elapsed += time.perf_counter() - t0
                 bar.update(1)
@@ -360,6 +370,35 @@ class Trainer:
         self.echo(summary_line(res, last_rec, getattr(self.family, "readout", None)))
         self.team.finish()
         return res
+
+    def rollback(self, what: str, lr_factor: float) -> None:
+        """Back to the newest checkpoint after non-finite numbers (``what``), learning rates x ``lr_factor``;
+        recorded in config.json (facts.nan_rollbacks, model.lr_g/lr_d) and metrics.jsonl. See nan_guard.py."""
+        ck = self.run.latest_checkpoint()
+        if ck is None:
+            raise NumericsError(f"training diverged: {what}, before the first checkpoint: lower the learning "
+                                "rates (--lr-g/--lr-d) or checkpoint sooner (--checkpoint-every)")
+        bad_step = self.step
+        self.run.load_weights(self.family, ck)
+        self._restore(self.run.load_state(self.family, ck))
+        m = self.cfg.model
+        m.lr_g, m.lr_d = m.lr_g * lr_factor, m.lr_d * lr_factor
+        for name, opt in self.family.opts.items():
+            for group in opt.param_groups:
+                group["lr"] *= lr_factor
+        self.rollbacks.append({"at_step": bad_step, "to_step": self.step, "why": what,
+                               "lr_g": m.lr_g, "lr_d": m.lr_d})
+        self.logger.discard()                          # the running means of the diverged steps
+        trim_jsonl(self.run.metrics, self.step)
+        self.run.clear_after(self.step)
+        append_jsonl(self.run.metrics, {"step": self.step, "event": "nan-rollback", "time": time.time(),
+                                        **self.rollbacks[-1]})
+        _, facts = self.run.read_config()
+        self.run.write_config(self.cfg, {**facts, **self._facts()})
+        self._batch_iter, self._step_fn = self.batches.iterate(self.step), self._step_function()
+        self.echo(f"drawlab: warning: {what}: rolled back to step {self.step} (the newest checkpoint) and "
+                  f"multiplied the learning rates by {lr_factor} (lr_g {m.lr_g:.3g}, lr_d {m.lr_d:.3g}); "
+                  f"rollback {len(self.rollbacks)}")
 
     def _announce(self) -> None:
         if len(self.data) < SMALL_DATASET:

@@ -1,0 +1,163 @@
+"""Nothing lost: faults injected through DRAWLAB_FAULT (drawlab/faults.py) and kill -9 at random moments.
+
+Every crash leaves a loadable newest checkpoint, and the resumed run ends bitwise equal (every weight,
+optimizer moment and RNG state) to a run that was never interrupted.
+"""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from drawlab import faults
+from drawlab.cli import main
+from drawlab.errors import ConfigError, NumericsError
+from drawlab.files import read_jsonl
+from drawlab.run import RunDir
+
+from conftest import TINY, tiny_cfg, train
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import kill_campaign  # noqa: E402
+from kill_campaign import bitwise_equal  # noqa: E402
+
+ARGS = [*TINY, "--model", "dcgan", "--data", "mnist-5k", "--checkpoint-every", "2"]
+
+
+@pytest.fixture(autouse=True)
+def _no_faults():
+    faults.plan("")
+    yield
+    faults.plan(None)
+
+
+def errors(capsys) -> list[str]:
+    """The error lines printed (the run's own progress lines aside); never a traceback."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    return [ln for ln in err.splitlines() if ln.startswith("drawlab: error")]
+
+
+def test_fault_specs_parse_and_a_bad_one_says_what_is_allowed() -> None:
+    assert faults.parse("nan@5, crash@checkpoint-rename,enospc@grid") == (
+        faults.Fault("nan", "5"), faults.Fault("crash", "checkpoint-rename"), faults.Fault("enospc", "grid"))
+    assert faults.parse("") == ()
+    for bad in ("nan", "nan@x", "boom@grid", "crash@", "@grid"):
+        with pytest.raises(ConfigError, match="KIND@WHERE"):
+            faults.parse(bad)
+
+
+# -- numbers that go wrong ---------------------------------------------------------------------------
+def test_nan_rolls_back_to_the_last_good_checkpoint_with_lower_learning_rates(tmp_path: Path) -> None:
+    faults.plan("nan@13")
+    cfg = tiny_cfg("mnist-5k", steps=30, checkpoint_every=5, log_every=5)
+    lr_g, lr_d = cfg.model.lr_g, cfg.model.lr_d
+    res, lines = train(cfg, tmp_path / "r")
+    assert res.step == 30
+    said = [ln for ln in lines if "rolled back" in ln]
+    assert len(said) == 1 and "step 10" in said[0] and "0.5" in said[0], lines
+    run = RunDir(tmp_path / "r")
+    cfg2, facts = run.read_config()
+    assert [r["to_step"] for r in facts["nan_rollbacks"]] == [10]
+    assert cfg2.model.lr_g == pytest.approx(lr_g * 0.5) and cfg2.model.lr_d == pytest.approx(lr_d * 0.5)
+    events = [r for r in read_jsonl(run.metrics) if r.get("event") == "nan-rollback"]
+    assert len(events) == 1 and events[0]["step"] == 10
+    assert not any(isinstance(v, float) and not math.isfinite(v) for r in read_jsonl(run.metrics) for v in r.values())
+    for ck in run.list_checkpoints():                        # no checkpoint holds a non-finite number
+        assert all(torch.isfinite(t).all() for t in load_file(str(ck.weights)).values() if t.is_floating_point())
+    from drawlab.api import load
+    assert torch.isfinite(load(tmp_path / "r").sample_tensor(8)[0].float()).all()   # the run still samples
+
+
+def test_on_nan_stop_is_one_line_and_exit_3(tmp_path: Path, capsys) -> None:
+    faults.plan("nan@3")
+    assert main(["train", *ARGS, "--steps", "10", "--on-nan", "stop", "--out", str(tmp_path / "r")]) == 3
+    err = errors(capsys)
+    assert len(err) == 1 and "diverged" in err[0] and "--on-nan stop" in err[0]
+    assert RunDir(tmp_path / "r").latest_checkpoint().step == 2          # the good checkpoint stands
+
+
+def test_after_three_rollbacks_the_run_stops_with_what_to_try(tmp_path: Path) -> None:
+    faults.plan("nan@7,nan@12,nan@17,nan@22")
+    cfg = tiny_cfg("mnist-5k", steps=30, checkpoint_every=5, log_every=5)
+    with pytest.raises(NumericsError, match="after 3 rollbacks.*lower the learning rates"):
+        train(cfg, tmp_path / "r")
+    _, facts = RunDir(tmp_path / "r").read_config()
+    assert len(facts["nan_rollbacks"]) == 3
+
+
+# -- the disk ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fault, words", [("enospc@checkpoint", "disk is full"), ("erofs@grid", "read-only"),
+                                          ("enospc@log", "disk is full"), ("erofs@latest", "read-only")])
+def test_a_full_or_read_only_disk_is_one_line_and_the_last_checkpoint_stands(tmp_path: Path, capsys, fault, words) -> None:
+    run = tmp_path / "r"
+    assert main(["train", *ARGS, "--steps", "4", "--out", str(run)]) == 0
+    capsys.readouterr()
+    faults.plan(fault)
+    assert main(["train", "--resume", str(run), "--steps", "8", "--no-progress"]) == 2
+    err = errors(capsys)
+    assert len(err) == 1 and words in err[0] and "cannot write" in err[0], err
+    ck = RunDir(run).latest_checkpoint()
+    assert ck.step >= 4 and load_file(str(ck.weights)) and torch.load(ck.state, weights_only=True)["step"] == ck.step
+    assert not list(run.rglob("*.tmp*")), "a temporary file was left behind"
+    faults.plan("")
+    assert main(["train", "--resume", str(run), "--steps", "8", "--no-progress"]) == 0
+
+
+# -- crashes -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("whole") / "r"
+    assert main(["train", *ARGS, "--steps", "8", "--out", str(out)]) == 0
+    return out
+
+
+CRASH_POINTS = ("checkpoint-write", "checkpoint-fsync", "checkpoint-rename", "checkpoint-latest",
+                "latest-write", "latest-fsync", "latest-rename", "checkpoint-rotate", "config-write", "config-rename")
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_a_crash_at_each_step_of_a_write_leaves_a_loadable_checkpoint_and_an_exact_resume(
+        tmp_path: Path, uninterrupted: Path, point: str) -> None:
+    """The files exactly as a kill -9 at ``point`` leaves them (copied there, in this process), resumed."""
+    run, crashed = tmp_path / "r", tmp_path / "crashed"
+    assert main(["train", *ARGS, "--steps", "4", "--out", str(run)]) == 0
+    faults.plan(f"crash@{point}")
+    faults.on_crash(lambda name: None if crashed.exists() else shutil.copytree(run, crashed))
+    assert main(["train", "--resume", str(run), "--steps", "8", "--no-progress"]) == 0
+    assert crashed.is_dir(), f"{point} was never reached"
+    faults.plan("")
+    ck = RunDir(crashed).latest_checkpoint()
+    assert ck is not None and ck.step >= 4
+    load_file(str(ck.weights)), torch.load(ck.state, weights_only=True)
+    assert main(["train", "--resume", str(crashed), "--steps", "8", "--no-progress"]) == 0
+    assert bitwise_equal(crashed, uninterrupted)
+    assert not list(crashed.rglob(".*.tmp*")), "the resume left a half-written file in place"
+
+
+def test_drawlab_fault_crash_really_kills_the_process(tmp_path: Path, uninterrupted: Path) -> None:
+    run = tmp_path / "r"
+    assert main(["train", *ARGS, "--steps", "4", "--out", str(run)]) == 0
+    env = {**os.environ, faults.ENV: "crash@checkpoint-rename", "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    p = subprocess.run([sys.executable, "-m", "drawlab", "train", "--resume", str(run), "--steps", "8", "--no-progress"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert main(["train", "--resume", str(run), "--steps", "8", "--no-progress"]) == 0
+    assert bitwise_equal(run, uninterrupted)
+
+
+def test_kill_9_at_random_moments_then_resume_ends_bitwise_equal(tmp_path: Path) -> None:
+    """The campaign (benchmarks/kill_campaign.py): 10 SIGKILLs at random moments, many inside a checkpoint
+    write; resumed each time; bitwise equal to a run of the same length never interrupted."""
+    r = kill_campaign.campaign(tmp_path, "dcgan", kills=10, steps=30)
+    print(f"kill -9 campaign: {r['kills']} kills, {r['resumes']} resumes, bitwise equal: "
+          f"{'yes' if r['bitwise_equal'] else 'no'}")
+    assert r["kills"] == 10 and r["bitwise_equal"]
