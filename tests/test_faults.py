@@ -5,6 +5,7 @@ optimizer moment and RNG state) to a run that was never interrupted.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -23,7 +24,7 @@ from drawlab.errors import ConfigError, NumericsError
 from drawlab.files import read_jsonl
 from drawlab.run import RunDir
 
-from conftest import TINY, tiny_cfg, train
+from conftest import TINY, resume_to, tiny_cfg, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import kill_campaign  # noqa: E402
@@ -161,3 +162,97 @@ def test_kill_9_at_random_moments_then_resume_ends_bitwise_equal(tmp_path: Path)
     print(f"kill -9 campaign: {r['kills']} kills, {r['resumes']} resumes, bitwise equal: "
           f"{'yes' if r['bitwise_equal'] else 'no'}")
     assert r["kills"] == 10 and r["bitwise_equal"]
+
+
+# -- the folder ----------------------------------------------------------------------------------------
+def test_a_second_trainer_of_the_same_run_is_refused_with_one_line(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "r"
+    assert main(["train", *ARGS, "--steps", "2", "--out", str(run)]) == 0
+    with RunDir(run).lock():                                  # as if another terminal were training it
+        assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 2
+        err = errors(capsys)
+        assert len(err) == 1 and "is being trained by process" in err[0] and str(os.getpid()) in err[0]
+    assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 0
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    assert main(["train", *ARGS, "--steps", "2", "--out", str(run)]) == 0
+    code = ("import os, signal, sys; from drawlab.run import RunDir; RunDir(sys.argv[1]).lock().__enter__(); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    assert subprocess.run([sys.executable, "-c", code, str(run)], timeout=60).returncode == -signal.SIGKILL
+    assert (run / ".lock").read_text().strip().isdigit()     # its pid is still written there
+    assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 0
+
+
+def test_after_a_hard_stop_resume_clears_what_lies_past_its_checkpoint(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    assert main(["train", *ARGS, "--steps", "6", "--out", str(run)]) == 0
+    rd = RunDir(run)
+    (rd.checkpoints / "latest.json").write_text('{"step": 2, "weights": "step-0000002.safetensors", '
+                                                 '"state": "step-0000002.state.pt"}')   # died after step 2's write
+    (rd.checkpoints / ".step-0000004.123.tmp.safetensors").write_bytes(b"half")
+    assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 0
+    assert [c.step for c in rd.list_checkpoints()] == [2, 4]   # the stale step-6 files are gone
+    assert rd.latest_checkpoint().step == 4 and not list(run.rglob(".*.tmp*"))
+    assert max(int(p.stem.split("-")[1]) for p in rd.samples.glob("step-*.png")) == 4
+
+
+def test_rotation_never_deletes_the_checkpoint_latest_json_names(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    assert main(["train", *ARGS, "--steps", "4", "--out", str(run)]) == 0
+    rd = RunDir(run)
+    stale = rd.checkpoints / "step-0000099.safetensors"      # a stale, higher-numbered pair
+    stale.write_bytes((rd.checkpoints / "step-0000004.safetensors").read_bytes())
+    stale.with_name("step-0000099.state.pt").write_bytes((rd.checkpoints / "step-0000004.state.pt").read_bytes())
+    rd._rotate(1)
+    assert (rd.checkpoints / "step-0000004.safetensors").is_file() and rd.latest_checkpoint().step == 4
+
+
+# -- nothing executed from files -------------------------------------------------------------------------
+class _Evil:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_whose_pickle_would_run_a_command_is_refused_and_nothing_runs(tmp_path: Path, capsys) -> None:
+    run, marker = tmp_path / "r", tmp_path / "pwned"
+    assert main(["train", *ARGS, "--steps", "2", "--out", str(run)]) == 0
+    torch.save({"step": 2, "optimizers": _Evil(marker)}, RunDir(run).latest_checkpoint().state)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 2
+    err = errors(capsys)
+    assert len(err) == 1 and "cannot read" in err[0]
+    assert main(["report", str(run)]) == 0                    # the report reads the state too: still nothing runs
+    assert not marker.exists(), "a command from a checkpoint ran"
+
+
+# -- found by review -------------------------------------------------------------------------------------
+def test_the_library_refuses_to_resume_a_run_with_another_config(tmp_path: Path) -> None:
+    from drawlab.training import Trainer
+    cfg = tiny_cfg("mnist-5k", steps=2)
+    train(cfg, tmp_path / "r")
+    other = tiny_cfg("mnist-5k", steps=4)
+    other.model.width = 16
+    with pytest.raises(ConfigError, match="model.width"):
+        Trainer(other, tmp_path / "r", resume=True, progress=False, echo=lambda s: None)
+    assert RunDir(tmp_path / "r").read_config()[0].model.width == 8      # config.json untouched
+
+
+def test_resume_on_changed_data_records_the_history_and_evaluate_says_so(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    assert main(["train", *ARGS, "--steps", "2", "--out", str(run)]) == 0
+    d = json.loads((run / "config.json").read_text())
+    d["facts"]["data_fingerprint"], d["facts"]["data_size"] = "older-data", 60000
+    (run / "config.json").write_text(json.dumps(d))
+    res, lines = resume_to(run, steps=4)
+    assert any("data changed" in ln for ln in lines)
+    _, facts = RunDir(run).read_config()
+    assert facts["data_history"] == [{"data_name": "mnist-5k", "data_size": 60000,
+                                      "data_fingerprint": "older-data", "until_step": 2}]
+    assert facts["data_fingerprint"] != "older-data"
+    res, lines = resume_to(run, steps=6)                       # the history stays, and grows only on a change
+    assert len(RunDir(run).read_config()[1]["data_history"]) == 1

@@ -195,6 +195,10 @@ def evaluate(run_dir: str | Path, n: int = DEFAULT_N, checkpoint: str | int | No
         notes.append(f"the data of {ds.name} changed since the run was trained (fingerprint "
                      f"{facts.get('data_fingerprint')} then, {ds.fingerprint} now)")
         say(f"drawlab: warning: {notes[-1]}")
+    for h in facts.get("data_history", []):
+        notes.append(f"until step {h.get('until_step')} this run learnt from other data ({h.get('data_name')}, "
+                     f"{h.get('data_size')} images, fingerprint {h.get('data_fingerprint')})")
+        say(f"drawlab: warning: {notes[-1]}")
     if tuple(ds.shape) != tuple(facts["shape"]):
         raise DataError(f"the run draws {tuple(facts['shape'])} images but its data now gives {ds.shape}")
     n_eff, n_notes = plan_n(n, len(ds), FEATURE_DIM)

@@ -99,7 +99,12 @@ class Trainer:
         if cfg.eval_every and self.team.main:  # feature net and real features first: a bad --eval-n fails before any run exists
             from ..metrics.probe import FIDProbe
             probe = FIDProbe(self.data, cfg.eval_n, cfg.data.root, self.device, echo=self.echo)
-        self._setup_run()
+        self._lock = self.run.lock().__enter__() if self.team.main else None   # one trainer per run
+        try:
+            self._setup_run()
+        except BaseException:
+            self.release()
+            raise
         self.observers = Observers(self._observers(probe) if self.team.main else [])
         self.family.to(self.device, self.channels_last)
         self.team.broadcast_parameters(self.family.nets.values())
@@ -144,15 +149,20 @@ class Trainer:
         if not self.team.main:   # reads only: rank 0 creates the run and writes it
             return self._join_run()
         if self.resume:
-            _, facts = self.run.read_config()
+            saved, facts = self.run.read_config()
+            _same_run(saved, self.cfg)
             self.rollbacks = list(facts.get("nan_rollbacks", []))
-            if facts.get("data_fingerprint") != self.data.fingerprint:
-                self.echo(f"drawlab: warning: the data of {self.data.name} changed since this run started")
             ck = self.run.latest_checkpoint()
             if ck is not None:
                 self.run.load_weights(self.family, ck)
                 state = self.run.load_state(self.family, ck)
                 self._restore(state)
+            if facts.get("data_fingerprint") != self.data.fingerprint:     # kept, not overwritten: evaluate says so
+                was = {k: facts.get(k) for k in ("data_name", "data_size", "data_fingerprint")}
+                facts["data_history"] = [*facts.get("data_history", []), {**was, "until_step": self.step}]
+                self.echo(f"drawlab: warning: the data changed since this run started ({was['data_name']}, "
+                          f"{was['data_size']} images -> {self.data.name}, {len(self.data)}): from step {self.step} "
+                          "it learns from the new data; config.json keeps the history (facts.data_history)")
             self.run.write_config(self.cfg, {**facts, **self._facts()})
             trim_jsonl(self.run.metrics, self.step)
             self.run.clear_after(self.step)     # what a hard stop left past the checkpoint resumed from
@@ -311,9 +321,24 @@ class Trainer:
         return path
 
     # -- the loop ---------------------------------------------------------------------------------
+    def release(self) -> None:
+        """Let another process train this run (done by ``train`` when it ends, however it ends)."""
+        if getattr(self, "_lock", None) is not None:
+            self._lock.__exit__(None, None, None)
+            self._lock = None
+
+    __del__ = release
+
     def train(self) -> TrainResult:
-        """Train to the target. Each step: a batch, the family's step, then the events it triggers
-        (log, grid, checkpoint, epoch end) for the observers; at the end, a last grid and checkpoint."""
+        """Train to the target (see ``_train``), then release the run directory's lock."""
+        try:
+            return self._train()
+        finally:
+            self.release()
+
+    def _train(self) -> TrainResult:
+        """Each step: a batch, the family's step, then the events it triggers (log, grid, checkpoint,
+        epoch end) for the observers; at the end, a last grid and checkpoint."""
         target = self.target_steps()
         spe = self.batches.steps_per_epoch
         if self._done(target):
@@ -406,6 +431,31 @@ class Trainer:
                       "watch the sample grids, and prefer more data or image augmentation")
         self.echo(f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
                   f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
+
+
+RESUME_MAY_CHANGE = ("steps", "epochs", "minutes", "device", "precision", "cuda_graphs", "on_nan")
+
+
+def _same_run(saved: TrainConfig, cfg: TrainConfig) -> None:
+    """ConfigError when ``cfg`` differs from the run's config.json in more than its length and runtime
+    choices (RESUME_MAY_CHANGE): a resume continues the run it finds, it never rewrites it."""
+    a, b = saved.to_dict(), cfg.to_dict()
+    for k in RESUME_MAY_CHANGE:
+        a.pop(k, None), b.pop(k, None)
+    diff = sorted(_diff(a, b))
+    if diff:
+        raise ConfigError(f"resume continues a run with its own settings, and {', '.join(diff[:3])} differ from its "
+                          "config.json: resume with the run's config (RunDir(...).read_config()) or start a new run")
+
+
+def _diff(a: dict, b: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(a) | set(b)):
+        if isinstance(a.get(k), dict) and isinstance(b.get(k), dict):
+            out += _diff(a[k], b[k], f"{prefix}{k}.")
+        elif a.get(k) != b.get(k):
+            out.append(prefix + k)
+    return out
 
 
 def _has_conv(family: Family) -> bool:
