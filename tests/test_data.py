@@ -379,3 +379,40 @@ def test_celeba_sample_folder(tmp_path: Path) -> None:
     assert 60 < ds.images.float().mean() < 200 and ds.images.float().std() > 20
     again = open_dataset(f"folder:{sample}", size=32)
     assert torch.equal(ds.images, again.images)
+
+
+def test_a_streamed_image_that_breaks_is_replaced_together_with_its_label(tmp_path: Path) -> None:
+    """Review finding: a truncated file was replaced by the next readable image, but kept its own label."""
+    for k, cls in enumerate(["a", "b", "b"]):
+        target = tmp_path / "s" / cls / f"{k}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8), 40 * (k + 1), dtype=np.uint8)).save(target)
+    ds = open_dataset(f"folder:{tmp_path / 's'}", size=8, max_memory_bytes=0)
+    assert ds.labels.tolist() == [0, 1, 1]
+    broken = tmp_path / "s" / "a" / "0.png"
+    broken.write_bytes(broken.read_bytes()[:20])             # truncated after the folder was opened
+    with pytest.warns(Warning, match="could not decode"):
+        image, label = ds.load_item(0)
+    assert label == 1 and torch.equal(image, ds.load_item(1)[0])   # the stand-in's image AND its label
+
+
+def test_two_folders_with_the_same_names_sizes_and_times_never_share_a_decoded_cache(tmp_path: Path) -> None:
+    """Review finding: the cache key left out the folder itself (and the decoder's version)."""
+    import os
+    import shutil
+    from drawlab.data.folder import cache_key
+    for k in range(4):
+        target = tmp_path / "a" / f"{k}.bmp"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8), 10 * k, dtype=np.uint8)).save(target)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")              # same names, sizes and times ...
+    for k in range(4):                                           # ... other pixels (BMP: same byte size)
+        p = tmp_path / "b" / f"{k}.bmp"
+        st = p.stat()
+        Image.fromarray(np.full((8, 8), 200 - 10 * k, dtype=np.uint8)).save(p)
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    a = open_dataset(f"folder:{tmp_path / 'a'}", size=8)
+    b = open_dataset(f"folder:{tmp_path / 'b'}", size=8)
+    assert a.fingerprint == b.fingerprint                        # the data's identity is its content list ...
+    assert cache_key(a.fingerprint, tmp_path / "a") != cache_key(b.fingerprint, tmp_path / "b")
+    assert int(b.images[0].max()) == 200 and int(a.images[0].max()) == 0   # ... but b decoded its own pixels

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from drawlab.data.dataset import DataWarning
+from drawlab.errors import StorageError
 from drawlab.files import atomic_write, atomic_write_bytes
 
 
@@ -41,5 +42,5 @@ def save_cached(root: Path, fingerprint: str, images: np.ndarray, meta: dict[str
         npy.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(meta_path, json.dumps(meta).encode(), "cache")
         atomic_write(npy, lambda tmp: np.save(tmp, images, allow_pickle=False), "cache")
-    except OSError as exc:
+    except (OSError, StorageError) as exc:
         warnings.warn(f"could not write the image cache under {npy.parent}: {exc}", DataWarning, stacklevel=3)

@@ -17,8 +17,9 @@ class ItemReader(Protocol):
 
     def __len__(self) -> int: ...
 
-    def __call__(self, i: int) -> torch.Tensor:
-        """Image ``i`` as uint8 (C, H, W)."""
+    def read(self, i: int) -> tuple[torch.Tensor, int]:
+        """(uint8 (C, H, W), j): the image of item ``j``, which is ``i`` unless item ``i`` could not be
+        read and another stood in for it (the label must then be ``j``'s too)."""
         ...
 
 
@@ -76,7 +77,8 @@ class StreamingImageDataset(ImageDataset):
     def load_item(self, i: int) -> tuple[torch.Tensor, int]:
         """Item ``i``: (uint8 (C, H, W), label int; 0 when unlabelled)."""
         assert self.reader is not None
-        return self.reader(i), self._label(i)
+        image, j = self.reader.read(i)
+        return image, self._label(j)         # a stand-in image keeps its own label
 
 
 def make_fingerprint(*parts: object) -> str:

@@ -41,7 +41,8 @@ def detect_channels(paths: list[str]) -> int | None:
 
 
 class FolderItemReader:
-    """Decodes item i of a streaming folder dataset; an unreadable file is replaced by the next readable one."""
+    """Decodes item i of a streaming folder dataset; an unreadable file is replaced by the next readable one
+    (whose index is returned with it, so its label comes along)."""
 
     def __init__(self, paths: list[str], size: int, channels: int) -> None:
         self.paths = paths
@@ -52,8 +53,8 @@ class FolderItemReader:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __call__(self, i: int) -> torch.Tensor:
-        """uint8 (channels, size, size)."""
+    def read(self, i: int) -> tuple[torch.Tensor, int]:
+        """(uint8 (channels, size, size), the index of the file decoded)."""
         n = len(self.paths)
         for k in range(n):
             a = try_decode(self.paths[(i + k) % n], self.size, self.channels)
@@ -61,7 +62,7 @@ class FolderItemReader:
                 if k and not self._warned:
                     self._warned = True
                     warnings.warn(f"could not decode {self.paths[i]}; using a neighbouring image", DataWarning)
-                return torch.from_numpy(a)
+                return torch.from_numpy(a), (i + k) % n
         raise DataError(f"none of the {n} image files could be decoded any more; check the folder")
 
 
@@ -79,10 +80,21 @@ def _all_unreadable(root: Path, n: int) -> DataError:
     return DataError(f"none of the {n} image files in {root} could be read: check that they are valid images")
 
 
+DECODER_VERSION = "drawlab-decode-1"   # bump when decoding changes (resize, colour, orientation)
+
+
+def cache_key(fp: str, root: Path) -> str:
+    """The decoded-images cache's key: the data's fingerprint, the folder itself and the decoder (drawlab's
+    and Pillow's versions), so two folders, or two decoders, never share a cache."""
+    import PIL
+    return make_fingerprint(fp, str(root), DECODER_VERSION, PIL.__version__)
+
+
 def _decode_or_load(
     scan: FolderScan, cache_root: Path, fp: str, size: int, channels: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (M, C, size, size) of the readable files, and a bool (N,) mask of which files those are."""
+    fp = cache_key(fp, scan.root)
     cached = load_cached(cache_root, fp, (channels, size, size))
     if cached is not None:
         images, meta = cached

@@ -63,6 +63,6 @@ class TensorItemReader:
     def __len__(self) -> int:
         return int(self.native.shape[0])
 
-    def __call__(self, i: int) -> torch.Tensor:
-        """uint8 (channels, size, size)."""
-        return transform_u8(self.native[i : i + 1], self.size, self.channels)[0]
+    def read(self, i: int) -> tuple[torch.Tensor, int]:
+        """(uint8 (channels, size, size), i)."""
+        return transform_u8(self.native[i : i + 1], self.size, self.channels)[0], i
