@@ -147,14 +147,41 @@ def _migrate_ema(m: dict[str, Any], batch: int) -> dict[str, Any]:
     return m
 
 
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "None": (type(None),),
+          "list[int]": (list,)}
+
+
+def _type_ok(value: Any, annotation: str) -> bool:
+    """``value`` fits the field annotation (a string under ``from __future__ import annotations``)."""
+    for part in (p.strip() for p in annotation.split("|")):
+        if part not in _TYPES:
+            return True                                   # nested configs are checked by their own class
+        if isinstance(value, bool) and part in ("int", "float"):
+            continue                                      # true is not a number here
+        if isinstance(value, float) and part == "float" and not math.isfinite(value):
+            continue
+        if isinstance(value, _TYPES[part]) and (part != "list[int]" or all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            return True
+    return False
+
+
 def _known(cls: type, d: dict[str, Any], where: str) -> dict[str, Any]:
-    """``d`` checked against the fields of ``cls``: an unknown key is refused, never dropped silently."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - names)
+    """``d`` checked against the fields of ``cls``: an unknown key, or a value of the wrong type, is refused
+    (one line naming it), never dropped or used silently."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"config.json: {where.rstrip('.') or 'train'} is {d!r}, not a set of settings: fix or "
+                          "remove it")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - set(fields))
     if unknown:
-        keys = ", ".join(where + k for k in unknown)
+        keys = ", ".join(where + str(k) for k in unknown)
         raise ConfigError(f"config.json has setting(s) this drawlab does not know: {keys} (written by another "
                           "version? upgrade drawlab, or remove them to use the defaults)")
+    for k, v in d.items():
+        if not _type_ok(v, str(fields[k].type)):
+            raise ConfigError(f"config.json: {where}{k} is {v!r}, which is not a {fields[k].type}: fix it, or "
+                              "remove it to use the default")
     return dict(d)
 
 

@@ -118,8 +118,10 @@ class RunDir:
             raise RunError(f"{self.path} is not a drawlab run (no {CONFIG}): give the --out folder of a `drawlab train` run")
         try:
             d = json.loads(p.read_text())
-            return TrainConfig.from_dict(d["train"]), d["facts"]
-        except (ValueError, KeyError, TypeError) as e:
+            cfg, facts = TrainConfig.from_dict(d["train"]), d["facts"]
+            _check_facts(facts)
+            return cfg, facts
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise RunError(f"{p} is damaged ({e}); it cannot be resumed or sampled") from None
 
     # -- fixed noise ------------------------------------------------------------------------------
@@ -229,7 +231,12 @@ class RunDir:
         """(family with the checkpoint's weights on ``device``, config, facts, checkpoint), for sampling."""
         cfg, facts = self.read_config()
         ck = self.find_checkpoint(checkpoint)
-        family = build_family(cfg.model, tuple(facts["shape"]), int(facts["num_classes"]))
+        try:
+            family = build_family(cfg.model, tuple(facts["shape"]), int(facts["num_classes"]))
+        except (ValueError, TypeError, RuntimeError, ZeroDivisionError) as e:   # values no model can have
+            why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise RunError(f"{self.path / CONFIG} describes a model drawlab cannot build ({why}): fix it, or "
+                           "train a new run") from None
         self.load_weights(family, ck)
         family.to(device, channels_last=True)
         family.steps_done = ck.step
@@ -276,6 +283,7 @@ class RunDir:
         """Load optimizer states into ``family`` and return the rest of the training state."""
         try:
             state = torch.load(ck.state, map_location="cpu", weights_only=True)
+            _check_state(state)
             for k, opt in family.opts.items():
                 opt.load_state_dict(state["optimizers"][k])
         except Exception as e:  # noqa: BLE001 - a truncated, foreign or mismatched state file
@@ -346,6 +354,42 @@ class RunLock:
         if self.fd is not None:
             os.close(self.fd)          # releases the flock; the file stays (harmless, reused next time)
             self.fd = None
+
+
+def _whole(v: Any, low: int = 0) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _check_facts(facts: Any) -> None:
+    """ValueError unless config.json's facts describe images and classes drawlab can draw."""
+    if not isinstance(facts, dict):
+        raise ValueError("its facts are not a set of values")
+    shape = facts.get("shape")
+    if not (isinstance(shape, list) and len(shape) == 3 and all(_whole(v, 1) for v in shape) and shape[0] in (1, 3)):
+        raise ValueError(f"shape is {shape!r}, not [channels 1 or 3, height, width]")
+    if not _whole(facts.get("num_classes")):
+        raise ValueError(f"num_classes is {facts.get('num_classes')!r}, not a whole number")
+    names = facts.get("class_names", [])
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise ValueError("class_names is not a list of names")
+
+
+def _check_state(state: Any) -> None:
+    """ValueError unless ``state`` has the types a checkpoint's training state has."""
+    if not isinstance(state, dict):
+        raise ValueError("not a training state")
+    if isinstance(state.get("step"), bool) or not isinstance(state.get("step"), int) or state["step"] < 0:
+        raise ValueError(f"step is {state.get('step')!r}, not a whole number")
+    if not isinstance(state.get("elapsed", 0.0), (int, float)):
+        raise ValueError(f"elapsed is {state.get('elapsed')!r}, not seconds")
+    if not isinstance(state.get("optimizers"), dict):
+        raise ValueError("no optimizer states")
+    for k in ("rng_cpu", "rng_train"):
+        t = state.get(k)
+        if not torch.is_tensor(t) or t.dtype != torch.uint8 or t.dim() != 1:
+            raise ValueError(f"{k} is not a random generator's state")
+    if state["rng_cpu"].numel() != torch.get_rng_state().numel():
+        raise ValueError("rng_cpu is not a CPU generator's state")
 
 
 def _weights(family: Family) -> dict[str, torch.Tensor]:
