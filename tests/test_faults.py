@@ -84,6 +84,9 @@ def test_on_nan_stop_is_one_line_and_exit_3(tmp_path: Path, capsys) -> None:
     err = errors(capsys)
     assert len(err) == 1 and "diverged" in err[0] and "--on-nan stop" in err[0]
     assert RunDir(tmp_path / "r").latest_checkpoint().step == 2          # the good checkpoint stands
+    faults.plan("")
+    assert main(["train", "--resume", str(tmp_path / "r"), "--steps", "4", "--on-nan", "rollback",
+                 "--no-progress"]) == 0                       # a runtime choice: a resume may change it
 
 
 def test_after_three_rollbacks_the_run_stops_with_what_to_try(tmp_path: Path) -> None:

@@ -153,15 +153,15 @@ def cmd_train(a: argparse.Namespace) -> int:
     if a.resume:
         from .run import RunDir
         fixed = [o for o in (*_MODEL_OPTS, *_TOP_OPTS, "preset", "data", "data_root", "size", "channels", "lr", "out")
-                 if o not in ("device", "precision", "cuda_graphs") and getattr(a, o, None) is not None]
+                 if o not in ("device", "precision", "cuda_graphs", "on_nan") and getattr(a, o, None) is not None]
         if fixed:
             names = ", ".join("--" + o.replace("_", "-") for o in fixed)
             raise ConfigError(f"--resume continues a run with its own settings; {names} cannot change it "
-                              "(only --steps/--epochs/--minutes, --device and --precision can): start a new run instead")
+                              "(only --steps/--epochs/--minutes, --device, --precision, --cuda-graphs and --on-nan can): start a new run instead")
         cfg, _ = RunDir(a.resume).read_config()
         _apply_length(cfg, a)
         cfg.cuda_graphs = None   # a runtime choice like --device: given again on each resume, not inherited
-        for opt in ("device", "precision", "cuda_graphs"):
+        for opt in ("device", "precision", "cuda_graphs", "on_nan"):
             if getattr(a, opt) is not None:
                 setattr(cfg, opt, getattr(a, opt))
         trainer = Trainer(cfg, a.resume, resume=True, progress=not a.no_progress)
