@@ -124,16 +124,24 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def four_steps(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same run stopped at step 4 (copy it before changing it)."""
+    out = tmp_path_factory.mktemp("four") / "r"
+    assert main(["train", *ARGS, "--steps", "4", "--out", str(out)]) == 0
+    return out
+
+
 CRASH_POINTS = ("checkpoint-write", "checkpoint-fsync", "checkpoint-rename", "checkpoint-latest",
                 "latest-write", "latest-fsync", "latest-rename", "checkpoint-rotate", "config-write", "config-rename")
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_a_crash_at_each_step_of_a_write_leaves_a_loadable_checkpoint_and_an_exact_resume(
-        tmp_path: Path, uninterrupted: Path, point: str) -> None:
+        tmp_path: Path, uninterrupted: Path, four_steps: Path, point: str) -> None:
     """The files exactly as a kill -9 at ``point`` leaves them (copied there, in this process), resumed."""
     run, crashed = tmp_path / "r", tmp_path / "crashed"
-    assert main(["train", *ARGS, "--steps", "4", "--out", str(run)]) == 0
+    shutil.copytree(four_steps, run)
     faults.plan(f"crash@{point}")
     faults.on_crash(lambda name: None if crashed.exists() else shutil.copytree(run, crashed))
     assert main(["train", "--resume", str(run), "--steps", "8", "--no-progress"]) == 0
@@ -147,9 +155,9 @@ def test_a_crash_at_each_step_of_a_write_leaves_a_loadable_checkpoint_and_an_exa
     assert not list(crashed.rglob(".*.tmp*")), "the resume left a half-written file in place"
 
 
-def test_drawlab_fault_crash_really_kills_the_process(tmp_path: Path, uninterrupted: Path) -> None:
+def test_drawlab_fault_crash_really_kills_the_process(tmp_path: Path, uninterrupted: Path, four_steps: Path) -> None:
     run = tmp_path / "r"
-    assert main(["train", *ARGS, "--steps", "4", "--out", str(run)]) == 0
+    shutil.copytree(four_steps, run)
     env = {**os.environ, faults.ENV: "crash@checkpoint-rename", "OMP_NUM_THREADS": str(torch.get_num_threads())}
     p = subprocess.run([sys.executable, "-m", "drawlab", "train", "--resume", str(run), "--steps", "8", "--no-progress"],
                        env=env, capture_output=True, text=True, timeout=120)

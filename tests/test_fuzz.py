@@ -27,7 +27,7 @@ from drawlab.run import RunDir
 
 from conftest import TINY
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True) |
                     st.text(max_size=12), lambda inner: st.lists(inner, max_size=3) |
@@ -109,7 +109,7 @@ VALUES = st.sampled_from(["0", "-1", "1", "2", "0.5", "1e9", "nan", "inf", "-inf
                           "folder:/nonexistent", "patches:example", "true", "random", "10000000000000000000"])
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
+@settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(opts=st.lists(st.tuples(st.sampled_from(OPTIONS), VALUES), max_size=4))
 def test_train_options_in_any_combination(tmp_path_factory, capsys, opts) -> None:
