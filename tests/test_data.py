@@ -245,7 +245,8 @@ def test_second_open_reads_cache_and_change_invalidates(tmp_path: Path, monkeypa
     for k in range(4):
         save_image(tmp_path / "c" / f"{k}.png", (50 * k, 0, 0))
     first = open_dataset(f"folder:{tmp_path / 'c'}", size=8)
-    assert list((tmp_path / "data-root" / "cache").glob(f"{first.fingerprint}.npy"))
+    key = folder_mod.cache_key(first.fingerprint, (tmp_path / "c").resolve())   # the folder and the decoder too
+    assert list((tmp_path / "data-root" / "cache").glob(f"{key}.npy"))
 
     calls: list[int] = []
     real = folder_mod.decode_many
