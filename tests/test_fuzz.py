@@ -67,6 +67,12 @@ def _set(d, path, value):
 COUNT = {"config": 0, "latest": 0, "cli": 0}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _say_how_many_were_tried():
+    yield
+    print(f"\nfuzzed: {COUNT['config']} config.json, {COUNT['latest']} latest.json, {COUNT['cli']} option sets")
+
+
 @FUZZ
 @given(data=st.data())
 def test_config_json_with_any_value_anywhere(base_run: Path, tmp_path_factory, capsys, data) -> None:
@@ -121,10 +127,6 @@ def test_train_options_in_any_combination(tmp_path_factory, capsys, opts) -> Non
     if code:
         assert not (out / "checkpoints" / "latest.json").exists()
     COUNT["cli"] += 1
-
-
-def test_zz_fuzz_counts() -> None:
-    print(f"fuzzed: {COUNT['config']} config.json, {COUNT['latest']} latest.json, {COUNT['cli']} option sets")
 
 
 # -- a corpus of malformed files ------------------------------------------------------------------------------

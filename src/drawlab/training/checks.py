@@ -35,3 +35,28 @@ def check_config(cfg: TrainConfig) -> None:
         raise ConfigError(f"--on-nan must be rollback or stop, got {cfg.on_nan!r}")
     if cfg.monitor_every is not None and cfg.monitor_every < 1:
         raise ConfigError(f"--monitor-every must be at least 1 (steps between D histograms), got {cfg.monitor_every}")
+
+
+RESUME_MAY_CHANGE = ("steps", "epochs", "minutes", "device", "precision", "cuda_graphs", "on_nan")
+
+
+def same_run(saved: TrainConfig, cfg: TrainConfig) -> None:
+    """ConfigError when ``cfg`` differs from the run's config.json in more than its length and runtime
+    choices (RESUME_MAY_CHANGE): a resume continues the run it finds, it never rewrites it."""
+    a, b = saved.to_dict(), cfg.to_dict()
+    for k in RESUME_MAY_CHANGE:
+        a.pop(k, None), b.pop(k, None)
+    diff = sorted(_diff(a, b))
+    if diff:
+        raise ConfigError(f"resume continues a run with its own settings, and {', '.join(diff[:3])} differ from its "
+                          "config.json: resume with the run's config (RunDir(...).read_config()) or start a new run")
+
+
+def _diff(a: dict, b: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(a) | set(b)):
+        if isinstance(a.get(k), dict) and isinstance(b.get(k), dict):
+            out += _diff(a[k], b[k], f"{prefix}{k}.")
+        elif a.get(k) != b.get(k):
+            out.append(prefix + k)
+    return out

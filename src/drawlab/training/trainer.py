@@ -27,7 +27,7 @@ from ..files import append_jsonl, trim_jsonl
 from ..run import RunDir
 from ..verdicts import Verdict
 from .. import verdicts as verdicts_file
-from .checks import check_config
+from .checks import check_config, same_run
 from .console import StopFlag, postfix, progress_bar, summary_line
 from . import cuda_graph, distributed
 from .d_monitor import DMonitor
@@ -150,7 +150,7 @@ class Trainer:
             return self._join_run()
         if self.resume:
             saved, facts = self.run.read_config()
-            _same_run(saved, self.cfg)
+            same_run(saved, self.cfg)
             self.rollbacks = list(facts.get("nan_rollbacks", []))
             ck = self.run.latest_checkpoint()
             if ck is not None:
@@ -431,31 +431,6 @@ class Trainer:
                       "watch the sample grids, and prefer more data or image augmentation")
         self.echo(f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
                   f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
-
-
-RESUME_MAY_CHANGE = ("steps", "epochs", "minutes", "device", "precision", "cuda_graphs", "on_nan")
-
-
-def _same_run(saved: TrainConfig, cfg: TrainConfig) -> None:
-    """ConfigError when ``cfg`` differs from the run's config.json in more than its length and runtime
-    choices (RESUME_MAY_CHANGE): a resume continues the run it finds, it never rewrites it."""
-    a, b = saved.to_dict(), cfg.to_dict()
-    for k in RESUME_MAY_CHANGE:
-        a.pop(k, None), b.pop(k, None)
-    diff = sorted(_diff(a, b))
-    if diff:
-        raise ConfigError(f"resume continues a run with its own settings, and {', '.join(diff[:3])} differ from its "
-                          "config.json: resume with the run's config (RunDir(...).read_config()) or start a new run")
-
-
-def _diff(a: dict, b: dict, prefix: str = "") -> list[str]:
-    out = []
-    for k in sorted(set(a) | set(b)):
-        if isinstance(a.get(k), dict) and isinstance(b.get(k), dict):
-            out += _diff(a[k], b[k], f"{prefix}{k}.")
-        elif a.get(k) != b.get(k):
-            out.append(prefix + k)
-    return out
 
 
 def _has_conv(family: Family) -> bool:
