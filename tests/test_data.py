@@ -397,6 +397,34 @@ def test_a_streamed_image_that_breaks_is_replaced_together_with_its_label(tmp_pa
     assert label == 1 and torch.equal(image, ds.load_item(1)[0])   # the stand-in's image AND its label
 
 
+@pytest.mark.parametrize("point", ["cache-write", "cache-fsync", "cache-rename"])
+def test_a_crash_while_writing_the_decoded_cache_never_breaks_the_next_open(tmp_path: Path, point: str) -> None:
+    """The cache as a kill -9 at ``point`` of each of its two writes (metadata, then images) leaves it: the
+    next open reads the same images (decoding again where the cache is incomplete), never a torn cache."""
+    from drawlab import faults
+    for k in range(4):
+        save_image(tmp_path / "c" / f"{k}.png", (50 * k, 0, 0))
+    cache, left = tmp_path / "data-root" / "cache", []
+
+    def kill_here(name: str) -> None:
+        left.append(tmp_path / f"left-{len(left)}")
+        shutil.copytree(cache, left[-1]) if cache.exists() else left[-1].mkdir()
+    faults.plan(f"crash@{point}")
+    faults.on_crash(kill_here)
+    try:
+        want = open_dataset(f"folder:{tmp_path / 'c'}", size=8)
+    finally:
+        faults.plan(None)
+    assert len(left) == 2, f"{point} was reached {len(left)} times, not once per file"
+    for disk in left:
+        shutil.rmtree(cache)
+        shutil.copytree(disk, cache)
+        got = open_dataset(f"folder:{tmp_path / 'c'}", size=8)
+        assert all(torch.equal(got.load_item(i)[0], want.load_item(i)[0]) for i in range(4))
+        assert list(cache.glob("*.npy"))                                  # written again where it was missing
+        assert all(f.stat().st_size for f in cache.iterdir() if not f.name.startswith("."))
+
+
 def test_two_folders_with_the_same_names_sizes_and_times_never_share_a_decoded_cache(tmp_path: Path) -> None:
     """Review finding: the cache key left out the folder itself (and the decoder's version)."""
     import os

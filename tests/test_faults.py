@@ -133,7 +133,8 @@ def four_steps(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 CRASH_POINTS = ("checkpoint-write", "checkpoint-fsync", "checkpoint-rename", "checkpoint-latest",
-                "latest-write", "latest-fsync", "latest-rename", "checkpoint-rotate", "config-write", "config-rename")
+                "latest-write", "latest-fsync", "latest-rename", "checkpoint-rotate", "config-write", "config-rename",
+                "grid-write", "grid-rename", "snapshot-write", "snapshot-rename", "monitor-write", "monitor-rename")
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
@@ -150,6 +151,7 @@ def test_a_crash_at_each_step_of_a_write_leaves_a_loadable_checkpoint_and_an_exa
     ck = RunDir(crashed).latest_checkpoint()
     assert ck is not None and ck.step >= 4
     load_file(str(ck.weights)), torch.load(ck.state, weights_only=True)
+    assert main(["report", str(crashed), "--out", str(tmp_path / "report.html")]) == 0   # reads every file left
     assert main(["train", "--resume", str(crashed), "--steps", "8", "--no-progress"]) == 0
     assert bitwise_equal(crashed, uninterrupted)
     assert not list(crashed.rglob(".*.tmp*")), "the resume left a half-written file in place"
@@ -251,6 +253,22 @@ def test_the_library_refuses_to_resume_a_run_with_another_config(tmp_path: Path)
     with pytest.raises(ConfigError, match="model.width"):
         Trainer(other, tmp_path / "r", resume=True, progress=False, echo=lambda s: None)
     assert RunDir(tmp_path / "r").read_config()[0].model.width == 8      # config.json untouched
+
+
+def test_the_trainer_leaves_the_callers_random_state_alone_and_does_not_depend_on_it(tmp_path: Path) -> None:
+    """A library user's global generator is neither reseeded nor consumed by building or training a run,
+    and what a run draws depends on its seed alone, not on what the caller drew before."""
+    from drawlab.training import Trainer
+    weights = []
+    for caller_seed in (123, 456):
+        torch.manual_seed(caller_seed)
+        before = torch.get_rng_state()
+        t = Trainer(tiny_cfg("mnist-5k", steps=3), tmp_path / f"r{caller_seed}", progress=False, echo=lambda s: None)
+        assert torch.equal(torch.get_rng_state(), before), "building a Trainer changed the caller's random state"
+        t.train()
+        assert torch.equal(torch.get_rng_state(), before), "training changed the caller's random state"
+        weights.append(load_file(str(RunDir(tmp_path / f"r{caller_seed}").latest_checkpoint().weights)))
+    assert weights[0].keys() == weights[1].keys() and all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
 def test_resume_on_changed_data_records_the_history_and_evaluate_says_so(tmp_path: Path) -> None:

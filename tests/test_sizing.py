@@ -16,7 +16,7 @@ from drawlab.training import Trainer, sizing
 
 
 def test_fit_batch_takes_the_largest_batch_that_makes_enough_steps() -> None:
-    cfg = TrainConfig(minutes=5.0, fit_batch=[128, 64], fit_min_steps=1100)
+    cfg = TrainConfig(minutes=5.0, fit_batch=[128, 64], fit_min_steps=1100)     # one number: every batch
     asked: list[int] = []
 
     def slow(b: int) -> float:
@@ -25,6 +25,32 @@ def test_fit_batch_takes_the_largest_batch_that_makes_enough_steps() -> None:
     assert sizing.fit_batch(cfg, slow)[0] == 64 and asked == [128]      # the last is taken unmeasured
     batch, info = sizing.fit_batch(cfg, lambda b: 0.2)                   # 1,500 steps
     assert batch == 128 and info["seconds_per_step"] == {128: 0.2} and info["chosen"] == 128
+
+
+@pytest.mark.parametrize("minutes, threads, chosen", [
+    (5.0, 2, 128),      # the Zen 3's two threads: ~1,290 steps at 128 (>= 1,100)
+    (5.0, 1, 32),       # 2x slower: ~790 at 128
+    (4.0, 1, 32),       # 2.7x slower: ~630 at 128
+])
+def test_the_default_preset_takes_batch_32_where_128_makes_too_few_steps(minutes: float, threads: int,
+                                                                          chosen: int) -> None:
+    """The preset's threshold on the seconds per step measured on this repository's machine (RESULTS)."""
+    cfg = preset_config("mnist-cgan")
+    cfg.minutes = minutes
+    measured = {2: {128: 0.233, 32: 0.066}, 1: {128: 0.379, 32: 0.100}}[threads]
+    asked: list[int] = []
+    batch, info = sizing.fit_batch(cfg, lambda b: asked.append(b) or measured[b])
+    assert batch == chosen and info["min_steps"] == {128: 1100} and asked == [128]     # the last is never timed
+
+
+def test_a_threshold_per_batch_steps_down_one_batch_at_a_time() -> None:
+    cfg = TrainConfig(minutes=4.0, fit_batch=[128, 64, 32], fit_min_steps=[1100, 1350])
+    seconds = {128: 0.379, 64: 0.197, 32: 0.100}      # 633 steps at 128, 1,218 at 64 (< 1,350)
+    assert sizing.fit_batch(cfg, seconds.__getitem__)[0] == 32
+    cfg.minutes = 5.0                                  # 1,523 at 64
+    batch, info = sizing.fit_batch(cfg, seconds.__getitem__)
+    assert batch == 64 and info["min_steps"] == {128: 1100, 64: 1350}
+    assert info["seconds_per_step"] == {128: 0.379, 64: 0.197}
 
 
 def test_seconds_per_step_measures_and_leaves_the_rng_alone() -> None:
@@ -41,7 +67,7 @@ def _tiny_preset(tmp_path: Path) -> TrainConfig:
     cfg = preset_config("mnist-cgan")
     cfg.model.width, cfg.model.z_dim = 8, 8
     cfg.data.spec, cfg.device, cfg.precision = "mnist-5k", "cpu", "fp32"
-    cfg.minutes, cfg.fit_batch = 0.05, [32, 16]
+    cfg.minutes, cfg.fit_batch, cfg.fit_min_steps = 0.05, [32, 16], [1100]
     return cfg
 
 
@@ -52,19 +78,24 @@ def test_a_slow_machine_gets_the_smaller_batch_recorded_in_config_json(tmp_path:
     assert t.cfg.batch_size == 16 and t.batches.batch_size == 16
     rec = json.loads((tmp_path / "slow" / "config.json").read_text())
     assert rec["train"]["batch_size"] == 16 and rec["train"]["fit_batch"] == []
-    assert any("sized to this machine: batch 16" in s for s in said)
+    said_size = "sized to this machine: batch 16, as in 0.05 minutes it would be batch 32 ~3 steps (< 1,100), too few"
+    assert any(said_size in s for s in said)
     monkeypatch.setattr(sizing, "seconds_per_step", lambda *a: 1e-4)   # fast: the preset's batch stands
     assert Trainer(_tiny_preset(tmp_path), tmp_path / "fast", progress=False, echo=said.append).cfg.batch_size == 32
     bad = _tiny_preset(tmp_path)
     bad.fit_batch = [32, 0]
     with pytest.raises(ConfigError, match="fit_batch"):
         Trainer(bad, tmp_path / "bad", progress=False, echo=said.append)
+    bad = _tiny_preset(tmp_path)
+    bad.fit_min_steps = [10, 20]                                       # one too many for [32, 16]
+    with pytest.raises(ConfigError, match="fit_min_steps .* one number per fit_batch"):
+        Trainer(bad, tmp_path / "bad2", progress=False, echo=said.append)
 
 
 def test_only_the_presets_own_runs_are_sized() -> None:
     def args(*argv: str) -> argparse.Namespace:
         return build_parser().parse_args(["train", *argv])
-    assert config_from_args(args()).fit_batch == [128, 64]
+    assert config_from_args(args()).fit_batch == [128, 32]
     assert config_from_args(args("--batch-size", "32")).fit_batch == []
     assert config_from_args(args("--model", "dcgan")).fit_batch == []
     assert config_from_args(args("--steps", "100")).fit_batch == []

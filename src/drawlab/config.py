@@ -117,9 +117,9 @@ class TrainConfig:
     eval_n: int = 2000           # generated images per in-training FID
     monitor_every: int | None = None  # steps between D-histogram snapshots (None: every epoch, at most every 25 steps)
     fit_batch: list[int] = field(default_factory=list)  # batch sizes to choose from by this machine's speed, largest
-    #   first: the first whose measured steps in ``minutes`` reach ``fit_min_steps`` (else the last); resolved once
-    #   at the start of a new minutes-limited run, then emptied: config.json keeps the batch_size chosen
-    fit_min_steps: int = 1100
+    #   first: the first whose measured steps in ``minutes`` reach its ``fit_min_steps`` (else the last); resolved
+    #   once at the start of a new minutes-limited run, then emptied: config.json keeps the batch_size chosen
+    fit_min_steps: int | list[int] = 1100  # one number for every fit_batch but the last, or one number each
     on_nan: str = "rollback"     # non-finite losses/weights: rollback (to the newest checkpoint, lr x 0.5; 3 at most) | stop
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,7 +191,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "summary": "conditional DCGAN on MNIST 28x28: all ten digits, recognisable after ~5 CPU minutes",
         "model": {"name": "cgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema_images": 8800, "ema_rampup": 0.5},
         "data": {"spec": "mnist"},
-        "batch_size": 128, "minutes": 5.0, "fit_batch": [128, 64],
+        "batch_size": 128, "minutes": 5.0, "fit_batch": [128, 32],
     },
     "mnist-cgan-gpu": {
         "summary": "the default preset's model for one GPU: batch 1024, TF32, each step one CUDA graph, "

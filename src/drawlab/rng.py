@@ -55,3 +55,40 @@ def randint(low: int, high: int, shape: tuple[int, ...], gen: torch.Generator,
     """Integers in [low, high) (shape), rows = this process's share of the global batch."""
     full, rows = _global(tuple(shape), gen)
     return torch.randint(low, high, full, generator=gen, device=device)[rows]
+
+
+class GlobalStream:
+    """The global CPU generator as one run's own stream (weight initialisation, dropout and anything else
+    drawn without a generator): inside ``with stream:`` torch's global CPU state is this stream's, and the
+    caller's state is put back after, so a library user's random state is never reseeded or consumed.
+    Re-entrant; ``get``/``set`` read and write the stream's state inside or outside a ``with``."""
+
+    def __init__(self, seed: int) -> None:
+        self._state = torch.Generator().manual_seed(seed).get_state()
+        self._caller: torch.Tensor | None = None
+        self._depth = 0
+
+    def __enter__(self) -> "GlobalStream":
+        if self._depth == 0:
+            self._caller = torch.get_rng_state()
+            torch.set_rng_state(self._state)
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._state = torch.get_rng_state()
+            torch.set_rng_state(self._caller)
+            self._caller = None
+
+    def get(self) -> torch.Tensor:
+        """The stream's state now (a uint8 tensor, as ``torch.get_rng_state``)."""
+        return torch.get_rng_state() if self._depth else self._state.clone()
+
+    def set(self, state: torch.Tensor) -> None:
+        """Continue the stream from ``state`` (as ``torch.set_rng_state``)."""
+        if self._depth:
+            torch.set_rng_state(state)
+        else:
+            self._state = state.clone()

@@ -109,6 +109,11 @@ class Family:
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------------------
+    @property
+    def has_conv(self) -> bool:
+        """Whether any network convolves (then NHWC memory layout pays)."""
+        return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for net in self.nets.values() for m in net.modules())
+
     def to(self, device: torch.device, channels_last: bool = False) -> "Family":
         """Move networks (and optimizer state) to ``device``, optionally in NHWC layout."""
         for net in self.nets.values():

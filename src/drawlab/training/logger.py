@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..files import append_jsonl, trim_jsonl
+from ..files import append_jsonl
 
 
 class MetricsLogger:

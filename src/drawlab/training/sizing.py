@@ -1,10 +1,10 @@
 """Sizing a preset to this machine: the batch size that fits the time given (``TrainConfig.fit_batch``).
 
 Measured, not assumed: a preset's model makes a few training steps on random images of the data's shape at
-each candidate batch size, largest first; the first whose predicted steps in the run's minutes reach
-``fit_min_steps`` is chosen, else the smallest. On a machine 2x slower than the one a preset was tuned on,
-the default preset at batch 128 makes ~800 steps in 5 minutes (conditional accuracy 0.88-0.90); at batch 64
-~1,550 (0.96-0.98); on a fast machine batch 128 draws better (benchmarks/RESULTS.md).
+each candidate batch size, largest first; the first whose predicted steps in the run's minutes reach its
+``fit_min_steps`` is chosen, else the smallest. The default preset at 5 minutes: batch 128 makes ~800 steps
+on a machine 2x slower than the one it was tuned on (independent judge's conditional accuracy 0.85-0.86),
+batch 32 ~2,900 (0.97); 2.7x slower, in 4 minutes, batch 32 gives 0.96-0.97 (benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -16,42 +16,54 @@ import torch
 from ..config import TrainConfig
 from ..models import build_family
 
-PROBE_STEPS = 3
+WARMUP_STEPS, PROBE_STEPS = 2, 5
 
 
 def seconds_per_step(cfg: TrainConfig, shape: tuple[int, int, int], classes: int, batch: int,
                      device: torch.device, autocast: Callable) -> float:
-    """Seconds per training step of ``cfg.model`` at ``batch`` here (after one warm-up step); the global RNG
-    state is left as it was."""
+    """Seconds per training step of ``cfg.model`` at ``batch`` here, laid out as the run will train it: the
+    median of ``PROBE_STEPS`` steps after ``WARMUP_STEPS`` (one slow step of a busy machine does not decide);
+    the global RNG state is left as it was."""
     state = torch.get_rng_state()
     try:
-        fam = build_family(cfg.model, shape, classes).to(device)
+        fam = build_family(cfg.model, shape, classes)
+        channels_last = cfg.channels_last and fam.has_conv
+        fam.to(device, channels_last)
         fam.autocast = autocast
         g = torch.Generator(device=device).manual_seed(0)
         x = torch.rand(batch, *shape, generator=g, device=device) * 2 - 1
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         y = torch.randint(0, max(classes, 1), (batch,), generator=g, device=device)
-        fam.train_step(x, y, g)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t = time.perf_counter()
-        for _ in range(PROBE_STEPS):
+        times = []
+        for i in range(WARMUP_STEPS + PROBE_STEPS):
+            t = time.perf_counter()
             fam.train_step(x, y, g)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return (time.perf_counter() - t) / PROBE_STEPS
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            if i >= WARMUP_STEPS:
+                times.append(time.perf_counter() - t)
+        return sorted(times)[len(times) // 2]
     finally:
         torch.set_rng_state(state)
 
 
+def min_steps(cfg: TrainConfig) -> list[int]:
+    """The steps each of ``cfg.fit_batch`` but the last must reach in ``cfg.minutes`` to be chosen."""
+    m = cfg.fit_min_steps
+    return [m] * (len(cfg.fit_batch) - 1) if isinstance(m, int) else list(m)
+
+
 def fit_batch(cfg: TrainConfig, measure: Callable[[int], float]) -> tuple[int, dict]:
-    """(the batch size, what was measured) for ``cfg.fit_batch`` and ``cfg.minutes``; ``measure(batch)``
-    gives seconds per step."""
-    seconds = {}
-    for b in cfg.fit_batch:
-        if b == cfg.fit_batch[-1]:
-            break
+    """(the batch size, what was measured) for ``cfg.fit_batch`` and ``cfg.minutes``: the first batch whose
+    predicted steps reach its threshold (``min_steps``), else the last, unmeasured; ``measure(batch)`` gives
+    seconds per step."""
+    seconds: dict[int, float] = {}
+    need = min_steps(cfg)
+    chosen = cfg.fit_batch[-1]
+    for b, n in zip(cfg.fit_batch[:-1], need):
         seconds[b] = measure(b)
-        if cfg.minutes * 60 / seconds[b] >= cfg.fit_min_steps:
-            return b, {"seconds_per_step": seconds, "min_steps": cfg.fit_min_steps, "chosen": b}
-    b = cfg.fit_batch[-1]
-    return b, {"seconds_per_step": seconds, "min_steps": cfg.fit_min_steps, "chosen": b}
+        if cfg.minutes * 60 / seconds[b] >= n:
+            chosen = b
+            break
+    return chosen, {"seconds_per_step": seconds, "min_steps": dict(zip(cfg.fit_batch, need)), "chosen": chosen}

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from torch import nn
 
 from .. import __version__, faults
 from ..config import TrainConfig
@@ -21,7 +20,7 @@ from ..device import autocast, describe, enable_fast_math, pick_device, pick_pre
 from ..errors import ConfigError, NumericsError
 from ..images import grid_array, save_png, to_uint8
 from ..latent import balanced_labels, seeded_noise
-from ..rng import make_generator
+from ..rng import GlobalStream, make_generator
 from ..models import Family, build_family
 from ..files import append_jsonl, trim_jsonl
 from ..run import RunDir
@@ -78,13 +77,19 @@ class Trainer:
         self.graphs, why = cuda_graph.decide(cfg, self.device.type, self.team.world)
         if self.device.type == "cuda":
             self.echo(f"CUDA graphs {why}")
-        torch.manual_seed(cfg.seed)
+        self.rng_cpu = GlobalStream(cfg.seed)   # torch's global CPU generator, as this run's own: never the caller's
+        with self.rng_cpu:
+            self._build()
+
+    def _build(self) -> None:
+        """Data, family, generators, the run directory (created, or reopened to resume) and observers."""
+        cfg = self.cfg
         self.data: ImageDataset = open_configured(cfg.data)
         if self.data.notice:
             self.echo(self.data.notice)
         self.sized = self._fit_batch()
         self.family: Family = build_family(cfg.model, self.data.shape, self.data.num_classes)
-        self.channels_last = cfg.channels_last and _has_conv(self.family)
+        self.channels_last = cfg.channels_last and self.family.has_conv
         self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device,
                                rank=self.team.rank, world=self.team.world)
         self.family.steps_per_epoch = self.batches.steps_per_epoch
@@ -125,15 +130,18 @@ class Trainer:
             return None
         if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in cfg.fit_batch):
             raise ConfigError(f"fit_batch must list whole batch sizes >= 1, got {cfg.fit_batch}: fix config.json")
-        from .sizing import fit_batch, seconds_per_step
+        from .sizing import fit_batch, min_steps, seconds_per_step
+        if len(min_steps(cfg)) != len(cfg.fit_batch) - 1:
+            raise ConfigError(f"fit_min_steps {cfg.fit_min_steps} needs one number per fit_batch {cfg.fit_batch} but "
+                              "the last: fix config.json")
         shape, classes = tuple(self.data.shape), self.data.num_classes
         fast = lambda: autocast(self.device, self.precision)     # noqa: E731
         batch, info = fit_batch(cfg, lambda b: seconds_per_step(cfg, shape, classes, b, self.device, fast))
         if batch != cfg.batch_size:
-            big = max(info["seconds_per_step"])
-            steps = cfg.minutes * 60 / info["seconds_per_step"][big]
-            self.echo(f"sized to this machine: batch {batch}, as batch {big} would make ~{steps:,.0f} steps in "
-                      f"{cfg.minutes:g} minutes (< {cfg.fit_min_steps:,}); --batch-size {big} keeps it")
+            why = ", ".join(f"batch {b} ~{cfg.minutes * 60 / s:,.0f} steps (< {info['min_steps'][b]:,})"
+                            for b, s in info["seconds_per_step"].items())
+            self.echo(f"sized to this machine: batch {batch}, as in {cfg.minutes:g} minutes it would be {why}, too "
+                      f"few to draw well; --batch-size {cfg.batch_size} keeps the preset's")
         cfg.batch_size, cfg.fit_batch = batch, []
         return info
     def _facts(self) -> dict[str, Any]:
@@ -246,7 +254,7 @@ class Trainer:
         for opt in self.family.opts.values():   # a run captured on a GPU resumes anywhere
             for group in opt.param_groups:
                 group["capturable"] = False
-        torch.set_rng_state(state["rng_cpu"])
+        self.rng_cpu.set(state["rng_cpu"])
         saved = state["rng_train"]
         if saved.numel() == self.gen.get_state().numel():
             self.gen.set_state(saved)
@@ -256,7 +264,7 @@ class Trainer:
                       "training noise continues from a fresh seed (same weights and optimizers)")
 
     def _state(self) -> dict[str, Any]:
-        return {"elapsed": self.elapsed, "rng_cpu": torch.get_rng_state(),
+        return {"elapsed": self.elapsed, "rng_cpu": self.rng_cpu.get(),
                 "rng_train": self.gen.get_state().cpu(), "precision": self.precision, "processes": self.team.world}
 
     # -- targets ----------------------------------------------------------------------------------
@@ -330,9 +338,11 @@ class Trainer:
     __del__ = release
 
     def train(self) -> TrainResult:
-        """Train to the target (see ``_train``), then release the run directory's lock."""
+        """Train to the target (see ``_train``), then release the run directory's lock; the caller's global random
+        state is as it was."""
         try:
-            return self._train()
+            with self.rng_cpu:
+                return self._train()
         finally:
             self.release()
 
@@ -433,5 +443,3 @@ class Trainer:
                   f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
 
 
-def _has_conv(family: Family) -> bool:
-    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for net in family.nets.values() for m in net.modules())
