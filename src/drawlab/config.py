@@ -191,7 +191,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "summary": "conditional DCGAN on MNIST 28x28: all ten digits, recognisable after ~5 CPU minutes",
         "model": {"name": "cgan", "z_dim": 64, "width": 64, "lr_g": 4e-4, "lr_d": 4e-4, "ema_images": 8800, "ema_rampup": 0.5},
         "data": {"spec": "mnist"},
-        "batch_size": 128, "minutes": 5.0, "fit_batch": [128, 32],
+        "batch_size": 32, "minutes": 5.0, "fit_batch": [32, 16], "fit_min_steps": 1900,
     },
     "mnist-cgan-gpu": {
         "summary": "the default preset's model for one GPU: batch 1024, TF32, each step one CUDA graph, "

@@ -2,9 +2,10 @@
 
 Measured, not assumed: a preset's model makes a few training steps on random images of the data's shape at
 each candidate batch size, largest first; the first whose predicted steps in the run's minutes reach its
-``fit_min_steps`` is chosen, else the smallest. The default preset at 5 minutes: batch 128 makes ~800 steps
-on a machine 2x slower than the one it was tuned on (independent judge's conditional accuracy 0.85-0.86),
-batch 32 ~2,900 (0.97); 2.7x slower, in 4 minutes, batch 32 gives 0.96-0.97 (benchmarks/RESULTS.md).
+``fit_min_steps`` is chosen, else the smallest. At a few CPU minutes the number of steps decides: the
+default preset (5 minutes) draws better at batch 32 than at 128 on every machine measured, and where batch 32
+would make fewer than 1,900 steps (a machine ~4x slower than the one it was first tuned on), batch 16 draws
+better still (independent judge's conditional accuracy 0.92 -> 0.955; benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
