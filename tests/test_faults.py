@@ -157,6 +157,28 @@ def test_a_crash_at_each_step_of_a_write_leaves_a_loadable_checkpoint_and_an_exa
     assert not list(crashed.rglob(".*.tmp*")), "the resume left a half-written file in place"
 
 
+@pytest.mark.parametrize("damage", ["empty", "torn", "wrong shape", "labels out of range"])
+def test_a_damaged_fixed_noise_file_is_made_again_from_the_seed(
+        tmp_path: Path, uninterrupted: Path, four_steps: Path, damage: str) -> None:
+    from safetensors.torch import save_file
+    run = tmp_path / "r"
+    shutil.copytree(four_steps, run)
+    noise = run / "fixed_noise.safetensors"
+    good = noise.read_bytes()
+    if damage == "empty":
+        noise.write_bytes(b"")
+    elif damage == "torn":
+        noise.write_bytes(good[: len(good) // 2])
+    else:
+        t = load_file(str(noise))
+        t = {"z": t["z"][:, :3].contiguous(), "labels": t["labels"]} if damage == "wrong shape" else \
+            {"z": t["z"], "labels": t["labels"] + 1000}
+        save_file(t, str(noise))
+    assert main(["train", "--resume", str(run), "--steps", "8", "--no-progress"]) == 0
+    assert noise.read_bytes() == (uninterrupted / "fixed_noise.safetensors").read_bytes()
+    assert bitwise_equal(run, uninterrupted)
+
+
 def test_drawlab_fault_crash_really_kills_the_process(tmp_path: Path, uninterrupted: Path, four_steps: Path) -> None:
     run = tmp_path / "r"
     shutil.copytree(four_steps, run)
@@ -241,6 +263,33 @@ def test_a_checkpoint_whose_pickle_would_run_a_command_is_refused_and_nothing_ru
     assert len(err) == 1 and "cannot read" in err[0]
     assert main(["report", str(run)]) == 0                    # the report reads the state too: still nothing runs
     assert not marker.exists(), "a command from a checkpoint ran"
+
+
+def test_caches_holding_a_pickle_are_never_unpickled_and_are_rebuilt(tmp_path: Path) -> None:
+    """The decoded-images cache (.npy) and a cached feature net (.safetensors), each replaced by a pickle whose
+    loading would run a command: both are passed over and rebuilt, and the command never runs."""
+    import numpy as np
+    from conftest import write_images
+    from drawlab.data import open_dataset
+    from drawlab.data.cache import cache_files
+    from drawlab.data.folder import cache_key
+    from drawlab.metrics.features import get_feature_net
+    marker, root = tmp_path / "pwned", tmp_path / "root"
+    folder = write_images(tmp_path / "imgs", 40, size=12, classes=("a", "b"))
+    ds = open_dataset(f"folder:{folder}", root=root)
+    npy, _ = cache_files(root, cache_key(ds.fingerprint, folder.resolve()))
+    assert npy.is_file()
+    np.save(npy, np.array([_Evil(marker)], dtype=object), allow_pickle=True)      # the decoded cache, poisoned
+    again = open_dataset(f"folder:{folder}", root=root)
+    assert torch.equal(again.images, ds.images) and not marker.exists()
+    fn = get_feature_net(ds, root, steps=5)
+    weights = next((root / "features").rglob("*.safetensors")) if (root / "features").is_dir() else \
+        next(p for p in root.rglob("*.safetensors"))
+    torch.save({"net": _Evil(marker)}, weights)                                    # the feature net, poisoned
+    fn2 = get_feature_net(ds, root, steps=5)                                       # retrained, not unpickled
+    assert fn2.info["name"] == fn.info["name"] and not marker.exists()
+    weights.write_bytes(b"\x00" * 7)                                               # and merely damaged
+    assert get_feature_net(ds, root, steps=5).kind == fn.kind and not marker.exists()
 
 
 # -- found by review -------------------------------------------------------------------------------------

@@ -130,11 +130,14 @@ class RunDir:
         atomic_write(self.path / "fixed_noise.safetensors", lambda tmp: save_file(tensors, str(tmp)), "config")
 
     def load_fixed_noise(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The run's fixed grid noise (z (N, z_dim), labels (N,)), or None when absent or unreadable (it is
+        seeded, so the trainer writes it again)."""
         p = self.path / "fixed_noise.safetensors"
-        if not p.is_file():
+        try:
+            t = load_file(str(p))
+            return t["z"], t["labels"]
+        except Exception:  # noqa: BLE001 - absent, damaged or foreign: made again from the seed
             return None
-        t = load_file(str(p))
-        return t["z"], t["labels"]
 
     # -- checkpoints ------------------------------------------------------------------------------
     def save_checkpoint(self, family: Family, step: int, state: dict[str, Any], keep: int = 3) -> Checkpoint:

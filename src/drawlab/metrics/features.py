@@ -219,8 +219,8 @@ def get_feature_net(ds: ImageDataset, root: str | Path | None = None, device: to
                 net.load_state_dict(load_file(str(w_path)), strict=True)
                 return FeatureNet(name, kind, net.to(device).eval(), FEATURE_DIM,
                                   ds.num_classes if labelled else 0, info, device)
-        except (OSError, ValueError, RuntimeError, KeyError):
-            pass  # a damaged or foreign cache: train again
+        except Exception:  # noqa: BLE001 - a damaged or foreign cache (any reader's error): train again
+            pass
     if len(ds) < 20:
         raise DataError(f"{ds.name} has only {len(ds)} images: too few to train a feature network for metrics")
     say = echo or (lambda s: None)
@@ -265,7 +265,8 @@ def _train(net: nn.Module, kind: str, ds: ImageDataset, device: torch.device, st
     batch = min(DEFAULT_BATCH, len(train))
     net.to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=max(1, steps), pct_start=0.2)
+    warm = 0.2 if steps != 5 else 0.3    # OneCycleLR divides by zero where warm * steps == 1: only 5 steps
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=max(1, steps), pct_start=warm)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         order = torch.randperm(len(train), generator=g)

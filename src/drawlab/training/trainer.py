@@ -176,11 +176,12 @@ class Trainer:
             self.run.clear_after(self.step)     # what a hard stop left past the checkpoint resumed from
         else:
             self.run.create(self.cfg, self._facts())
-        if self.run.load_fixed_noise() is None:
-            n = self.cfg.grid_n
-            self.run.save_fixed_noise(seeded_noise(n, self.cfg.model.z_dim, self.cfg.seed + 1),
-                                      balanced_labels(n, self.family.num_classes))
-        z, y = self.run.load_fixed_noise()
+        n, k = self.cfg.grid_n, self.family.num_classes
+        z, y = self.run.load_fixed_noise() or (None, None)
+        if z is None or z.shape != (n, self.cfg.model.z_dim) or z.dtype != torch.float32 or y.shape != (n,) \
+                or y.dtype != torch.int64 or (n and not 0 <= int(y.min()) <= int(y.max()) < max(k, 1)):
+            z, y = seeded_noise(n, self.cfg.model.z_dim, self.cfg.seed + 1), balanced_labels(n, k)
+            self.run.save_fixed_noise(z, y)      # new, or absent / damaged: the same seeded noise again
         self.fixed_z, self.fixed_y = z.to(self.device), y.to(self.device)
 
     def _join_run(self) -> None:
