@@ -23,7 +23,9 @@ def test_small_dataset_warns_and_large_does_not(tmp_path: Path, small_folder: Pa
     assert not any("training images:" in line for line in lines)
 
 
-def test_eval_every_logs_fid_and_keeps_the_best_checkpoint(tmp_path: Path, capsys) -> None:
+def test_eval_every_logs_fid_and_keeps_the_best_checkpoint(tmp_path: Path, capsys, monkeypatch) -> None:
+    from drawlab.metrics import features
+    monkeypatch.setattr(features, "default_steps", lambda n: 30)    # a quick feature net: the probe is the subject
     cfg = tiny_cfg("mnist-5k", steps=4, eval_every=2, eval_n=300, keep_checkpoints=1, checkpoint_every=1)
     train(cfg, tmp_path / "r")
     recs = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]

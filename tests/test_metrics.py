@@ -214,14 +214,16 @@ def test_real_labelled_images_reach_the_classifiers_accuracy(digits, fnet, split
     assert len(per) == 10
 
 
-def test_classification_accuracy_score_real_as_fake_equals_real_and_wrong_labels_fall_to_chance(digits, splits) -> None:
+def test_classification_accuracy_score_real_as_fake_equals_real_and_wrong_labels_fall_to_chance(
+        digits, splits, tmp_path: Path) -> None:
     from drawlab.metrics.cas import classification_accuracy_score
     a, b = splits[0], splits[1]
     x, y, xt, yt = digits.images[a], digits.labels[a], digits.images[b], digits.labels[b]
-    cas, se, real, rse = classification_accuracy_score(x, y, x, y, xt, yt, digits, torch.device("cpu"), steps=60)
+    cpu, cache = torch.device("cpu"), tmp_path          # the real classifier is trained once, then read
+    cas, se, real, rse = classification_accuracy_score(x, y, x, y, xt, yt, digits, cpu, steps=60, cache_dir=cache)
     assert cas == real and real > 0.6 and 0 < se < 0.05
     wrong = (y + 1 + torch.randint(9, y.shape, generator=torch.Generator().manual_seed(0))) % 10   # every label wrong
-    bad, _, _, _ = classification_accuracy_score(x, wrong, x, y, xt, yt, digits, torch.device("cpu"), steps=60)
+    bad, _, _, _ = classification_accuracy_score(x, wrong, x, y, xt, yt, digits, cpu, steps=60, cache_dir=cache)
     assert bad < 0.3
 
 
@@ -231,14 +233,14 @@ def test_cas_real_value_is_cached_exactly_per_real_sets(digits, splits, tmp_path
     from drawlab.metrics.cas import real_accuracy
     a, b = splits[0], splits[1]
     args = (digits.images[a], digits.labels[a], digits.images[b], digits.labels[b], digits, torch.device("cpu"))
-    first = real_accuracy(*args, 0, 60, tmp_path)
+    first = real_accuracy(*args, 0, 8, tmp_path)                    # a short schedule: the cache is the subject
     (entry,) = tmp_path.glob("cas-real-*.json")
-    assert real_accuracy(*args, 0, 60, tmp_path) == first == real_accuracy(*args, 0, 60, None)
+    assert real_accuracy(*args, 0, 8, tmp_path) == first == real_accuracy(*args, 0, 8, None)
     entry.write_text(json.dumps({"accuracy": 0.123}))
-    assert real_accuracy(*args, 0, 60, tmp_path) == 0.123           # read, not recomputed
+    assert real_accuracy(*args, 0, 8, tmp_path) == 0.123            # read, not recomputed
     entry.write_text("{damaged")
-    assert real_accuracy(*args, 0, 60, tmp_path) == first           # recomputed
-    real_accuracy(*args, 1, 60, tmp_path)
+    assert real_accuracy(*args, 0, 8, tmp_path) == first            # recomputed
+    real_accuracy(*args, 1, 8, tmp_path)
     assert len(list(tmp_path.glob("cas-real-*.json"))) == 2
 
 
