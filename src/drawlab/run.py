@@ -129,15 +129,16 @@ class RunDir:
         tensors = {"z": z.cpu().contiguous(), "labels": labels.cpu().contiguous()}
         atomic_write(self.path / "fixed_noise.safetensors", lambda tmp: save_file(tensors, str(tmp)), "config")
 
-    def load_fixed_noise(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The run's fixed grid noise (z (N, z_dim), labels (N,)), or None when absent or unreadable (it is
-        seeded, so the trainer writes it again)."""
-        p = self.path / "fixed_noise.safetensors"
+    def load_fixed_noise(self, n: int, z_dim: int, classes: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The run's fixed grid noise: z float32 (n, z_dim) and labels int64 (n,) in [0, max(classes, 1)); None
+        when absent, unreadable or not that (it is seeded, so the trainer makes it again)."""
         try:
-            t = load_file(str(p))
-            return t["z"], t["labels"]
-        except Exception:  # noqa: BLE001 - absent, damaged or foreign: made again from the seed
+            t = load_file(str(self.path / "fixed_noise.safetensors"))
+            z, y = t["z"], t["labels"]
+        except Exception:  # noqa: BLE001 - absent, damaged or foreign
             return None
+        ok = z.shape == (n, z_dim) and z.dtype == torch.float32 and y.shape == (n,) and y.dtype == torch.int64
+        return (z, y) if ok and (n == 0 or 0 <= int(y.min()) <= int(y.max()) < max(classes, 1)) else None
 
     # -- checkpoints ------------------------------------------------------------------------------
     def save_checkpoint(self, family: Family, step: int, state: dict[str, Any], keep: int = 3) -> Checkpoint:

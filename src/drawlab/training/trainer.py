@@ -176,13 +176,12 @@ class Trainer:
             self.run.clear_after(self.step)     # what a hard stop left past the checkpoint resumed from
         else:
             self.run.create(self.cfg, self._facts())
-        n, k = self.cfg.grid_n, self.family.num_classes
-        z, y = self.run.load_fixed_noise() or (None, None)
-        if z is None or z.shape != (n, self.cfg.model.z_dim) or z.dtype != torch.float32 or y.shape != (n,) \
-                or y.dtype != torch.int64 or (n and not 0 <= int(y.min()) <= int(y.max()) < max(k, 1)):
-            z, y = seeded_noise(n, self.cfg.model.z_dim, self.cfg.seed + 1), balanced_labels(n, k)
-            self.run.save_fixed_noise(z, y)      # new, or absent / damaged: the same seeded noise again
-        self.fixed_z, self.fixed_y = z.to(self.device), y.to(self.device)
+        n, z_dim, k = self.cfg.grid_n, self.cfg.model.z_dim, self.family.num_classes
+        noise = self.run.load_fixed_noise(n, z_dim, k)
+        if noise is None:                        # new, or absent / damaged: the same seeded noise again
+            noise = seeded_noise(n, z_dim, self.cfg.seed + 1), balanced_labels(n, k)
+            self.run.save_fixed_noise(*noise)
+        self.fixed_z, self.fixed_y = noise[0].to(self.device), noise[1].to(self.device)
 
     def _join_run(self) -> None:
         """Another process of a data-parallel run: the newest checkpoint's weights and state, if resuming."""
