@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from ..config import TrainConfig
+from ..errors import ConfigError
 from ..models import build_family
 
 WARMUP_STEPS, PROBE_STEPS = 2, 5
@@ -68,3 +69,28 @@ def fit_batch(cfg: TrainConfig, measure: Callable[[int], float]) -> tuple[int, d
             chosen = b
             break
     return chosen, {"seconds_per_step": seconds, "min_steps": dict(zip(cfg.fit_batch, need)), "chosen": chosen}
+
+
+def resolve(cfg: TrainConfig, shape: tuple[int, int, int], classes: int, device: torch.device,
+            autocast: Callable, echo: Callable[[str], None], new_run: bool) -> dict | None:
+    """Resolve ``cfg.fit_batch`` once, for a new minutes-limited run (``new_run``: not a resume, one process):
+    set ``cfg.batch_size`` to the batch chosen and empty the list, so config.json holds the batch and a resume
+    repeats the run as it was. Returns what was measured (config.json ``facts.sized_to_machine``), or None."""
+    if not cfg.fit_batch:
+        return None
+    if not new_run or cfg.minutes is None or cfg.steps is not None or cfg.epochs is not None:
+        cfg.fit_batch = []
+        return None
+    if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in cfg.fit_batch):
+        raise ConfigError(f"fit_batch must list whole batch sizes >= 1, got {cfg.fit_batch}: fix config.json")
+    if len(min_steps(cfg)) != len(cfg.fit_batch) - 1:
+        raise ConfigError(f"fit_min_steps {cfg.fit_min_steps} needs one number per fit_batch {cfg.fit_batch} but "
+                          "the last: fix config.json")
+    batch, info = fit_batch(cfg, lambda b: seconds_per_step(cfg, shape, classes, b, device, autocast))
+    if batch != cfg.batch_size:
+        why = ", ".join(f"batch {b} ~{cfg.minutes * 60 / s:,.0f} steps (< {info['min_steps'][b]:,})"
+                        for b, s in info["seconds_per_step"].items())
+        echo(f"sized to this machine: batch {batch}, as in {cfg.minutes:g} minutes it would be {why}, too few to "
+             f"draw well; --batch-size {cfg.batch_size} keeps the preset's")
+    cfg.batch_size, cfg.fit_batch = batch, []
+    return info

@@ -119,31 +119,12 @@ class Trainer:
 
     # -- set-up -----------------------------------------------------------------------------------
     def _fit_batch(self) -> dict | None:
-        """Resolve ``cfg.fit_batch`` once, for a new minutes-limited run on one process (sizing.py); then
-        config.json holds the batch chosen and no list, so a resume repeats the run as it was."""
-        cfg = self.cfg
-        if not cfg.fit_batch:
-            return None
-        if self.resume or cfg.minutes is None or cfg.steps is not None or cfg.epochs is not None \
-                or self.team.distributed:
-            cfg.fit_batch = []
-            return None
-        if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in cfg.fit_batch):
-            raise ConfigError(f"fit_batch must list whole batch sizes >= 1, got {cfg.fit_batch}: fix config.json")
-        from .sizing import fit_batch, min_steps, seconds_per_step
-        if len(min_steps(cfg)) != len(cfg.fit_batch) - 1:
-            raise ConfigError(f"fit_min_steps {cfg.fit_min_steps} needs one number per fit_batch {cfg.fit_batch} but "
-                              "the last: fix config.json")
-        shape, classes = tuple(self.data.shape), self.data.num_classes
-        fast = lambda: autocast(self.device, self.precision)     # noqa: E731
-        batch, info = fit_batch(cfg, lambda b: seconds_per_step(cfg, shape, classes, b, self.device, fast))
-        if batch != cfg.batch_size:
-            why = ", ".join(f"batch {b} ~{cfg.minutes * 60 / s:,.0f} steps (< {info['min_steps'][b]:,})"
-                            for b, s in info["seconds_per_step"].items())
-            self.echo(f"sized to this machine: batch {batch}, as in {cfg.minutes:g} minutes it would be {why}, too "
-                      f"few to draw well; --batch-size {cfg.batch_size} keeps the preset's")
-        cfg.batch_size, cfg.fit_batch = batch, []
-        return info
+        """The preset's batch sized to this machine (``sizing.resolve``): for a new run on one process."""
+        from .sizing import resolve
+        return resolve(self.cfg, tuple(self.data.shape), self.data.num_classes, self.device,
+                       lambda: autocast(self.device, self.precision), self.echo,
+                       new_run=not self.resume and not self.team.distributed)
+
     def _facts(self) -> dict[str, Any]:
         d = self.data
         return {"shape": list(d.shape), "num_classes": d.num_classes, "class_names": list(d.class_names),
