@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN ?= runs/demo
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -21,8 +21,12 @@ demo: install
 	  $(VENV)/bin/drawlab sample $$run --n 100 --out $$run/grid.png && \
 	  echo "sample grid of 100 digits: $$run/grid.png"
 
-test: install
+test: install lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+lint: install
+	$(VENV)/bin/ruff check src
+	$(VENV)/bin/ruff format --check src tests benchmarks
 
 bench: install
 	$(PY) benchmarks/bench_speed.py

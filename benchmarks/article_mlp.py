@@ -6,6 +6,7 @@ Trains the preset twice (its own random pairing, then --pair-labels true), evalu
 `drawlab evaluate` (conditional accuracy: does the class asked for come out?) and draws one picture:
 per class, the class's mean training image (what pixel MSE converges to) and 6 samples of each run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,12 @@ from drawlab.images import grid_array
 def train_and_evaluate(run: Path, pairing: str) -> dict:
     if not (run / "config.json").exists():
         t = time.perf_counter()
-        assert drawlab_main(["train", "--preset", "article-mlp", "--pair-labels", pairing, "--no-progress",
-                             "--out", str(run)]) == 0
+        assert (
+            drawlab_main(
+                ["train", "--preset", "article-mlp", "--pair-labels", pairing, "--no-progress", "--out", str(run)]
+            )
+            == 0
+        )
         print(f"{pairing}: trained in {time.perf_counter() - t:.0f} s")
     assert drawlab_main(["evaluate", str(run)]) == 0
     return json.loads((run / "eval.json").read_text())
@@ -42,7 +47,7 @@ def picture(runs: dict[str, Path], out: Path, per_class: int = 6) -> Path:
     for run in runs.values():
         d = drawlab.load(run)
         cols.append(torch.stack([d.sample_tensor(per_class, seed=k, labels=k)[0] for k in range(10)]))
-    tiles = torch.cat(cols, 1)                                        # (10, 1 + 2 * per_class, C, H, W)
+    tiles = torch.cat(cols, 1)  # (10, 1 + 2 * per_class, C, H, W)
     grid = Image.fromarray(grid_array(tiles.flatten(0, 1), nrow=tiles.shape[1], scale=4))
     canvas = Image.new("L", (grid.width, grid.height + 16), 255)
     canvas.paste(grid, (0, 16))

@@ -15,6 +15,7 @@ mnist-5k) through the real Trainer: the same run with every observer (watchdog, 
 epoch, pictures at the end) and with none (the loop, grids and checkpoints only), alternated
 ``--repeats`` times; plus the cost of each piece, and what that makes of a 5-minute run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,27 +50,44 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, n: int = 2048, seconds
         t = time.perf_counter()
         a @ b
         sync(device)
-        rates.append(2 * n ** 3 / (time.perf_counter() - t) / 1e9)
+        rates.append(2 * n**3 / (time.perf_counter() - t) / 1e9)
     return statistics.median(rates)
 
 
 def peak_memory_mib(device: torch.device) -> float:
     """MiB: the GPU memory allocated at most since the last reset, or the process's peak RSS (CPU)."""
     if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2 ** 20
+        return torch.cuda.max_memory_allocated(device) / 2**20
     import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def fake_dataset(shape: tuple[int, int, int], n: int = 4096, classes: int = 10) -> ImageDataset:
     g = torch.Generator().manual_seed(0)
-    return ImageDataset(name="bench", shape=shape, num_classes=classes, class_names=[str(i) for i in range(classes)],
-                        images=torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=g),
-                        labels=torch.randint(0, classes, (n,), generator=g), fingerprint="bench", notice=None)
+    return ImageDataset(
+        name="bench",
+        shape=shape,
+        num_classes=classes,
+        class_names=[str(i) for i in range(classes)],
+        images=torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=g),
+        labels=torch.randint(0, classes, (n,), generator=g),
+        fingerprint="bench",
+        notice=None,
+    )
 
 
-def bench_model(mc: ModelConfig, shape, batch: int, device, precision: str, steps: int, repeats: int,
-                channels_last: bool, cuda_graphs: bool = False) -> dict:
+def bench_model(
+    mc: ModelConfig,
+    shape,
+    batch: int,
+    device,
+    precision: str,
+    steps: int,
+    repeats: int,
+    channels_last: bool,
+    cuda_graphs: bool = False,
+) -> dict:
     fam = build_family(mc, shape, 10)
     fam.to(device, channels_last)
     fam.autocast = lambda: autocast(device, precision)
@@ -79,6 +97,7 @@ def bench_model(mc: ModelConfig, shape, batch: int, device, precision: str, step
     train_step = lambda x, y: fam.train_step(x, y, gen)  # noqa: E731
     if cuda_graphs:
         from drawlab.training.cuda_graph import GraphedStep
+
         train_step = GraphedStep(fam, gen)
 
     def step():
@@ -112,7 +131,7 @@ def bench_model(mc: ModelConfig, shape, batch: int, device, precision: str, step
         t = time.perf_counter()
         with torch.inference_mode():
             for i in range(0, n, sb):
-                to_uint8(fam.generate(z[i:i + sb], y[i:i + sb])).cpu()
+                to_uint8(fam.generate(z[i : i + sb], y[i : i + sb])).cpu()
         sync(device)
         srates.append(n / (time.perf_counter() - t))
     return {"train_ips": train_ips, "flops": flops, "sample_ips": statistics.median(srates)}
@@ -122,16 +141,18 @@ def bench_monitor(steps: int, repeats: int) -> None:
     """Wall time of the default preset's run with and without its observers (see the module docstring)."""
     import shutil
     import tempfile
+
     from drawlab.report.figures import write_figures
     from drawlab.training import Trainer
     from drawlab.training.d_monitor import DMonitor
+
     cfg = preset_config("mnist-cgan")
     cfg.data.spec, cfg.steps, cfg.minutes = "mnist-5k", steps, None
     tmp = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
     times: dict[str, list[float]] = {"all observers": [], "no observers": []}
     snap, pics, spe = [], [], 0
     for r in range(repeats):
-        for kind in (list(times) if r % 2 == 0 else list(times)[::-1]):
+        for kind in list(times) if r % 2 == 0 else list(times)[::-1]:
             out = tmp / f"{kind.split()[0]}-{r}"
             t = Trainer(cfg, out, progress=False, echo=lambda s: None)
             spe = t.batches.steps_per_epoch
@@ -151,23 +172,29 @@ def bench_monitor(steps: int, repeats: int) -> None:
                 pics.append(time.perf_counter() - t1)
             shutil.rmtree(out)
     full, bare = statistics.median(times["all observers"]), statistics.median(times["no observers"])
-    print(f"\nmonitoring cost, default preset mnist-cgan on mnist-5k, {steps} steps ({steps / spe:.1f} epochs), "
-          f"median of {repeats}:")
+    print(
+        f"\nmonitoring cost, default preset mnist-cgan on mnist-5k, {steps} steps ({steps / spe:.1f} epochs), "
+        f"median of {repeats}:"
+    )
     print("| run | wall s | per step ms |")
     print("| --- | --- | --- |")
     for kind, v in times.items():
         print(f"| {kind} | {statistics.median(v):.1f} | {1000 * statistics.median(v) / steps:.1f} |")
     print(f"overhead of all observers in this run: {100 * (full - bare) / bare:.1f}%")
     t_step, t_snap, t_pics = bare / steps, statistics.median(snap), statistics.median(pics)
-    n_snaps = lambda n: 1 + n // spe + (n % spe > 0)   # noqa: E731 - before training, each epoch, the end
+    n_snaps = lambda n: 1 + n // spe + (n % spe > 0)  # noqa: E731 - before training, each epoch, the end
     n_snap = n_snaps(steps)
-    fixed = max(t_pics, (full - bare) - n_snap * t_snap)   # per run: pictures, set-up, TensorBoard
+    fixed = max(t_pics, (full - bare) - n_snap * t_snap)  # per run: pictures, set-up, TensorBoard
     steps5 = 300 / t_step
     cost5 = n_snaps(int(steps5)) * t_snap + fixed
-    print(f"one D snapshot (512 real + 512 generated): {1000 * t_snap:.0f} ms; pictures at the end: {t_pics:.1f} s; "
-          f"per-run cost besides snapshots: {fixed:.1f} s")
-    print(f"a 5-minute run here: ~{steps5:.0f} steps, {n_snaps(int(steps5))} snapshots -> {cost5:.1f} s of monitoring "
-          f"= {100 * cost5 / 300:.1f}% of training time")
+    print(
+        f"one D snapshot (512 real + 512 generated): {1000 * t_snap:.0f} ms; pictures at the end: {t_pics:.1f} s; "
+        f"per-run cost besides snapshots: {fixed:.1f} s"
+    )
+    print(
+        f"a 5-minute run here: ~{steps5:.0f} steps, {n_snaps(int(steps5))} snapshots -> {cost5:.1f} s of monitoring "
+        f"= {100 * cost5 / 300:.1f}% of training time"
+    )
 
 
 def main(argv=None) -> int:
@@ -195,11 +222,16 @@ def main(argv=None) -> int:
         print(f"gpu: {torch.cuda.get_device_name(device)}")
     p32 = matmul_peak(device, torch.float32)
     from drawlab.device import cpu_has_fast_bf16
-    slow16 = device.type == "cpu" and not cpu_has_fast_bf16()     # emulated bf16: a 2048^3 product takes minutes
+
+    slow16 = device.type == "cpu" and not cpu_has_fast_bf16()  # emulated bf16: a 2048^3 product takes minutes
     p16 = matmul_peak(device, torch.bfloat16, n=256 if slow16 else 2048, seconds=1.0)
-    fp32_name = "fp32 (TF32 tensor cores)" if device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32 else "fp32"
-    print(f"device {device.type}, precision {precision}: measured matmul peak {fp32_name} {p32:.0f} GFLOP/s, "
-          f"bf16 {p16:.0f} GFLOP/s")
+    fp32_name = (
+        "fp32 (TF32 tensor cores)" if device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32 else "fp32"
+    )
+    print(
+        f"device {device.type}, precision {precision}: measured matmul peak {fp32_name} {p32:.0f} GFLOP/s, "
+        f"bf16 {p16:.0f} GFLOP/s"
+    )
     peak = p16 if precision == "bf16" else p32
     if a.monitor:
         bench_monitor(a.monitor_steps, a.repeats)
@@ -208,7 +240,9 @@ def main(argv=None) -> int:
     rows = [] if a.only_64 else [(m, (1, 28, 28), a.batch) for m in a.models.split(",")]
     if not a.no_64:
         rows += [(m, (3, 64, 64), a.batch // 2) for m in ("dcgan",) if m in a.models.split(",")]
-    print(f"\npeak memory: {'GPU memory allocated in the row' if device.type == 'cuda' else 'the process peak RSS so far'}")
+    print(
+        f"\npeak memory: {'GPU memory allocated in the row' if device.type == 'cuda' else 'the process peak RSS so far'}"
+    )
     print("| model | image | batch | train img/s | MFLOP/img | % of peak | sample img/s | peak memory MiB |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, shape, batch in rows:
@@ -217,11 +251,15 @@ def main(argv=None) -> int:
             mc = ModelConfig(**{**preset_config(a.faces_preset).model.__dict__})
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        r = bench_model(mc, shape, batch, device, precision, a.steps, a.repeats, channels_last=True,
-                        cuda_graphs=a.cuda_graphs)
+        r = bench_model(
+            mc, shape, batch, device, precision, a.steps, a.repeats, channels_last=True, cuda_graphs=a.cuda_graphs
+        )
         pct = 100 * r["train_ips"] * r["flops"] / 1e9 / peak
-        print(f"| {name} | {'x'.join(map(str, shape[::-1][:2]))}x{shape[0]} | {batch} | {r['train_ips']:.0f} | "
-              f"{r['flops'] / 1e6:.1f} | {pct:.0f}% | {r['sample_ips']:.0f} | {peak_memory_mib(device):.0f} |", flush=True)
+        print(
+            f"| {name} | {'x'.join(map(str, shape[::-1][:2]))}x{shape[0]} | {batch} | {r['train_ips']:.0f} | "
+            f"{r['flops'] / 1e6:.1f} | {pct:.0f}% | {r['sample_ips']:.0f} | {peak_memory_mib(device):.0f} |",
+            flush=True,
+        )
     return 0
 
 

@@ -9,6 +9,7 @@ uint8, so drawlab streams them) and training images/s. Then the cache: two proce
 small folder at once (in-memory mode, decoded cache written by whichever finishes first, atomically) and
 must see identical images, and a third reads the cache.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,9 +46,29 @@ def make_images(root: Path, n: int, classes: int = 100, size: int = 64) -> None:
 
 def train(root: Path, out: Path, steps: int) -> dict:
     """Train in a child process; its peak RSS (MiB) and images/s."""
-    cmd = [sys.executable, "-m", "drawlab", "train", "--data", f"folder:{root}", "--size", "64", "--channels", "3",
-           "--model", "dcgan", "--width", "16", "--batch-size", "64", "--steps", str(steps), "--no-progress",
-           "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "drawlab",
+        "train",
+        "--data",
+        f"folder:{root}",
+        "--size",
+        "64",
+        "--channels",
+        "3",
+        "--model",
+        "dcgan",
+        "--width",
+        "16",
+        "--batch-size",
+        "64",
+        "--steps",
+        str(steps),
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
     t = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.time() - t
@@ -56,12 +77,17 @@ def train(root: Path, out: Path, steps: int) -> dict:
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     recs = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if '"img_per_s"' in x]
     ips = float(np.median([r["img_per_s"] for r in recs])) if recs else float("nan")
-    return {"peak_rss_mib": rss, "img_per_s": ips, "wall_s": wall,
-            "notice": [ln for ln in p.stderr.splitlines() if "stream" in ln.lower()]}
+    return {
+        "peak_rss_mib": rss,
+        "img_per_s": ips,
+        "wall_s": wall,
+        "notice": [ln for ln in p.stderr.splitlines() if "stream" in ln.lower()],
+    }
 
 
 def _open(spec: str, q) -> None:
     from drawlab.data import open_dataset
+
     ds = open_dataset(spec, size=32, channels=3)
     q.put((ds.fingerprint, ds.images.sum().item(), ds.images.shape[0]))
 
@@ -88,20 +114,26 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
-    from drawlab.device import cpu_model
     import torch
+
+    from drawlab.device import cpu_model
+
     print(f"cpu: {cpu_model()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     os.environ.setdefault("DRAWLAB_DATA", str(a.out / "data-root"))
     t = time.time()
     make_images(a.out / "images", a.n)
     print(f"{a.n:,} images of 64x64x3 in {a.out / 'images'} ({time.time() - t:.0f} s)")
     r = train(a.out / "images", a.out / f"run-{int(time.time())}", a.steps)
-    print(f"training {a.steps} steps at batch 64: peak RSS {r['peak_rss_mib']:.0f} MiB, {r['img_per_s']:.0f} img/s "
-          f"(median of the logged intervals), {r['wall_s']:.0f} s in all")
+    print(
+        f"training {a.steps} steps at batch 64: peak RSS {r['peak_rss_mib']:.0f} MiB, {r['img_per_s']:.0f} img/s "
+        f"(median of the logged intervals), {r['wall_s']:.0f} s in all"
+    )
     small = a.out / "small"
     make_images(small, 2000, classes=10)
-    print(f"decoded cache shared by two processes at once, then read by a third: "
-          f"{'identical' if shared_cache(small) else 'DIFFERENT'}")
+    print(
+        f"decoded cache shared by two processes at once, then read by a third: "
+        f"{'identical' if shared_cache(small) else 'DIFFERENT'}"
+    )
     return 0
 
 

@@ -9,6 +9,7 @@ Both runs stop and resume every steps/10 steps (so resume is in the comparison t
 fresh OUT. Models with BatchNorm (dcgan, cgan) differ by their per-process batch statistics: try
 `--model cgan` to see how much.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,11 +23,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from safetensors.torch import load_file  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
+from safetensors.torch import load_file
 
-from drawlab.device import cpu_model  # noqa: E402
+from drawlab.device import cpu_model
 
 
 def train(out: Path, processes: int, opts: list[str], steps: int) -> Path:
@@ -36,8 +37,16 @@ def train(out: Path, processes: int, opts: list[str], steps: int) -> Path:
     args += ["--resume", str(out)] if (out / "config.json").is_file() else [*opts, "--out", str(out)]
     cmd = [sys.executable, "-m", "drawlab", *args]
     if processes > 1:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
-               "-m", "drawlab", *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc-per-node={processes}",
+            "-m",
+            "drawlab",
+            *args,
+        ]
     with open(f"{out}.log", "a") as log:
         subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
     kept = out.parent / f"{out.name}-kept" / f"step-{steps:07d}.safetensors"
@@ -74,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     every = max(1, a.steps // 10)
     opts = ["--model", a.model, "--data", "mnist-5k", "--batch-size", "64", "--device", "cpu", "--precision", "fp32"]
-    print(f"# {cpu_model()}, torch {torch.__version__}: {a.model}, global batch 64, {a.processes} processes vs 1, "
-          f"each resumed every {every} steps")
+    print(
+        f"# {cpu_model()}, torch {torch.__version__}: {a.model}, global batch 64, {a.processes} processes vs 1, "
+        f"each resumed every {every} steps"
+    )
     print("| step | max weight difference | largest weight |\n| --- | --- | --- |")
     xs, ds = [], []
     for step in range(every, a.steps + 1, every):

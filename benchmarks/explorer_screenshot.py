@@ -5,6 +5,7 @@
 Serves the runs on a free port, opens the page, sets the seed, moves the first principal-direction
 slider to +2 and the interpolation slider half way to seed S+1, waits for the picture, and saves the page.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,9 +14,8 @@ import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from browser import ARGS, chromium_path  # noqa: E402
-
-from drawlab.serve import Explorer, make_server  # noqa: E402
+from browser import ARGS, chromium_path
+from drawlab.serve import Explorer, make_server
 
 MOVE = "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }"
 
@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=4)
     a = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
+
     srv = make_server(Explorer(a.runs, k=6), "127.0.0.1", 0)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{srv.server_address[1]}/"

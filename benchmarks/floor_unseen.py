@@ -9,6 +9,7 @@ the same sizes: B = images the net trained on, and B = its held-out 10% (never s
 (seen), over several random draws, for mnist-5k (classifier features) and the CelebA faces (autoencoder
 features), at the largest n the held-out split allows. Prints the median of each and their ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,12 +41,13 @@ def measure(spec: str, repeats: int, **kw) -> dict[str, list[float]]:
     hold, seen = heldout_split(len(ds))
     n = len(hold)
     feats = fnet.features(real_images(ds))
-    out: dict[str, list[float]] = {k: [] for k in ("fid seen", "fid unseen", "recall seen", "recall unseen",
-                                                    "coverage seen", "coverage unseen")}
+    out: dict[str, list[float]] = {
+        k: [] for k in ("fid seen", "fid unseen", "recall seen", "recall unseen", "coverage seen", "coverage unseen")
+    }
     for r in range(repeats):
         g = torch.Generator().manual_seed(r)
         p = seen[torch.randperm(len(seen), generator=g)]
-        a, b_seen = p[:n], p[n:2 * n]
+        a, b_seen = p[:n], p[n : 2 * n]
         b_unseen = hold
         for name, b in (("seen", b_seen), ("unseen", b_unseen)):
             out[f"fid {name}"].append(frechet.fid(feats[b], feats[a]))

@@ -9,6 +9,7 @@ kills, resumes and whether the final checkpoint equals the uninterrupted one bit
 buffer, every optimizer moment, the step and every RNG state (the wall-clock time aside).
 tests/test_faults.py runs it with 10 kills on one tiny model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,15 +26,35 @@ from safetensors.torch import load_file
 
 from drawlab.run import RunDir
 
-TINY = ["--width", "8", "--z-dim", "8", "--batch-size", "16", "--device", "cpu", "--precision", "fp32",
-        "--no-progress", "--data", "mnist-5k", "--checkpoint-every", "1"]
+TINY = [
+    "--width",
+    "8",
+    "--z-dim",
+    "8",
+    "--batch-size",
+    "16",
+    "--device",
+    "cpu",
+    "--precision",
+    "fp32",
+    "--no-progress",
+    "--data",
+    "mnist-5k",
+    "--checkpoint-every",
+    "1",
+]
 
 
 def launch(args: list[str]) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(torch.get_num_threads()))}
     env.pop("DRAWLAB_FAULT", None)
-    return subprocess.Popen([sys.executable, "-m", "drawlab", "train", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "drawlab", "train", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def flat(obj, prefix: str = "") -> dict:
@@ -70,21 +91,25 @@ def campaign(out: Path, model: str, kills: int, steps: int, seed: int = 0) -> di
     rng = random.Random(seed)
     whole, run = out / f"{model}-whole", out / f"{model}-killed"
     args = [*TINY, "--model", model, "--steps", str(steps)]
-    from drawlab.cli import main                           # the uninterrupted run, in this process
+    from drawlab.cli import main  # the uninterrupted run, in this process
+
     assert main(["train", *args, "--out", str(whole)]) == 0
     done, resumes = 0, 0
     while done < kills:
         started = (run / "config.json").is_file()
         resumes += started
         mark = _checkpoint_mark(run)
-        p = launch(["--resume", str(run), "--steps", str(steps), "--no-progress"] if started else [*args, "--out", str(run)])
+        p = launch(
+            ["--resume", str(run), "--steps", str(steps), "--no-progress"] if started else [*args, "--out", str(run)]
+        )
         deadline = time.time() + 120
         while p.poll() is None and _checkpoint_mark(run) == mark and time.time() < deadline:
-            time.sleep(0.01)                                   # until this launch writes a checkpoint
-        time.sleep(rng.uniform(0.0, 0.05))                     # then a random moment: often inside the next write
-        if p.poll() is not None:                               # it finished first: begin the run again
+            time.sleep(0.01)  # until this launch writes a checkpoint
+        time.sleep(rng.uniform(0.0, 0.05))  # then a random moment: often inside the next write
+        if p.poll() is not None:  # it finished first: begin the run again
             assert p.returncode == 0, p.stderr.read()
             import shutil
+
             shutil.rmtree(run)
             continue
         p.send_signal(signal.SIGKILL)
@@ -92,8 +117,13 @@ def campaign(out: Path, model: str, kills: int, steps: int, seed: int = 0) -> di
         done += 1
     p = launch(["--resume", str(run), "--steps", str(steps), "--no-progress"])
     assert p.wait() == 0, p.stderr.read()
-    return {"model": model, "kills": done, "resumes": resumes + 1, "steps": steps,
-            "bitwise_equal": bitwise_equal(run, whole)}
+    return {
+        "model": model,
+        "kills": done,
+        "resumes": resumes + 1,
+        "steps": steps,
+        "bitwise_equal": bitwise_equal(run, whole),
+    }
 
 
 def main(argv=None) -> int:
@@ -111,8 +141,11 @@ def main(argv=None) -> int:
         t = time.time()
         r = campaign(a.out, m, a.kills, a.steps)
         ok &= r["bitwise_equal"]
-        print(f"| {m} | {r['kills']} | {r['resumes']} | {r['steps']} | {'yes' if r['bitwise_equal'] else 'NO'} | "
-              f"({time.time() - t:.0f} s)", flush=True)
+        print(
+            f"| {m} | {r['kills']} | {r['resumes']} | {r['steps']} | {'yes' if r['bitwise_equal'] else 'NO'} | "
+            f"({time.time() - t:.0f} s)",
+            flush=True,
+        )
     return 0 if ok else 1
 
 

@@ -14,6 +14,7 @@ mnist-cgan's -- z 64, width 64, Adam 4e-4, EMA half-life 8,800 images; faces: fa
 DiffAugment -- z 100, width 32, Adam 2e-4, the same EMA, batch 64) with the model and the options in CONFIGS
 on top. The faces ladder chose the preset's DiffAugment: its "(preset)" row is the preset as it is now.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,16 +30,30 @@ from PIL import Image, ImageDraw
 from runner import Job, run_queue
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-10k"
-DATA = {"mnist": ["--data", "mnist-5k", "--batch-size", "128"],
-        "faces": ["--preset", "faces-dcgan", "--diffaugment", "", "--data", f"folder:{FACES}"],   # the preset before DiffAugment
-        "doodle": ["--data", "patches:example", "--batch-size", "64"]}
-MNIST_DIGITS = ["--diffaugment", "translation,cutout"]       # colour jitter means nothing on grey digits
+DATA = {
+    "mnist": ["--data", "mnist-5k", "--batch-size", "128"],
+    "faces": [
+        "--preset",
+        "faces-dcgan",
+        "--diffaugment",
+        "",
+        "--data",
+        f"folder:{FACES}",
+    ],  # the preset before DiffAugment
+    "doodle": ["--data", "patches:example", "--batch-size", "64"],
+}
+MNIST_DIGITS = ["--diffaugment", "translation,cutout"]  # colour jitter means nothing on grey digits
 FACES_AUG = "color,translation,cutout"
-CONFIGS: dict[str, dict[str, list[str]]] = {     # data: run name -> `drawlab train` options
+CONFIGS: dict[str, dict[str, list[str]]] = {  # data: run name -> `drawlab train` options
     "mnist": {
-        "mlp-mse": ["--model", "mlp-mse"], "conv-mse": ["--model", "conv-mse"],
-        "ae": ["--model", "ae"], "vae": ["--model", "vae"], "gan": ["--model", "gan"],
-        "dcgan": ["--model", "dcgan"], "cgan": ["--model", "cgan"], "msggan": ["--model", "msggan"],
+        "mlp-mse": ["--model", "mlp-mse"],
+        "conv-mse": ["--model", "conv-mse"],
+        "ae": ["--model", "ae"],
+        "vae": ["--model", "vae"],
+        "gan": ["--model", "gan"],
+        "dcgan": ["--model", "dcgan"],
+        "cgan": ["--model", "cgan"],
+        "msggan": ["--model", "msggan"],
         "cgan hinge+SN": ["--model", "cgan", "--loss", "hinge", "--spectral-norm", "d"],
         "cgan lsgan": ["--model", "cgan", "--loss", "lsgan"],
         "cgan wgan-gp": ["--model", "cgan", "--loss", "wgan-gp", "--d-steps", "5"],
@@ -48,14 +63,25 @@ CONFIGS: dict[str, dict[str, list[str]]] = {     # data: run name -> `drawlab tr
         "cgan without EMA": ["--model", "cgan", "--ema", "0"],
     },
     "faces": {
-        "mlp-mse": ["--model", "mlp-mse"], "conv-mse": ["--model", "conv-mse"],
-        "ae": ["--model", "ae"], "vae": ["--model", "vae"], "gan": ["--model", "gan"],
+        "mlp-mse": ["--model", "mlp-mse"],
+        "conv-mse": ["--model", "conv-mse"],
+        "ae": ["--model", "ae"],
+        "vae": ["--model", "vae"],
+        "gan": ["--model", "gan"],
         "dcgan": ["--model", "dcgan"],
         "dcgan without EMA": ["--model", "dcgan", "--ema", "0"],
         "dcgan hinge+SN": ["--model", "dcgan", "--loss", "hinge", "--spectral-norm", "d"],
         "dcgan DiffAugment (preset)": ["--model", "dcgan", "--diffaugment", FACES_AUG],
-        "dcgan hinge+SN DiffAugment": ["--model", "dcgan", "--loss", "hinge", "--spectral-norm", "d",
-                                       "--diffaugment", FACES_AUG],
+        "dcgan hinge+SN DiffAugment": [
+            "--model",
+            "dcgan",
+            "--loss",
+            "hinge",
+            "--spectral-norm",
+            "d",
+            "--diffaugment",
+            FACES_AUG,
+        ],
         "msggan": ["--model", "msggan"],
         "msggan DiffAugment": ["--model", "msggan", "--diffaugment", FACES_AUG],
     },
@@ -92,19 +118,35 @@ def cell(e: dict | None, kind: str, real: bool = False) -> str:
 
 def table(out: Path, data: str, names: list[str]) -> str:
     """Markdown: one row per evaluated run, then the real-data row (the same metric on held-out real images)."""
-    recs = {n: json.loads((out / "runs" / slug(n) / "eval.json").read_text()) for n in names
-            if (out / "runs" / slug(n) / "eval.json").is_file()}
+    recs = {
+        n: json.loads((out / "runs" / slug(n) / "eval.json").read_text())
+        for n in names
+        if (out / "runs" / slug(n) / "eval.json").is_file()
+    }
     if not recs:
         return "(nothing evaluated yet)"
     first = next(iter(recs.values()))
     fid_name = next((k for k, e in first["metrics"].items() if e.get("kind") == "fid"), "fid")
-    head = ["run", "steps", f"FID ({fid_name})", "SWD (lap7)", "precision", "recall", "coverage", "modes", "memorised",
-            "CAS", "cond. acc."]
+    head = [
+        "run",
+        "steps",
+        f"FID ({fid_name})",
+        "SWD (lap7)",
+        "precision",
+        "recall",
+        "coverage",
+        "modes",
+        "memorised",
+        "CAS",
+        "cond. acc.",
+    ]
     rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for n, rec in recs.items():
         rows.append("| " + " | ".join([n, f"{rec['step']:,}"] + [cell(metric(rec, k), k) for k in COLUMNS]) + " |")
-    real = {k: next((metric(r, k) for r in recs.values() if metric(r, k) and metric(r, k).get("real") is not None),
-                    None) for k in COLUMNS}
+    real = {
+        k: next((metric(r, k) for r in recs.values() if metric(r, k) and metric(r, k).get("real") is not None), None)
+        for k in COLUMNS
+    }
     rows.append("| real data | | " + " | ".join(cell(real[k], k, real=True) for k in COLUMNS) + " |")
     return "\n".join(rows)
 
@@ -112,6 +154,7 @@ def table(out: Path, data: str, names: list[str]) -> str:
 def figure(out: Path, names: list[str], n: int = 10, scale: int = 1) -> Path | None:
     """One row per run: its name, then ``n`` samples from seeds 0..n-1 (conditional runs: classes 0..9)."""
     import drawlab
+
     rows, titles = [], []
     for name in names:
         run = out / "runs" / slug(name)
@@ -137,8 +180,12 @@ def figure(out: Path, names: list[str], n: int = 10, scale: int = 1) -> Path | N
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("ladders", nargs="+", metavar="DATA[:MINUTES]",
-                    help=f"one or more of {', '.join(CONFIGS)}, each with its minutes per run (default 3)")
+    ap.add_argument(
+        "ladders",
+        nargs="+",
+        metavar="DATA[:MINUTES]",
+        help=f"one or more of {', '.join(CONFIGS)}, each with its minutes per run (default 3)",
+    )
     ap.add_argument("--out", type=Path, required=True, help="results go to OUT/DATA/ (runs/, logs/, ladder.md, .png)")
     ap.add_argument("--runs", nargs="+", help="only these runs (names as in CONFIGS)")
     ap.add_argument("--first", nargs="+", default=[], metavar="DATA:NAME", help="schedule these runs first")
@@ -146,15 +193,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--table", action="store_true", help="only the table and figure of what is evaluated")
     a = ap.parse_args(argv)
     ladders = [(d.split(":")[0], float(d.split(":")[1]) if ":" in d else 3.0) for d in a.ladders]
-    jobs = [Job(a.out / data / "runs" / slug(n), [*DATA[data], *CONFIGS[data][n], "--seed", "0"],
-                ["--minutes", f"{minutes:g}"])
-            for data, minutes in ladders for n in CONFIGS[data] if not a.runs or n in a.runs]
+    jobs = [
+        Job(
+            a.out / data / "runs" / slug(n),
+            [*DATA[data], *CONFIGS[data][n], "--seed", "0"],
+            ["--minutes", f"{minutes:g}"],
+        )
+        for data, minutes in ladders
+        for n in CONFIGS[data]
+        if not a.runs or n in a.runs
+    ]
     first = {a.out / d / "runs" / slug(n) for d, n in (f.split(":", 1) for f in a.first)}
-    jobs.sort(key=lambda j: j.run not in first)                       # stable: the rest keep their order
+    jobs.sort(key=lambda j: j.run not in first)  # stable: the rest keep their order
     if not a.table:
         from drawlab.device import cpu_model
-        print(f"# ladder {' '.join(a.ladders)} (core-minutes per run), {cpu_model()}, "
-              f"{time.strftime('%Y-%m-%d %H:%M')}", flush=True)
+
+        print(
+            f"# ladder {' '.join(a.ladders)} (core-minutes per run), {cpu_model()}, {time.strftime('%Y-%m-%d %H:%M')}",
+            flush=True,
+        )
         run_queue(a.out / "logs", jobs, a.parallel)
     for data, _ in ladders:
         md = table(a.out / data, data, list(CONFIGS[data]))

@@ -8,6 +8,7 @@ included, pauses excluded: the log's img/s), so run it on runs trained one threa
 Same protocol as `drawlab evaluate` (real set A, seed 0) for the two distances, so the last point of a
 run equals its eval.json up to the bootstrap.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,13 +19,11 @@ from pathlib import Path
 import torch
 
 from drawlab.api import load
-from drawlab.device import cpu_model
 from drawlab.data import default_data_root, open_configured
+from drawlab.device import cpu_model
 from drawlab.latent import seeded_noise
 from drawlab.metrics import frechet, swd
 from drawlab.metrics.features import get_feature_net, real_images
-
-
 
 
 def minutes_at(run: Path, step: int) -> float | None:
@@ -55,10 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         ds = open_configured(drawer.config.data, str(drawer.config.data.root or default_data_root()))
         fnet = get_feature_net(ds, drawer.config.data.root or default_data_root())
         perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(10_000))
-        real = real_images(ds, perm[:a.n].sort().values)
+        real = real_images(ds, perm[: a.n].sort().values)
         f_real = fnet.features(real)
-        steps = ([int(s) for s in a.steps.split(",")] if a.steps else
-                 [s for s in sorted(run.joinpath("snapshots").glob("step-*.safetensors"))])
+        steps = (
+            [int(s) for s in a.steps.split(",")]
+            if a.steps
+            else [s for s in sorted(run.joinpath("snapshots").glob("step-*.safetensors"))]
+        )
         steps = [s if isinstance(s, int) else int(s.stem.split("-")[1]) for s in steps]
         for step in [s for s in steps if s >= 500]:
             d = drawer.at_snapshot(step)

@@ -10,6 +10,7 @@ conditional accuracy when the file has labels, and a Frechet distance in the cla
 penultimate features against 2,000 real test digits (`fd2k-mnist-testcnn`), beside the same
 distance between two disjoint real sets (the floor).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -28,7 +29,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 def read_idx(path: Path) -> np.ndarray:
     raw = gzip.open(path).read()
     nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(nd)]
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
@@ -38,14 +39,24 @@ def to_float(u8: np.ndarray) -> torch.Tensor:
 
 def train_classifier(x: torch.Tensor, y: torch.Tensor, epochs: int = 6) -> nn.Sequential:
     torch.manual_seed(0)
-    clf = nn.Sequential(nn.Conv2d(1, 32, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, 1, 1), nn.ReLU(),
-                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 49, 128), nn.ReLU(), nn.Linear(128, 10))
+    clf = nn.Sequential(
+        nn.Conv2d(1, 32, 3, 1, 1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, 1, 1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 49, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
     opt = torch.optim.Adam(clf.parameters(), 1e-3)
     g = torch.Generator().manual_seed(0)
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), 128):
-            b = perm[i:i + 128]
+            b = perm[i : i + 128]
             s = torch.randint(-2, 3, (2,), generator=g)
             xb = torch.roll(x[b], (int(s[0]), int(s[1])), (2, 3))
             loss = F.cross_entropy(clf(xb), y[b])
@@ -64,14 +75,19 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
 
 @torch.no_grad()
 def score(clf: nn.Sequential, x: torch.Tensor, real_feats: np.ndarray, labels: np.ndarray | None) -> dict:
-    feats = torch.cat([clf[:-1](x[i:i + 1000]) for i in range(0, len(x), 1000)])
+    feats = torch.cat([clf[:-1](x[i : i + 1000]) for i in range(0, len(x), 1000)])
     p = F.softmax(clf[-1](feats), 1)
     conf, pred = p.max(1)
     hist = torch.bincount(pred, minlength=10).float() / len(x)
     h = hist.clamp_min(1e-12)
-    out = {"n": len(x), "confidence": conf.mean().item(), "conf>0.9": (conf > 0.9).float().mean().item(),
-           "class_entropy": (-(h * h.log()).sum() / np.log(10)).item(), "min_class_share": hist.min().item(),
-           "fd2k-mnist-testcnn": frechet(feats[:2000].double().numpy(), real_feats)}
+    out = {
+        "n": len(x),
+        "confidence": conf.mean().item(),
+        "conf>0.9": (conf > 0.9).float().mean().item(),
+        "class_entropy": (-(h * h.log()).sum() / np.log(10)).item(),
+        "min_class_share": hist.min().item(),
+        "fd2k-mnist-testcnn": frechet(feats[:2000].double().numpy(), real_feats),
+    }
     if labels is not None:
         out["cond_acc"] = (pred.numpy() == labels).mean().item()
     return out

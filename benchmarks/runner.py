@@ -5,6 +5,7 @@ Each job trains one run, then `drawlab evaluate`s it; ``parallel`` processes at 
 with an eval.json is skipped, one with a config.json is resumed with the same budget (budgets are totals
 across resumes, so a finished run resumes to nothing).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,8 @@ DRAWLAB = str(Path(sys.executable).with_name("drawlab"))
 @dataclass
 class Job:
     run: Path
-    options: list[str]      # `drawlab train` options, without --out
-    budget: list[str]       # e.g. ["--minutes", "3"] or ["--steps", "888"]
+    options: list[str]  # `drawlab train` options, without --out
+    budget: list[str]  # e.g. ["--minutes", "3"] or ["--steps", "888"]
 
 
 def _stamp(text: str) -> None:
@@ -39,7 +40,9 @@ def run_queue(logs: Path, jobs: list[Job], parallel: int = 2, eval_args: tuple[s
         if (j.run / "config.json").is_file():
             queue.append(("train", j.run, [DRAWLAB, "train", "--resume", str(j.run), *j.budget, "--no-progress"]))
         else:
-            queue.append(("train", j.run, [DRAWLAB, "train", *j.options, *j.budget, "--no-progress", "--out", str(j.run)]))
+            queue.append(
+                ("train", j.run, [DRAWLAB, "train", *j.options, *j.budget, "--no-progress", "--out", str(j.run)])
+            )
     running: list[tuple[subprocess.Popen, str, Path]] = []
     while queue or running:
         for p, kind, run in list(running):

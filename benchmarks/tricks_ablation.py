@@ -11,6 +11,7 @@ contention and can run two at a time (1 thread each). A trick that costs more pe
 steps: ``--g-steps 2`` x 1/1.55 (measured: 0.270 vs 0.174 s/step), ``--d-pretrain-steps 100``
 +28 steps (its D-only steps cost 0.72 of a full one); the others cost the same within noise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from runner import Job, run_queue
 
-CONFIGS: dict[str, tuple[list[str], float, int]] = {   # name: (options, step factor, extra steps)
+CONFIGS: dict[str, tuple[list[str], float, int]] = {  # name: (options, step factor, extra steps)
     "baseline": ([], 1.0, 0),
     "d-pretrain": (["--d-pretrain-steps", "100"], 1.0, 28),
     "g-steps2": (["--g-steps", "2"], 1 / 1.55, 0),
@@ -43,29 +44,39 @@ def jobs(out: Path, budgets: dict[str, int], seeds: list[int], configs: list[str
                 opts, factor, extra = CONFIGS[name]
                 steps = round(base * factor) + extra
                 run = out / "runs" / f"{model}-{name}-s{seed}"
-                out_jobs.append(Job(run, ["--preset", f"mnist-{model}", "--data", "mnist-5k", "--seed", str(seed),
-                                          *opts], ["--steps", str(steps)]))
+                out_jobs.append(
+                    Job(
+                        run,
+                        ["--preset", f"mnist-{model}", "--data", "mnist-5k", "--seed", str(seed), *opts],
+                        ["--steps", str(steps)],
+                    )
+                )
     return out_jobs
 
 
 def _metric(rec: dict, key: str) -> tuple[float | None, float | None]:
     """(value, real-data value) of the metric whose name starts with ``key`` + a digit."""
     for name, e in rec["metrics"].items():
-        if name.startswith(key) and name[len(key):len(key) + 1].isdigit():
+        if name.startswith(key) and name[len(key) : len(key) + 1].isdigit():
             return e["value"], e.get("real")
     return None, None
 
 
 def table(out: Path, configs: list[str]) -> str:
     """Markdown: per model and config, the mean over seeds of each metric, FID per seed and vs baseline."""
-    rows = ["| model | trick | steps | FID (per seed) | FID - baseline | precision | recall | coverage | modes | cond. acc. |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        "| model | trick | steps | FID (per seed) | FID - baseline | precision | recall | coverage | modes | cond. acc. |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     floor: dict[str, float | None] = {}
     for model in ("dcgan", "cgan"):
         base_fid = None
         for name in configs:
-            recs = [json.loads((r / "eval.json").read_text()) for r in sorted((out / "runs").glob(f"{model}-{name}-s*"))
-                    if (r / "eval.json").is_file()]
+            recs = [
+                json.loads((r / "eval.json").read_text())
+                for r in sorted((out / "runs").glob(f"{model}-{name}-s*"))
+                if (r / "eval.json").is_file()
+            ]
             if not recs:
                 continue
             vals = {k: [v for v, _ in (_metric(rec, k) for rec in recs) if v is not None] for k in KEYS}
@@ -77,15 +88,27 @@ def table(out: Path, configs: list[str]) -> str:
                 base_fid = mean["fid"]
             delta = "" if base_fid is None or name == "baseline" else f"{mean['fid'] - base_fid:+.1f}"
             steps = recs[0]["step"]
-            cells = [model, name, str(steps), f"{mean['fid']:.1f} ({', '.join(f'{v:.1f}' for v in vals['fid'])})", delta]
+            cells = [
+                model,
+                name,
+                str(steps),
+                f"{mean['fid']:.1f} ({', '.join(f'{v:.1f}' for v in vals['fid'])})",
+                delta,
+            ]
             cells += [f"{mean[k]:.3f}" if mean[k] is not None else "-" for k in ("precision", "recall", "coverage")]
             cells += [f"{mean['modes']:.1f}", f"{mean['cond-acc']:.3f}" if mean["cond-acc"] is not None else "-"]
             rows.append("| " + " | ".join(cells) + " |")
-    rows.append("| real data (floor) | | | " + " | ".join(
-        f"{floor[k]:.3f}" if floor.get(k) is not None else "-" for k in ("fid",)) + " | | "
-        + " | ".join(f"{floor[k]:.3f}" if floor.get(k) is not None else "-"
-                     for k in ("precision", "recall", "coverage")) + f" | {floor.get('modes', '-')} | "
-        + (f"{floor['cond-acc']:.3f}" if floor.get("cond-acc") is not None else "-") + " |")
+    rows.append(
+        "| real data (floor) | | | "
+        + " | ".join(f"{floor[k]:.3f}" if floor.get(k) is not None else "-" for k in ("fid",))
+        + " | | "
+        + " | ".join(
+            f"{floor[k]:.3f}" if floor.get(k) is not None else "-" for k in ("precision", "recall", "coverage")
+        )
+        + f" | {floor.get('modes', '-')} | "
+        + (f"{floor['cond-acc']:.3f}" if floor.get("cond-acc") is not None else "-")
+        + " |"
+    )
     return "\n".join(rows)
 
 
@@ -100,11 +123,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--table", action="store_true", help="only print the table of what is evaluated")
     a = ap.parse_args(argv)
     if not a.table:
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), "unknown CPU")
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "unknown CPU",
+        )
         print(f"# tricks ablation on {cpu}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
-        run_queue(a.out / "logs", jobs(a.out, {"dcgan": a.dcgan_steps, "cgan": a.cgan_steps}, a.seeds, a.configs),
-                  a.parallel, ("--n", "2500"))
+        run_queue(
+            a.out / "logs",
+            jobs(a.out, {"dcgan": a.dcgan_steps, "cgan": a.cgan_steps}, a.seeds, a.configs),
+            a.parallel,
+            ("--n", "2500"),
+        )
     md = table(a.out, a.configs)
     (a.out / "ablation.md").write_text(md + "\n")
     print(md)

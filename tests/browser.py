@@ -4,6 +4,7 @@ Test helper, not part of the package: `render(html, png)` screenshots the page a
 images loaded, whether it came out blank, and whether it tried to reach the network. Uses playwright
 with the system browser only (`playwright install` is never needed); CI's `.ci/run` installs it.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,9 +15,17 @@ from PIL import Image, ImageStat
 
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 30_000
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 _BROKEN_JS = """() => Array.from(document.images)
     .filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 60))"""
@@ -26,8 +35,10 @@ def chromium_path() -> str:
     """The browser to drive: $DRAWLAB_CHROMIUM if set, else Debian's /usr/bin/chromium; fails loudly if absent."""
     exe = os.environ.get("DRAWLAB_CHROMIUM") or CHROMIUM
     if not os.access(exe, os.X_OK):
-        raise FileNotFoundError(f"no Chromium at {exe}: run `apt-get install chromium` "
-                                "(CI's .ci/run does), or point $DRAWLAB_CHROMIUM at a chromium binary")
+        raise FileNotFoundError(
+            f"no Chromium at {exe}: run `apt-get install chromium` "
+            "(CI's .ci/run does), or point $DRAWLAB_CHROMIUM at a chromium binary"
+        )
     return exe
 
 
@@ -60,10 +71,12 @@ def render(html: Path, png: Path, width: int = 1200) -> dict[str, Any]:
             page.route(lambda url: not url.startswith(("file:", "data:")), lambda route: route.abort())
             page.goto(Path(html).resolve().as_uri(), wait_until="load", timeout=TIMEOUT_MS)
             page.screenshot(path=str(png), full_page=True, timeout=TIMEOUT_MS)
-            info = {"images": page.evaluate("() => document.images.length"),
-                    "broken": page.evaluate(_BROKEN_JS),
-                    "title": page.title(),
-                    "text": page.evaluate("() => document.body ? document.body.innerText : ''")}
+            info = {
+                "images": page.evaluate("() => document.images.length"),
+                "broken": page.evaluate(_BROKEN_JS),
+                "title": page.title(),
+                "text": page.evaluate("() => document.body ? document.body.innerText : ''"),
+            }
         finally:
             browser.close()
     return {**info, "blank": is_blank(png), "requests": requests}

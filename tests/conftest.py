@@ -1,8 +1,9 @@
 """Shared fixtures: an isolated environment for every test, and tiny trained runs built once per session."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import pytest
 
@@ -12,8 +13,7 @@ from drawlab.run import RunDir
 from drawlab.training import Trainer
 
 # the smallest sensible run: everything the trainer does, in a second or two on a laptop CPU
-TINY = ["--width", "8", "--z-dim", "8", "--batch-size", "16", "--device", "cpu", "--precision", "fp32",
-        "--no-progress"]
+TINY = ["--width", "8", "--z-dim", "8", "--batch-size", "16", "--device", "cpu", "--precision", "fp32", "--no-progress"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -42,8 +42,20 @@ def tiny_train() -> Callable[..., int]:
 
 def _build(tmp_path_factory: pytest.TempPathFactory, model: str) -> Path:
     out = tmp_path_factory.mktemp(f"run-{model}") / "run"
-    code = train_cli("--model", model, "--data", "mnist-5k", "--steps", "4", "--checkpoint-every", "2",
-                     "--ema", "100", "--out", str(out))
+    code = train_cli(
+        "--model",
+        model,
+        "--data",
+        "mnist-5k",
+        "--steps",
+        "4",
+        "--checkpoint-every",
+        "2",
+        "--ema",
+        "100",
+        "--out",
+        str(out),
+    )
     assert code == 0
     return out
 
@@ -90,11 +102,18 @@ def grid_tiles(grid, n: int, tile: int = 56, pad: int = 2) -> tuple[int, int]:
 
 # -- tiny runs through the Trainer API (returns (TrainResult, the lines it said)) -------------------
 
+
 def tiny_cfg(spec: str, name: str = "dcgan", **kw) -> TrainConfig:
     model = {k: kw.pop(k) for k in ("ema_images", "ema_rampup") if k in kw}
     size = kw.pop("size", None)
-    return TrainConfig(model=ModelConfig(name=name, z_dim=8, width=8, **model),
-                       data=DataConfig(spec=spec, size=size), batch_size=16, device="cpu", precision="fp32", **kw)
+    return TrainConfig(
+        model=ModelConfig(name=name, z_dim=8, width=8, **model),
+        data=DataConfig(spec=spec, size=size),
+        batch_size=16,
+        device="cpu",
+        precision="fp32",
+        **kw,
+    )
 
 
 def train(cfg: TrainConfig, out: Path, resume: bool = False):

@@ -1,5 +1,6 @@
 """The article's first rung: the data options (first N images, binarised), random label pairing, and the
 preset that replays it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,12 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import TINY
 from drawlab.cli import main
 from drawlab.config import DataConfig, ModelConfig, preset_config
 from drawlab.data import open_configured
 from drawlab.models import build_family
-
-from conftest import TINY
 
 
 def test_limit_and_binarize() -> None:
@@ -23,7 +23,7 @@ def test_limit_and_binarize() -> None:
     idx = torch.randperm(5000, generator=torch.Generator().manual_seed(0))[:100].sort().values
     assert torch.equal(ds.images, (full.images[idx] >= 128).to(torch.uint8) * 255)
     assert torch.equal(ds.labels, full.labels[idx])
-    assert len(ds.labels.unique()) == 10                     # not the first 100 of a class-sorted source
+    assert len(ds.labels.unique()) == 10  # not the first 100 of a class-sorted source
     assert ds.fingerprint != full.fingerprint and "binarised" in ds.name
 
 
@@ -34,7 +34,7 @@ def test_random_pairing_gives_g_random_labels_and_true_its_own() -> None:
     assert torch.equal(true.pairing(y, torch.Generator().manual_seed(0)), y)
     p = rnd.pairing(y, torch.Generator().manual_seed(0))
     assert p.shape == y.shape and (p != y).float().mean() > 0.7
-    assert torch.equal(p, rnd.pairing(y, torch.Generator().manual_seed(0)))      # from the run's generator
+    assert torch.equal(p, rnd.pairing(y, torch.Generator().manual_seed(0)))  # from the run's generator
 
 
 def test_article_preset_is_the_article() -> None:
@@ -44,13 +44,16 @@ def test_article_preset_is_the_article() -> None:
     assert (d.size, d.binarize, d.limit) == (16, True, 1000)
     fam = build_family(m, (1, 16, 16), 10)
     linears = [mod for mod in fam.nets["G"].modules() if isinstance(mod, torch.nn.Linear)]
-    assert [lin.out_features for lin in linears] == [256, 512, 256]            # 256, 512, then the 16x16 image
+    assert [lin.out_features for lin in linears] == [256, 512, 256]  # 256, 512, then the 16x16 image
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--model", "dcgan", "--pair-labels", "random"], "use it with mlp-mse or conv-mse"),
-    (["--model", "mlp-mse", "--limit", "0"], "--limit must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--model", "dcgan", "--pair-labels", "random"], "use it with mlp-mse or conv-mse"),
+        (["--model", "mlp-mse", "--limit", "0"], "--limit must be at least 1"),
+    ],
+)
 def test_bad_article_options(args: list[str], words: str, tmp_path: Path, capsys) -> None:
     assert main(["train", *TINY, "--data", "mnist-5k", "--steps", "1", *args, "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip()

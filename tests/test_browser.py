@@ -1,6 +1,7 @@
 """tests/browser.py itself: a real headless Chromium renders small pages and the report is right.
 
 No skips: without Debian's chromium these fail, saying to run `apt-get install chromium` (CI's .ci/run does)."""
+
 from __future__ import annotations
 
 import base64
@@ -26,8 +27,10 @@ def _png_data_uri(size: int = 64) -> str:
 
 def _page(tmp_path: Path, body: str, title: str = "t") -> Path:
     html = tmp_path / "page.html"
-    html.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-                    f"<body>{body}</body></html>", encoding="utf-8")
+    html.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>",
+        encoding="utf-8",
+    )
     return html
 
 

@@ -1,4 +1,5 @@
 """Tests for the `drawlab` command line and the small Python API (drawlab.load(...).sample(...))."""
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,16 @@ def test_models_lists_every_family(capsys) -> None:
 def test_models_as_a_real_command(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "drawlab", "models"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and p.stderr == ""
-    assert [line.split()[0] for line in lines(p.stdout)] == ["mlp-mse", "conv-mse", "ae", "vae", "gan", "dcgan", "cgan", "msggan"]
+    assert [line.split()[0] for line in lines(p.stdout)] == [
+        "mlp-mse",
+        "conv-mse",
+        "ae",
+        "vae",
+        "gan",
+        "dcgan",
+        "cgan",
+        "msggan",
+    ]
 
 
 def test_data_and_presets_lists(capsys) -> None:
@@ -161,8 +171,12 @@ def test_train_dry_run_with_the_default_preset(tmp_path: Path, capsys) -> None:
 
 
 def test_train_default_out_and_options(tmp_path: Path, capsys) -> None:
-    assert main(["train", *TINY, "--model", "gan", "--data", "mnist-5k", "--steps", "1", "--lr", "0.001",
-                 "--loss", "hinge"]) == 0
+    assert (
+        main(
+            ["train", *TINY, "--model", "gan", "--data", "mnist-5k", "--steps", "1", "--lr", "0.001", "--loss", "hinge"]
+        )
+        == 0
+    )
     (run,) = (tmp_path / "runs").iterdir()
     assert run.name.startswith("gan-mnist-5k-")
     cfg = json.loads((run / "config.json").read_text())["train"]
@@ -181,56 +195,161 @@ def _a_file(path: Path) -> Path:
 
 ERRORS = {
     # name: (argv builder (tmp, request) -> argv, message fragment)
-    "label-on-unconditional": (lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--label", "3"],
-                               "not conditional"),
-    "label-out-of-range": (lambda t, r: ["sample", str(r.getfixturevalue("cgan_run")), "--label", "10"],
-                           "out of range"),
-    "negative-label": (lambda t, r: ["sample", str(r.getfixturevalue("cgan_run")), "--label", "-1"],
-                       "out of range"),
+    "label-on-unconditional": (
+        lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--label", "3"],
+        "not conditional",
+    ),
+    "label-out-of-range": (
+        lambda t, r: ["sample", str(r.getfixturevalue("cgan_run")), "--label", "10"],
+        "out of range",
+    ),
+    "negative-label": (lambda t, r: ["sample", str(r.getfixturevalue("cgan_run")), "--label", "-1"], "out of range"),
     "jpg-out": (lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--out", "x.jpg"], ".png"),
     "missing-run": (lambda t, r: ["sample", str(t / "nowhere")], "does not exist"),
     "not-a-run": (lambda t, r: ["sample", str(t)], "not a drawlab run"),
-    "unknown-checkpoint": (lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--checkpoint", "99"],
-                           "steps available: 2, 4"),
+    "unknown-checkpoint": (
+        lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--checkpoint", "99"],
+        "steps available: 2, 4",
+    ),
     "zero-images": (lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--n", "0"], "--n"),
-    "bad-nrow": (lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--nrow", "-1", "--out", "g.png"],
-                 "--nrow"),
-    "unknown-device": (lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--device", "tpu"],
-                       "unknown device"),
-    "unknown-model": (lambda t, r: ["train", *TINY, "--model", "stylegan9", "--data", "mnist-5k", "--steps", "1",
-                                    "--out", str(t / "out")], "unknown model 'stylegan9'"),
-    "unknown-data": (lambda t, r: ["train", *TINY, "--data", "cifar", "--steps", "1", "--out", str(t / "out")],
-                     "unknown dataset 'cifar'"),
-    "missing-folder": (lambda t, r: ["train", *TINY, "--data", f"folder:{t / 'nope'}", "--steps", "1",
-                                     "--out", str(t / "out")], "does not exist"),
-    "batch-size-0": (lambda t, r: ["train", *TINY, "--batch-size", "0", "--data", "mnist-5k", "--steps", "1",
-                                   "--out", str(t / "out")], "--batch-size"),
-    "batch-larger-than-data": (lambda t, r: ["train", *TINY, "--model", "dcgan", "--data", f"folder:{write_images(t / 'few', 3)}",
-                                             "--size", "8", "--steps", "1", "--out", str(t / "out")],
-                               "larger than the dataset"),
-    "cgan-unlabelled": (lambda t, r: ["train", *TINY, "--model", "cgan", "--data",
-                                      f"folder:{write_images(t / 'flat', 20)}", "--size", "8", "--steps", "1",
-                                      "--out", str(t / "out")], "needs labelled data"),
-    "negative-steps": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "-1", "--out", str(t / "out")],
-                       "--steps"),
-    "bad-ema": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--ema", "-5", "--steps", "1",
-                              "--out", str(t / "out")], "--ema"),
-    "nan-ema": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--ema", "nan", "--steps", "1",
-                              "--out", str(t / "out")], "--ema"),
-    "bad-ema-rampup": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--ema-rampup", "-0.5", "--steps", "1",
-                                     "--out", str(t / "out")], "--ema-rampup"),
+    "bad-nrow": (
+        lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--nrow", "-1", "--out", "g.png"],
+        "--nrow",
+    ),
+    "unknown-device": (
+        lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--device", "tpu"],
+        "unknown device",
+    ),
+    "unknown-model": (
+        lambda t, r: [
+            "train",
+            *TINY,
+            "--model",
+            "stylegan9",
+            "--data",
+            "mnist-5k",
+            "--steps",
+            "1",
+            "--out",
+            str(t / "out"),
+        ],
+        "unknown model 'stylegan9'",
+    ),
+    "unknown-data": (
+        lambda t, r: ["train", *TINY, "--data", "cifar", "--steps", "1", "--out", str(t / "out")],
+        "unknown dataset 'cifar'",
+    ),
+    "missing-folder": (
+        lambda t, r: ["train", *TINY, "--data", f"folder:{t / 'nope'}", "--steps", "1", "--out", str(t / "out")],
+        "does not exist",
+    ),
+    "batch-size-0": (
+        lambda t, r: [
+            "train",
+            *TINY,
+            "--batch-size",
+            "0",
+            "--data",
+            "mnist-5k",
+            "--steps",
+            "1",
+            "--out",
+            str(t / "out"),
+        ],
+        "--batch-size",
+    ),
+    "batch-larger-than-data": (
+        lambda t, r: [
+            "train",
+            *TINY,
+            "--model",
+            "dcgan",
+            "--data",
+            f"folder:{write_images(t / 'few', 3)}",
+            "--size",
+            "8",
+            "--steps",
+            "1",
+            "--out",
+            str(t / "out"),
+        ],
+        "larger than the dataset",
+    ),
+    "cgan-unlabelled": (
+        lambda t, r: [
+            "train",
+            *TINY,
+            "--model",
+            "cgan",
+            "--data",
+            f"folder:{write_images(t / 'flat', 20)}",
+            "--size",
+            "8",
+            "--steps",
+            "1",
+            "--out",
+            str(t / "out"),
+        ],
+        "needs labelled data",
+    ),
+    "negative-steps": (
+        lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "-1", "--out", str(t / "out")],
+        "--steps",
+    ),
+    "bad-ema": (
+        lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--ema", "-5", "--steps", "1", "--out", str(t / "out")],
+        "--ema",
+    ),
+    "nan-ema": (
+        lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--ema", "nan", "--steps", "1", "--out", str(t / "out")],
+        "--ema",
+    ),
+    "bad-ema-rampup": (
+        lambda t, r: [
+            "train",
+            *TINY,
+            "--data",
+            "mnist-5k",
+            "--ema-rampup",
+            "-0.5",
+            "--steps",
+            "1",
+            "--out",
+            str(t / "out"),
+        ],
+        "--ema-rampup",
+    ),
     "unknown-preset": (lambda t, r: ["train", "--preset", "cifar-gan", "--out", str(t / "out")], "unknown preset"),
-    "faces-without-data": (lambda t, r: ["train", "--preset", "faces-dcgan", "--out", str(t / "out")],
-                           "--data folder:PATH"),
-    "faces-30-without-data": (lambda t, r: ["train", "--preset", "faces-dcgan-30", "--out", str(t / "out")],
-                              "faces-dcgan-30 needs your faces"),
+    "faces-without-data": (
+        lambda t, r: ["train", "--preset", "faces-dcgan", "--out", str(t / "out")],
+        "--data folder:PATH",
+    ),
+    "faces-30-without-data": (
+        lambda t, r: ["train", "--preset", "faces-dcgan-30", "--out", str(t / "out")],
+        "faces-dcgan-30 needs your faces",
+    ),
     "resume-missing": (lambda t, r: ["train", "--resume", str(t / "nowhere")], "does not exist"),
-    "resume-with-new-lr": (lambda t, r: ["train", "--resume", str(r.getfixturevalue("dcgan_run")), "--lr", "0.1",
-                                         "--width", "4"], "--width, --lr cannot change it"),
-    "out-is-a-file": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1",
-                                    "--out", str(_a_file(t / "afile"))], "cannot make the run directory"),
-    "out-is-a-run": (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1",
-                                   "--out", str(r.getfixturevalue("dcgan_run"))], "already holds a run"),
+    "resume-with-new-lr": (
+        lambda t, r: ["train", "--resume", str(r.getfixturevalue("dcgan_run")), "--lr", "0.1", "--width", "4"],
+        "--width, --lr cannot change it",
+    ),
+    "out-is-a-file": (
+        lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1", "--out", str(_a_file(t / "afile"))],
+        "cannot make the run directory",
+    ),
+    "out-is-a-run": (
+        lambda t, r: [
+            "train",
+            *TINY,
+            "--data",
+            "mnist-5k",
+            "--steps",
+            "1",
+            "--out",
+            str(r.getfixturevalue("dcgan_run")),
+        ],
+        "already holds a run",
+    ),
 }
 
 
@@ -250,9 +369,28 @@ def test_bad_input_is_one_line_and_exit_2(case: str, tmp_path: Path, request, ca
 
 def test_bad_input_in_a_real_process(tmp_path: Path) -> None:
     folder = write_images(tmp_path / "flat", 20)
-    p = subprocess.run([sys.executable, "-m", "drawlab", "train", *TINY, "--model", "cgan", "--data",
-                        f"folder:{folder}", "--size", "8", "--steps", "1", "--out", str(tmp_path / "out")],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "drawlab",
+            "train",
+            *TINY,
+            "--model",
+            "cgan",
+            "--data",
+            f"folder:{folder}",
+            "--size",
+            "8",
+            "--steps",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2 and p.stdout == ""
     assert lines(p.stderr) == [lines(p.stderr)[0]] and p.stderr.startswith("drawlab: error: model cgan needs")
 
@@ -262,8 +400,27 @@ def test_resume_from_another_directory_with_relative_paths(tmp_path: Path, monke
     work = tmp_path / "work"
     write_images(work / "imgs", 32)
     monkeypatch.chdir(work)
-    assert main(["train", *TINY, "--model", "dcgan", "--data", "folder:imgs", "--data-root", "cache", "--size", "8", "--steps", "2",
-                 "--out", "runs/r"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--model",
+                "dcgan",
+                "--data",
+                "folder:imgs",
+                "--data-root",
+                "cache",
+                "--size",
+                "8",
+                "--steps",
+                "2",
+                "--out",
+                "runs/r",
+            ]
+        )
+        == 0
+    )
     run = work / "runs" / "r"
     data = json.loads((run / "config.json").read_text())["train"]["data"]
     assert Path(data["spec"].split(":", 1)[1]).is_absolute() and Path(data["root"]).is_absolute()
@@ -277,36 +434,124 @@ def test_resume_from_another_directory_with_relative_paths(tmp_path: Path, monke
 
 def test_colour_run_samples_rgb(tmp_path: Path) -> None:
     from PIL import Image as PILImage
+
     rng = np.random.default_rng(0)
     (tmp_path / "rgb").mkdir()
     for i in range(16):
         PILImage.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "rgb" / f"{i}.png")
-    assert main(["train", *TINY, "--model", "dcgan", "--data", f"folder:{tmp_path / 'rgb'}", "--size", "8", "--steps", "1",
-                 "--out", "run"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--model",
+                "dcgan",
+                "--data",
+                f"folder:{tmp_path / 'rgb'}",
+                "--size",
+                "8",
+                "--steps",
+                "1",
+                "--out",
+                "run",
+            ]
+        )
+        == 0
+    )
     imgs = drawlab.load("run").sample(3, seed=0)
     assert imgs.dtype == np.uint8 and imgs.shape == (3, 8, 8, 3)
     assert main(["sample", "run", "--n", "3", "--out", "g.png"]) == 0
     assert png(tmp_path / "g.png").shape[2] == 3
 
 
-@pytest.mark.parametrize("args, message", [
-    (lambda t, r: ["sample", str(r), "--seed", str(2 ** 70)], "--seed"),
-    (lambda t, r: ["sample", str(r), "--label", str(2 ** 70)], "--label"),
-    (lambda t, r: ["sample", str(r), "--out", str(t)], "is a folder"),
-    (lambda t, r: ["sample", str(r), "--out", str(_a_file(t / "f")) + "/x.png"], "is a file, not a folder"),
-    (lambda t, r: ["sample", str(_a_file(t / "g"))], "is a file, not a run directory"),
-    (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1", "--seed", "-1", "--out", str(t / "o")],
-     "--seed"),
-    (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1", "--d-width", "-3", "--out", str(t / "o")],
-     "--d-width"),
-    (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1", "--label-smoothing", "3",
-                   "--out", str(t / "o")], "--label-smoothing"),
-    (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1", "--sample-every", "-5",
-                   "--out", str(t / "o")], "--sample-every"),
-    (lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "4", "--eval-every", "2", "--eval-n", "10",
-                   "--out", str(t / "o")], "--n"),
-], ids=["seed-overflow", "label-overflow", "out-is-dir", "out-under-file", "run-is-file", "negative-seed",
-        "negative-d-width", "label-smoothing", "sample-every", "eval-n-too-small"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (lambda t, r: ["sample", str(r), "--seed", str(2**70)], "--seed"),
+        (lambda t, r: ["sample", str(r), "--label", str(2**70)], "--label"),
+        (lambda t, r: ["sample", str(r), "--out", str(t)], "is a folder"),
+        (lambda t, r: ["sample", str(r), "--out", str(_a_file(t / "f")) + "/x.png"], "is a file, not a folder"),
+        (lambda t, r: ["sample", str(_a_file(t / "g"))], "is a file, not a run directory"),
+        (
+            lambda t, r: ["train", *TINY, "--data", "mnist-5k", "--steps", "1", "--seed", "-1", "--out", str(t / "o")],
+            "--seed",
+        ),
+        (
+            lambda t, r: [
+                "train",
+                *TINY,
+                "--data",
+                "mnist-5k",
+                "--steps",
+                "1",
+                "--d-width",
+                "-3",
+                "--out",
+                str(t / "o"),
+            ],
+            "--d-width",
+        ),
+        (
+            lambda t, r: [
+                "train",
+                *TINY,
+                "--data",
+                "mnist-5k",
+                "--steps",
+                "1",
+                "--label-smoothing",
+                "3",
+                "--out",
+                str(t / "o"),
+            ],
+            "--label-smoothing",
+        ),
+        (
+            lambda t, r: [
+                "train",
+                *TINY,
+                "--data",
+                "mnist-5k",
+                "--steps",
+                "1",
+                "--sample-every",
+                "-5",
+                "--out",
+                str(t / "o"),
+            ],
+            "--sample-every",
+        ),
+        (
+            lambda t, r: [
+                "train",
+                *TINY,
+                "--data",
+                "mnist-5k",
+                "--steps",
+                "4",
+                "--eval-every",
+                "2",
+                "--eval-n",
+                "10",
+                "--out",
+                str(t / "o"),
+            ],
+            "--n",
+        ),
+    ],
+    ids=[
+        "seed-overflow",
+        "label-overflow",
+        "out-is-dir",
+        "out-under-file",
+        "run-is-file",
+        "negative-seed",
+        "negative-d-width",
+        "label-smoothing",
+        "sample-every",
+        "eval-n-too-small",
+    ],
+)
 def test_more_bad_input_is_one_line(tmp_path: Path, request, dcgan_run: Path, args, message, capsys) -> None:
     assert main(args(tmp_path, dcgan_run)) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -1,5 +1,6 @@
 """One conformance test over every family the registry finds: it builds, trains, samples, resumes
 exactly and refuses bad data with one line. A new model file is tested here without editing a list."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,10 +10,9 @@ import pytest
 import torch
 
 import drawlab
+from conftest import resume_to, tiny_cfg, train, write_images
 from drawlab.cli import main
 from drawlab.models import REGISTRY
-
-from conftest import resume_to, tiny_cfg, train, write_images
 from test_training import assert_same_checkpoint
 
 FAMILIES = sorted(REGISTRY)
@@ -30,7 +30,8 @@ def test_family_trains_samples_and_resumes_exactly(name: str, tmp_path: Path) ->
     assert np.array_equal(imgs, drawer.sample(6, seed=1))
     from drawlab.explore import frames as fr
     from drawlab.serve import Explorer
-    walk = fr.interpolation(drawer, 3, 4, 3)                       # the walks and the explorer, for every family
+
+    walk = fr.interpolation(drawer, 3, 4, 3)  # the walks and the explorer, for every family
     assert torch.equal(walk.images[0, 0], drawer.sample_tensor(seeds=[3])[0][0])
     view = Explorer([str(a)], k=2).view({"seed": "3", "snapshot": "0"})
     assert view.png[:4] == b"\x89PNG" and (view.d_value is not None) == REGISTRY[name].adversarial
@@ -49,8 +50,23 @@ def test_family_refuses_bad_data_with_one_line(name: str, tmp_path: Path, capsys
     if REGISTRY[name].needs_labels:
         cases.append((f"folder:{write_images(tmp_path / 'flat', 8)}", "needs labelled data"))
     for spec, words in cases:
-        assert main(["train", "--model", name, "--data", spec, "--steps", "1", "--no-progress",
-                     "--out", str(tmp_path / "run")]) == 2
+        assert (
+            main(
+                [
+                    "train",
+                    "--model",
+                    name,
+                    "--data",
+                    spec,
+                    "--steps",
+                    "1",
+                    "--no-progress",
+                    "--out",
+                    str(tmp_path / "run"),
+                ]
+            )
+            == 2
+        )
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and words in err, err
         assert not (tmp_path / "run").exists()
@@ -58,6 +74,7 @@ def test_family_refuses_bad_data_with_one_line(name: str, tmp_path: Path, capsys
 
 def test_config_with_an_unknown_key_is_refused(tmp_path: Path, capsys) -> None:
     import json
+
     cfg = tiny_cfg("mnist-5k", steps=1)
     train(cfg, tmp_path / "r")
     p = tmp_path / "r" / "config.json"

@@ -1,4 +1,5 @@
 """Tests for drawlab.data: sources, folder decoding and caching, deterministic batches."""
+
 from __future__ import annotations
 
 import gzip
@@ -245,7 +246,7 @@ def test_second_open_reads_cache_and_change_invalidates(tmp_path: Path, monkeypa
     for k in range(4):
         save_image(tmp_path / "c" / f"{k}.png", (50 * k, 0, 0))
     first = open_dataset(f"folder:{tmp_path / 'c'}", size=8)
-    key = folder_mod.cache_key(first.fingerprint, (tmp_path / "c").resolve())   # the folder and the decoder too
+    key = folder_mod.cache_key(first.fingerprint, (tmp_path / "c").resolve())  # the folder and the decoder too
     assert list((tmp_path / "data-root" / "cache").glob(f"{key}.npy"))
 
     calls: list[int] = []
@@ -391,10 +392,10 @@ def test_a_streamed_image_that_breaks_is_replaced_together_with_its_label(tmp_pa
     ds = open_dataset(f"folder:{tmp_path / 's'}", size=8, max_memory_bytes=0)
     assert ds.labels.tolist() == [0, 1, 1]
     broken = tmp_path / "s" / "a" / "0.png"
-    broken.write_bytes(broken.read_bytes()[:20])             # truncated after the folder was opened
+    broken.write_bytes(broken.read_bytes()[:20])  # truncated after the folder was opened
     with pytest.warns(Warning, match="could not decode"):
         image, label = ds.load_item(0)
-    assert label == 1 and torch.equal(image, ds.load_item(1)[0])   # the stand-in's image AND its label
+    assert label == 1 and torch.equal(image, ds.load_item(1)[0])  # the stand-in's image AND its label
 
 
 @pytest.mark.parametrize("point", ["cache-write", "cache-fsync", "cache-rename"])
@@ -402,6 +403,7 @@ def test_a_crash_while_writing_the_decoded_cache_never_breaks_the_next_open(tmp_
     """The cache as a kill -9 at ``point`` of each of its two writes (metadata, then images) leaves it: the
     next open reads the same images (decoding again where the cache is incomplete), never a torn cache."""
     from drawlab import faults
+
     for k in range(4):
         save_image(tmp_path / "c" / f"{k}.png", (50 * k, 0, 0))
     cache, left = tmp_path / "data-root" / "cache", []
@@ -409,6 +411,7 @@ def test_a_crash_while_writing_the_decoded_cache_never_breaks_the_next_open(tmp_
     def kill_here(name: str) -> None:
         left.append(tmp_path / f"left-{len(left)}")
         shutil.copytree(cache, left[-1]) if cache.exists() else left[-1].mkdir()
+
     faults.plan(f"crash@{point}")
     faults.on_crash(kill_here)
     try:
@@ -421,7 +424,7 @@ def test_a_crash_while_writing_the_decoded_cache_never_breaks_the_next_open(tmp_
         shutil.copytree(disk, cache)
         got = open_dataset(f"folder:{tmp_path / 'c'}", size=8)
         assert all(torch.equal(got.load_item(i)[0], want.load_item(i)[0]) for i in range(4))
-        assert list(cache.glob("*.npy"))                                  # written again where it was missing
+        assert list(cache.glob("*.npy"))  # written again where it was missing
         assert all(f.stat().st_size for f in cache.iterdir() if not f.name.startswith("."))
 
 
@@ -429,19 +432,21 @@ def test_two_folders_with_the_same_names_sizes_and_times_never_share_a_decoded_c
     """Review finding: the cache key left out the folder itself (and the decoder's version)."""
     import os
     import shutil
+
     from drawlab.data.folder import cache_key
+
     for k in range(4):
         target = tmp_path / "a" / f"{k}.bmp"
         target.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.full((8, 8), 10 * k, dtype=np.uint8)).save(target)
-    shutil.copytree(tmp_path / "a", tmp_path / "b")              # same names, sizes and times ...
-    for k in range(4):                                           # ... other pixels (BMP: same byte size)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # same names, sizes and times ...
+    for k in range(4):  # ... other pixels (BMP: same byte size)
         p = tmp_path / "b" / f"{k}.bmp"
         st = p.stat()
         Image.fromarray(np.full((8, 8), 200 - 10 * k, dtype=np.uint8)).save(p)
         os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
     a = open_dataset(f"folder:{tmp_path / 'a'}", size=8)
     b = open_dataset(f"folder:{tmp_path / 'b'}", size=8)
-    assert a.fingerprint == b.fingerprint                        # the data's identity is its content list ...
+    assert a.fingerprint == b.fingerprint  # the data's identity is its content list ...
     assert cache_key(a.fingerprint, tmp_path / "a") != cache_key(b.fingerprint, tmp_path / "b")
-    assert int(b.images[0].max()) == 200 and int(a.images[0].max()) == 0   # ... but b decoded its own pixels
+    assert int(b.images[0].max()) == 200 and int(a.images[0].max()) == 0  # ... but b decoded its own pixels

@@ -1,5 +1,6 @@
 """Precision by measurement: 'auto' picks bf16 only on a CPU with bf16 matrix units where a probe measures it
 faster than fp32. The decision is tested with fake probes (no AMX CPU is at hand), the probe on this CPU."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,12 +13,13 @@ from drawlab.errors import ConfigError
 def test_choose_precision_follows_the_measurement() -> None:
     def never():
         raise AssertionError("a CPU without bf16 units is not probed")
+
     assert device.choose_precision(False, never)[0] == "fp32"
     choice, why = device.choose_precision(True, lambda: (1.0, 0.5))
     assert choice == "bf16" and "2.0x as fast" in why
-    assert device.choose_precision(True, lambda: (1.0, 0.95))[0] == "fp32"     # faster, but not by 10%
+    assert device.choose_precision(True, lambda: (1.0, 0.95))[0] == "fp32"  # faster, but not by 10%
     choice, why = device.choose_precision(True, lambda: (1.0, 4.0))
-    assert choice == "fp32" and "0.2x" in why                                 # emulated bf16: far slower
+    assert choice == "fp32" and "0.2x" in why  # emulated bf16: far slower
 
 
 def test_bf16_probe_measures_both_on_this_cpu() -> None:
@@ -51,15 +53,18 @@ def _cfg(graphs, **model):
     return cfg
 
 
-@pytest.mark.parametrize("device, processes, model, expected", [
-    ("cuda", 1, {}, True),                                   # one GPU, a fixed step: on
-    ("cpu", 1, {}, False),                                   # no GPU
-    ("mps", 1, {}, False),
-    ("cuda", 2, {}, False),                                  # torchrun
-    ("cuda", 1, {"instance_noise": 0.1}, False),             # the step changes as training goes on
-    ("cuda", 1, {"d_pretrain_steps": 10}, False),
-    ("cuda", 1, {"swap_real_fraction": 0.5}, False),
-])
+@pytest.mark.parametrize(
+    "device, processes, model, expected",
+    [
+        ("cuda", 1, {}, True),  # one GPU, a fixed step: on
+        ("cpu", 1, {}, False),  # no GPU
+        ("mps", 1, {}, False),
+        ("cuda", 2, {}, False),  # torchrun
+        ("cuda", 1, {"instance_noise": 0.1}, False),  # the step changes as training goes on
+        ("cuda", 1, {"d_pretrain_steps": 10}, False),
+        ("cuda", 1, {"swap_real_fraction": 0.5}, False),
+    ],
+)
 def test_cuda_graphs_auto_turns_on_only_where_the_step_allows(device, processes, model, expected) -> None:
     on, why = decide(_cfg(None, **model), device, processes)
     assert on is expected and why.startswith("on" if expected else "off")
@@ -68,8 +73,11 @@ def test_cuda_graphs_auto_turns_on_only_where_the_step_allows(device, processes,
 def test_cuda_graphs_off_stays_off_and_forced_where_impossible_says_why() -> None:
     assert decide(_cfg(False), "cuda", 1)[0] is False
     assert decide(_cfg(True), "cuda", 1)[0] is True
-    for device, processes, model, words in [("cpu", 1, {}, "needs a CUDA device"), ("cuda", 2, {}, "one process"),
-                                            ("cuda", 1, {"instance_noise": 0.1}, "--instance-noise")]:
+    for device, processes, model, words in [
+        ("cpu", 1, {}, "needs a CUDA device"),
+        ("cuda", 2, {}, "one process"),
+        ("cuda", 1, {"instance_noise": 0.1}, "--instance-noise"),
+    ]:
         with pytest.raises(ConfigError, match=words):
             decide(_cfg(True, **model), device, processes)
 
@@ -82,6 +90,7 @@ def test_the_gpu_preset_is_graph_friendly_and_asks_for_a_gpu() -> None:
 
 def test_the_gpu_preset_without_a_gpu_is_one_line(tmp_path, capsys) -> None:
     from drawlab.cli import main
+
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     assert main(["train", "--preset", "mnist-cgan-gpu", "--out", str(tmp_path / "r")]) == 2
@@ -91,5 +100,6 @@ def test_the_gpu_preset_without_a_gpu_is_one_line(tmp_path, capsys) -> None:
 
 def test_one_process_trains_with_a_plain_generator_that_cuda_graphs_can_register() -> None:
     from drawlab.rng import ShardedGenerator, make_generator
-    assert type(make_generator("cpu", 0, 1)) is torch.Generator     # register_generator_state refuses subclasses
+
+    assert type(make_generator("cpu", 0, 1)) is torch.Generator  # register_generator_state refuses subclasses
     assert isinstance(make_generator("cpu", 1, 2), ShardedGenerator)

@@ -1,5 +1,6 @@
 """Training diagnostics and run options beyond the core loop: small-data and collapse warnings,
 the in-training evaluation and best checkpoint, CUDA-graph runs resumed on the CPU, device changes."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,8 @@ def test_small_dataset_warns_and_large_does_not(tmp_path: Path, small_folder: Pa
 
 def test_eval_every_logs_fid_and_keeps_the_best_checkpoint(tmp_path: Path, capsys, monkeypatch) -> None:
     from drawlab.metrics import features
-    monkeypatch.setattr(features, "default_steps", lambda n: 30)    # a quick feature net: the probe is the subject
+
+    monkeypatch.setattr(features, "default_steps", lambda n: 30)  # a quick feature net: the probe is the subject
     cfg = tiny_cfg("mnist-5k", steps=4, eval_every=2, eval_n=300, keep_checkpoints=1, checkpoint_every=1)
     train(cfg, tmp_path / "r")
     recs = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
@@ -36,7 +38,8 @@ def test_eval_every_logs_fid_and_keeps_the_best_checkpoint(tmp_path: Path, capsy
     for kind in ("precision", "recall", "coverage", "modes"):
         key = name.replace("fid", kind, 1)
         assert all(0 <= r[key] <= (10 if kind == "modes" else 1) for r in evals), key
-    from drawlab.report.figures import _fid_key, read_log   # the curve in monitor/losses.png
+    from drawlab.report.figures import _fid_key, read_log  # the curve in monitor/losses.png
+
     assert _fid_key(read_log(RunDir(tmp_path / "r"))["eval"]) == name
     assert (tmp_path / "r" / "monitor" / "losses.png").is_file()
     best = json.loads((tmp_path / "r" / "checkpoints" / "best.json").read_text())
@@ -61,11 +64,11 @@ def test_a_run_trained_with_cuda_graphs_resumes_on_the_cpu(tmp_path: Path, tiny_
     assert tiny_train("--steps", "2", "--out", str(run)) == 0
     cfg_file = run / "config.json"
     d = json.loads(cfg_file.read_text())
-    d["train"]["cuda_graphs"] = True                  # as if it had been trained with --cuda-graphs on a GPU
+    d["train"]["cuda_graphs"] = True  # as if it had been trained with --cuda-graphs on a GPU
     cfg_file.write_text(json.dumps(d))
     state = run / "checkpoints" / "step-0000002.state.pt"
     s = torch.load(state, weights_only=True)
-    for opt in s["optimizers"].values():              # and its optimizers saved as capturable
+    for opt in s["optimizers"].values():  # and its optimizers saved as capturable
         for g in opt["param_groups"]:
             g["capturable"] = True
     torch.save(s, state)
@@ -74,8 +77,23 @@ def test_a_run_trained_with_cuda_graphs_resumes_on_the_cpu(tmp_path: Path, tiny_
 
 
 def test_cuda_graphs_on_the_cpu_is_a_clear_error(tmp_path: Path, capsys) -> None:
-    assert main(["train", "--data", "mnist-5k", "--cuda-graphs", "--device", "cpu", "--steps", "1",
-                 "--out", str(tmp_path / "r")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                "mnist-5k",
+                "--cuda-graphs",
+                "--device",
+                "cpu",
+                "--steps",
+                "1",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--cuda-graphs needs a CUDA device" in err[0] and "drop --cuda-graphs" in err[0]
     assert not (tmp_path / "r").exists()
@@ -96,6 +114,7 @@ def test_watchdog_says_each_problem_once_with_since_and_what_to_try() -> None:
     from drawlab.training.diagnostics import diversity
     from drawlab.training.watchdog import Watchdog
     from drawlab.verdicts import Kind
+
     w = Watchdog(data_diversity=0.3, patience=2, d_wins_steps=50)
     won = {"loss_d": 0.01, "loss_g": 5.0, "d_real": 0.99, "d_fake": 0.01}
     assert w.check_record({"step": 50, "loss_d": 1.0, "loss_g": 1.0, "d_real": 0.6, "d_fake": 0.4}) == []
@@ -104,7 +123,7 @@ def test_watchdog_says_each_problem_once_with_since_and_what_to_try() -> None:
     assert [v.kind for v in said] == [Kind.D_WINS] and said[0].since == 100 and said[0].step == 150
     assert "D has been winning since step 100" in said[0].what and "--instance-noise" in said[0].try_
     assert "D(G(z)) < 0.05" in said[0].line()
-    assert w.check_record({"step": 200, **won}) == []                       # once only
+    assert w.check_record({"step": 200, **won}) == []  # once only
     frozen = w.check_record({"step": 250, **won})
     assert [v.kind for v in frozen] == [Kind.FROZEN] and frozen[0].since == 100
     nan = w.check_record({"step": 300, "loss_d": float("nan"), "loss_g": 1.0})
@@ -112,19 +131,20 @@ def test_watchdog_says_each_problem_once_with_since_and_what_to_try() -> None:
     same = torch.full((8, 1, 4, 4), 128, dtype=torch.uint8)
     varied = torch.randint(0, 256, (8, 1, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     assert diversity(same) == 0.0 and diversity(varied) > 0.3
-    assert w.check_samples(same, None, 10) == []               # alike from the start: G has not learnt yet
+    assert w.check_samples(same, None, 10) == []  # alike from the start: G has not learnt yet
     assert w.check_samples(varied, None, 20) == []
-    assert "mode collapse" in w.check_samples(same, None, 30)[0].what   # diverse, then alike: collapse
+    assert "mode collapse" in w.check_samples(same, None, 30)[0].what  # diverse, then alike: collapse
     from drawlab.training.watchdog import NEVER_DIVERSE, WARMUP_STEPS
+
     fresh = Watchdog(data_diversity=0.3)
-    assert fresh.check_samples(same, None, WARMUP_STEPS - 1) == []       # alike early on: not yet
-    assert fresh.check_samples(same, None, WARMUP_STEPS) == []           # (two grids: too few to call it flat)
-    late = fresh.check_samples(same, None, WARMUP_STEPS + 1)               # still alike and flat after the warm-up
+    assert fresh.check_samples(same, None, WARMUP_STEPS - 1) == []  # alike early on: not yet
+    assert fresh.check_samples(same, None, WARMUP_STEPS) == []  # (two grids: too few to call it flat)
+    late = fresh.check_samples(same, None, WARMUP_STEPS + 1)  # still alike and flat after the warm-up
     assert late and late[0].kind is Kind.COLLAPSE
     # slow to learn, not collapsed: low but rising diversity, as faces at 200, 400, 600 steps
     slow = Watchdog(data_diversity=5 * diversity(varied))
     for k, step in enumerate((200, 400, 600, 800)):
-        mix = torch.cat([varied[:2 + 2 * k], same[:6 - 2 * k]])         # more distinct images each grid
+        mix = torch.cat([varied[: 2 + 2 * k], same[: 6 - 2 * k]])  # more distinct images each grid
         assert diversity(mix) / slow.data_diversity < NEVER_DIVERSE
         assert slow.check_samples(mix, None, step) == [], step
     # D winning early for a while, then G catching up (faces-dcgan, steps 100-250): no verdict
@@ -141,6 +161,7 @@ def test_hinge_watchdog_reads_scores_not_probabilities() -> None:
     from drawlab.losses import HINGE_LOGIT
     from drawlab.training.diagnostics import explain
     from drawlab.training.watchdog import Watchdog
+
     w = Watchdog(data_diversity=0.3, readout=HINGE_LOGIT, patience=2, d_wins_steps=1)
     prob_like = {"loss_d": 0.0, "loss_g": 1.0, "logit_real": 0.99, "logit_fake": 0.01}
     assert w.check_record({"step": 1, **prob_like}) == [] and w.check_record({"step": 2, **prob_like}) == []

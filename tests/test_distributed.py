@@ -1,6 +1,7 @@
 """Data-parallel training under torchrun (gloo, 2 CPU processes, a tiny model): the run trains and checkpoints,
 equals a 1-process run with the same global batch, resumes on another number of processes with a note, and a
 killed process makes the other exit with one line instead of hanging."""
+
 from __future__ import annotations
 
 import os
@@ -20,18 +21,43 @@ from drawlab.errors import DataError
 from drawlab.rng import ShardedGenerator, randn
 
 # every random draw of the step is exercised: noise, DiffAugment, instance noise, flipped labels, EMA
-ARGS = ["--model", "gan", "--data", "mnist-5k", "--diffaugment", "color,translation,cutout",
-        "--instance-noise", "0.1", "--flip-labels", "0.1", "--ema", "200", "--checkpoint-every", "3"]
+ARGS = [
+    "--model",
+    "gan",
+    "--data",
+    "mnist-5k",
+    "--diffaugment",
+    "color,translation,cutout",
+    "--instance-noise",
+    "0.1",
+    "--flip-labels",
+    "0.1",
+    "--ema",
+    "200",
+    "--checkpoint-every",
+    "3",
+]
 
 
 def torchrun(*args: str, n: int = 2, timeout: float = 240, wait: bool = True, tiny: bool = True):
     """`torchrun --standalone --nproc-per-node n -m drawlab train [TINY] ARGS` in a subprocess."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}",
-           "-m", "drawlab", "train", *(TINY if tiny else ["--no-progress"]), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={n}",
+        "-m",
+        "drawlab",
+        "train",
+        *(TINY if tiny else ["--no-progress"]),
+        *args,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if not wait:
-        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
+        return subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -54,20 +80,23 @@ def test_sharded_draws_are_the_rows_of_the_global_draw() -> None:
 
 def test_each_process_gets_its_rows_of_the_same_global_batch() -> None:
     ds = open_dataset("mnist-5k")
-    whole = Batches(ds, 12, seed=5).iterate(40)            # resumable: from step 40
+    whole = Batches(ds, 12, seed=5).iterate(40)  # resumable: from step 40
     parts = [Batches(ds, 12, seed=5, rank=r, world=3).iterate(40) for r in range(3)]
     for _ in range(3):
         x, y = next(whole)
         shares = [next(p) for p in parts]
         assert all(len(px) == 4 for px, _ in shares)
-        assert torch.equal(torch.cat([px for px, _ in shares]), x) and torch.equal(torch.cat([py for _, py in shares]), y)
+        assert torch.equal(torch.cat([px for px, _ in shares]), x) and torch.equal(
+            torch.cat([py for _, py in shares]), y
+        )
     with pytest.raises(DataError, match="multiple of 3"):
         Batches(ds, 13, seed=5, rank=0, world=3)
     # the streaming path's sampler takes the same rows of the same index batches
     from drawlab.data.batches import EpochBatchSampler
+
     whole_idx = iter(EpochBatchSampler(100, 12, 5, start_step=9))
     shares = [iter(EpochBatchSampler(100, 12, 5, start_step=9, rows=slice(4 * r, 4 * r + 4))) for r in range(3)]
-    for _ in range(10):                                    # across an epoch boundary (8 steps per epoch)
+    for _ in range(10):  # across an epoch boundary (8 steps per epoch)
         assert sum((next(it) for it in shares), []) == next(whole_idx)
 
 
@@ -75,7 +104,7 @@ def test_two_processes_equal_one_with_the_same_global_batch(tmp_path: Path) -> N
     ddp = tmp_path / "ddp"
     res = torchrun(*ARGS, "--steps", "6", "--out", str(ddp))
     assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stderr.count("training gan on mnist-5k") == 1          # rank 0 alone speaks
+    assert res.stderr.count("training gan on mnist-5k") == 1  # rank 0 alone speaks
     assert (ddp / "checkpoints" / "step-0000006.safetensors").is_file()
     assert train_cli(*ARGS, "--steps", "6", "--out", str(tmp_path / "one")) == 0
     a, b = weights(ddp, 6), weights(tmp_path / "one", 6)
@@ -83,12 +112,13 @@ def test_two_processes_equal_one_with_the_same_global_batch(tmp_path: Path) -> N
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
     moved = weights(tmp_path / "one", 3)
-    assert any(not torch.equal(moved[k], b[k]) for k in b)            # it trained: the comparison means something
+    assert any(not torch.equal(moved[k], b[k]) for k in b)  # it trained: the comparison means something
     log = [line for line in (ddp / "metrics.jsonl").read_text().splitlines() if '"loss_d"' in line]
     assert log, "rank 0 writes the log"
 
     # the 2-process run resumes on 1 process, says so, and goes on from step 6
     from drawlab.cli import main
+
     assert main(["train", "--resume", str(ddp), "--steps", "8", "--no-progress"]) == 0
     assert (ddp / "checkpoints" / "step-0000008.safetensors").is_file()
 
@@ -100,7 +130,7 @@ def test_resume_on_another_world_size_prints_a_note(tmp_path: Path, capsys) -> N
     assert res.returncode == 0, res.stderr[-2000:]
     assert "trained by 1 process(es) and continues on 2" in res.stderr
     assert (run / "checkpoints" / "step-0000005.safetensors").is_file()
-    assert res.stdout.count("checkpoint:") == 1                         # rank 0 alone reports
+    assert res.stdout.count("checkpoint:") == 1  # rank 0 alone reports
 
 
 def signal_one_worker(tmp_path: Path, sig: signal.Signals) -> tuple[int, str]:
@@ -114,7 +144,7 @@ def signal_one_worker(tmp_path: Path, sig: signal.Signals) -> tuple[int, str]:
             time.sleep(0.2)
         kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
         assert len(kids) == 2
-        os.kill(max(int(k) for k in kids), sig)      # the second worker started: rank 1 here, any rank will do
+        os.kill(max(int(k) for k in kids), sig)  # the second worker started: rank 1 here, any rank will do
         _, err = p.communicate(timeout=90)
     finally:
         if p.poll() is None:
@@ -127,7 +157,7 @@ def test_a_killed_process_makes_the_other_exit_with_one_line(tmp_path: Path) -> 
     lines = [line for line in err.splitlines() if line.startswith("drawlab:")]
     assert lines, err[-2000:]
     assert "Traceback" not in "\n".join(line for line in err.splitlines() if "drawlab" in line)
-    assert (tmp_path / "run" / "checkpoints" / "latest.json").is_file()   # the last checkpoint stands
+    assert (tmp_path / "run" / "checkpoints" / "latest.json").is_file()  # the last checkpoint stands
 
 
 def test_sigterm_to_one_process_stops_both_at_the_same_step_with_a_checkpoint(tmp_path: Path) -> None:
@@ -140,7 +170,8 @@ def test_sigterm_to_one_process_stops_both_at_the_same_step_with_a_checkpoint(tm
 
 def test_under_torchrun_a_new_run_must_name_its_directory(monkeypatch, capsys) -> None:
     from drawlab.cli import main
-    monkeypatch.setenv("WORLD_SIZE", "2")             # as torchrun sets it; no process group is joined before the check
+
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as torchrun sets it; no process group is joined before the check
     assert main(["train", *TINY, "--steps", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["drawlab: error: under torchrun every process must name the same run: add --out RUN_DIR"]

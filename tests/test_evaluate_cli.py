@@ -1,4 +1,5 @@
 """`drawlab evaluate` and `drawlab compare` end to end on tiny runs (small n, a tiny feature net)."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from PIL import Image
 
 from drawlab.cli import main
 
-FEATURE_STEPS = "60"   # the same tiny feature net as tests/test_metrics.py (one cache for the session)
+FEATURE_STEPS = "60"  # the same tiny feature net as tests/test_metrics.py (one cache for the session)
 N = "300"
 
 
@@ -51,8 +52,20 @@ def test_evaluate_writes_eval_json_with_its_protocol(evaluated: dict[str, Path])
     assert p["torch_version"] and p["drawlab_version"] and "disjoint" in p["reference"]
     assert "held-out" in p["memorisation"]["definition"]
     names = set(rec["metrics"])
-    for kind in ("fid", "kid", "precision", "recall", "density", "coverage", "modes", "class-kl", "cscore",
-                 "cond-acc", "cas", "memorised"):
+    for kind in (
+        "fid",
+        "kid",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "modes",
+        "class-kl",
+        "cscore",
+        "cond-acc",
+        "cas",
+        "memorised",
+    ):
         assert f"{kind}300-{tag}" in names, kind
     assert "memorised-pixels300" in names
     swd = rec["metrics"]["swd300-lap7"]
@@ -76,6 +89,7 @@ def test_evaluate_appends_an_eval_record_to_metrics_jsonl(evaluated: dict[str, P
 
 def test_evaluate_logs_tensorboard_scalars(evaluated: dict[str, Path]) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     ea = EventAccumulator(str(evaluated["dcgan"] / "tb"))
     ea.Reload()
     fid = f"eval/fid300-{net(evaluated['dcgan'])}"
@@ -95,11 +109,14 @@ def test_evaluate_prints_a_table(evaluated: dict[str, Path], capsys) -> None:
     assert f"eval: {evaluated['dcgan'] / 'eval.json'}" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--n", "50"], "more samples than feature dimensions"),
-    (["--checkpoint", "999"], "no checkpoint '999'"),
-    (["--feature-steps", "0"], "--feature-steps must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--n", "50"], "more samples than feature dimensions"),
+        (["--checkpoint", "999"], "no checkpoint '999'"),
+        (["--feature-steps", "0"], "--feature-steps must be at least 1"),
+    ],
+)
 def test_evaluate_bad_input_is_one_line(evaluated: dict[str, Path], args, message, capsys) -> None:
     assert main(["evaluate", str(evaluated["dcgan"]), *args]) == 2
     err = capsys.readouterr().err.strip()
@@ -124,18 +141,21 @@ def test_compare_writes_markdown_and_a_chart(evaluated: dict[str, Path], tmp_pat
     assert "chart:" in capsys.readouterr().out
 
 
-def test_compare_never_draws_a_missing_value_as_zero_and_flags_other_protocols(evaluated: dict[str, Path],
-                                                                               tmp_path: Path) -> None:
+def test_compare_never_draws_a_missing_value_as_zero_and_flags_other_protocols(
+    evaluated: dict[str, Path], tmp_path: Path
+) -> None:
     import math
+
     from drawlab.metrics.compare import bar_values
     from drawlab.metrics.evaluate import read_eval
+
     recs = [read_eval(evaluated["cgan"]), read_eval(evaluated["dcgan"])]
     vals, _, _ = bar_values(recs, "cond-acc")
-    assert not math.isnan(vals[0]) and math.isnan(vals[1])           # dcgan has no conditional accuracy
+    assert not math.isnan(vals[0]) and math.isnan(vals[1])  # dcgan has no conditional accuracy
     other = tmp_path / "other"
     other.mkdir()
     rec = read_eval(evaluated["dcgan"])
-    rec["protocol"]["feature_net"]["train_steps"] += 1                  # the same net name, trained differently
+    rec["protocol"]["feature_net"]["train_steps"] += 1  # the same net name, trained differently
     (other / "eval.json").write_text(json.dumps(rec))
     out = tmp_path / "c.md"
     assert main(["compare", str(evaluated["dcgan"]), str(other), "--out", str(out)]) == 0

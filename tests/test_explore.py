@@ -1,5 +1,6 @@
 """Exploring a trained run: one seed one image everywhere, snapshots through training, the walks,
 principal directions, what D looks at, and their bad inputs (one line, exit 2)."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,6 +13,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 import drawlab
+from conftest import train_cli
 from drawlab.cli import main
 from drawlab.explore import frames as fr
 from drawlab.explore import inspect as ins
@@ -21,15 +23,28 @@ from drawlab.serve import Explorer
 from drawlab.serve.explorer import data_url
 from drawlab.training.snapshots import is_snapshot_step
 
-from conftest import train_cli
-
 
 @pytest.fixture(scope="module")
 def run60(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 60-step conditional DCGAN (EMA on), checkpoints at 30 and 60: snapshots at 0, 50, 60. Read only."""
     out = tmp_path_factory.mktemp("explore") / "run"
-    assert train_cli("--model", "cgan", "--data", "mnist-5k", "--steps", "60", "--checkpoint-every", "30",
-                     "--ema", "100", "--out", str(out)) == 0
+    assert (
+        train_cli(
+            "--model",
+            "cgan",
+            "--data",
+            "mnist-5k",
+            "--steps",
+            "60",
+            "--checkpoint-every",
+            "30",
+            "--ema",
+            "100",
+            "--out",
+            str(out),
+        )
+        == 0
+    )
     return out
 
 
@@ -45,10 +60,12 @@ def test_one_seed_one_image_in_every_tool(run60: Path, tmp_path: Path) -> None:
     drawer = drawlab.load(run60)
     api = drawer.sample(seeds=[3, 17, 42])
     assert cli.shape == (3, 28, 28) and np.array_equal(cli, api)
-    assert np.array_equal(drawer.sample(seeds=[42])[0], api[2])          # not what it is drawn beside
-    assert np.array_equal(np.load(tmp_path / "s.npz")["labels"], [3, 7, 2])   # seed % classes
-    assert main(["interpolate", str(run60), "--from", "17", "--to", "3", "--steps", "4",
-                 "--out", str(tmp_path / "i.npz")]) == 0
+    assert np.array_equal(drawer.sample(seeds=[42])[0], api[2])  # not what it is drawn beside
+    assert np.array_equal(np.load(tmp_path / "s.npz")["labels"], [3, 7, 2])  # seed % classes
+    assert (
+        main(["interpolate", str(run60), "--from", "17", "--to", "3", "--steps", "4", "--out", str(tmp_path / "i.npz")])
+        == 0
+    )
     frames = np.load(tmp_path / "i.npz")["frames"]
     assert frames.shape == (1, 4, 28, 28)
     assert np.array_equal(frames[0, 0], api[1])
@@ -67,7 +84,7 @@ def test_snapshots_log_spaced_kept_outside_rotation_and_on_resume(run60: Path, t
     assert [c.step for c in run.list_checkpoints()] == [30, 60]
     snap60 = load_file(str(run.list_snapshots()[60]))
     ck60 = load_file(str(run.list_checkpoints()[-1].weights))
-    assert snap60.keys() == {k[len("G_ema."):] for k in ck60 if k.startswith("G_ema.")}   # the sampler only
+    assert snap60.keys() == {k[len("G_ema.") :] for k in ck60 if k.startswith("G_ema.")}  # the sampler only
     assert all(torch.equal(v, ck60["G_ema." + k]) for k, v in snap60.items())
     # a run killed after its step-60 snapshot but before the step-60 checkpoint: resume drops and retakes it
     copy = tmp_path / "run"
@@ -78,26 +95,28 @@ def test_snapshots_log_spaced_kept_outside_rotation_and_on_resume(run60: Path, t
     assert main(["train", "--resume", str(copy), "--no-progress"]) == 0
     again = RunDir(copy).list_snapshots()
     assert list(again) == [0, 50, 60]
-    assert all(torch.equal(v, load_file(str(again[60]))[k]) for k, v in snap60.items())   # exactly the same G
+    assert all(torch.equal(v, load_file(str(again[60]))[k]) for k, v in snap60.items())  # exactly the same G
 
 
 def test_through_training_one_column_per_snapshot(run60: Path, tmp_path: Path) -> None:
     drawer = drawlab.load(run60)
     f = fr.through_training(drawer, [1, 2])
     assert f.images.shape == (2, 3, 1, 28, 28) and f.cols == ["step 0", "step 50", "step 60"]
-    assert torch.equal(f.images[:, -1], drawer.draw(f.z[:, 0], f.labels[:, 0]))   # the last is the final G
+    assert torch.equal(f.images[:, -1], drawer.draw(f.z[:, 0], f.labels[:, 0]))  # the last is the final G
     assert not torch.equal(f.images[:, 0], f.images[:, -1])
     early = drawer.at_snapshot(0)
-    assert early.family.nets["D"] is drawer.family.nets["D"]                       # D stays the trained one
-    assert main(["interpolate", str(run60), "--mode", "checkpoints", "--seeds", "1,2",
-                 "--out", str(tmp_path / "c.png")]) == 0
+    assert early.family.nets["D"] is drawer.family.nets["D"]  # D stays the trained one
+    assert (
+        main(["interpolate", str(run60), "--mode", "checkpoints", "--seeds", "1,2", "--out", str(tmp_path / "c.png")])
+        == 0
+    )
 
 
 def test_walks_and_outputs(run60: Path, tmp_path: Path) -> None:
     drawer = drawlab.load(run60)
     c = fr.classes(drawer, 5)
     assert c.images.shape == (1, 10, 1, 28, 28) and c.labels[0].tolist() == list(range(10))
-    assert len({bytes(im.numpy()) for im in c.images[0]}) == 10                    # every class draws differently
+    assert len({bytes(im.numpy()) for im in c.images[0]}) == 10  # every class draws differently
     sw = fr.sweeps(drawer, 1, [("z[0]", 0)], -3, 3, 5)
     assert sw.z[0, :, 0].tolist() == [-3.0, -1.5, 0.0, 1.5, 3.0]
     w = fr.walk(drawer, 4, 6)
@@ -114,7 +133,7 @@ def test_principal_directions_cached_and_they_move_the_picture(run60: Path, tmp_
     shutil.copytree(run60, copy)
     drawer = drawlab.load(copy)
     d = principal_directions_of(drawer, k=3, n=600)
-    assert d.vectors.shape == (3, 8) and d.layer == "fc.2"                        # after the first ReLU
+    assert d.vectors.shape == (3, 8) and d.layer == "fc.2"  # after the first ReLU
     assert bool((d.share[:-1] >= d.share[1:]).all())
     cached = list((copy / "explore").glob("directions-step60-n600.safetensors"))
     assert len(cached) == 1
@@ -130,9 +149,9 @@ def test_saliency_is_the_gradient_of_d(run60: Path) -> None:
     maps, logits = ins.saliency(drawer, x, y, smooth=1)
     assert maps.shape == (2, 28, 28) and bool((maps >= 0).all()) and maps.sum() > 0
     smooth, logits16 = ins.saliency(drawer, x, y, smooth=16)
-    assert torch.allclose(logits16, logits, atol=1e-5) and not torch.equal(smooth, maps)   # D reads the image itself
+    assert torch.allclose(logits16, logits, atol=1e-5) and not torch.equal(smooth, maps)  # D reads the image itself
     assert torch.allclose(logits, drawer.family.judge(x, y, as_in_training=False), atol=1e-5)
-    i, j = divmod(int(maps[0].argmax()), 28)                                       # a finite difference agrees
+    i, j = divmod(int(maps[0].argmax()), 28)  # a finite difference agrees
     eps = 1e-2
     bumped = x[:1].clone()
     bumped[0, 0, i, j] += eps
@@ -152,28 +171,31 @@ def test_maximise_raises_what_it_maximises(run60: Path) -> None:
     assert after[0] > before[0]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["interpolate", "{run}", "--mode", "sweep"], "needs --dim"),
-    (["interpolate", "{run}", "--from", "1"], "needs --from SEED and --to SEED"),
-    (["interpolate", "{run}", "--from", "1", "--to", "2", "--steps", "1"], "--steps must be between"),
-    (["interpolate", "{run}", "--from", "1", "--to", "2", "--out", "x.jpg"], "use a .png"),
-    (["interpolate", "{run}", "--from", "-1", "--to", "2"], "--from must be between"),
-    (["interpolate", "{run}", "--mode", "sweep", "--dim", "8"], "--dim 8 is out of range"),
-    (["interpolate", "{run}", "--mode", "sweep", "--direction", "x"], "whole numbers"),
-    (["interpolate", "{run}", "--mode", "classes", "--label", "10"], "out of range"),
-    (["interpolate", "{run}", "--mode", "checkpoints", "--seeds", ""], "is empty"),
-    (["interpolate", "{run}", "--mode", "walk", "--step-size", "0"], "--step-size must be above 0"),
-    (["interpolate", "{run}", "--mode", "sweep", "--dim", "0", "--range", "nan", "3"], "two finite numbers"),
-    (["sample", "{run}", "--seeds", "1,x"], "whole numbers"),
-    (["inspect", "{run}", "--maximise", "--channels", "99"], "out of range"),
-    (["inspect", "{run}", "--maximise", "--layer", "7"], "--layer 7 is out of range"),
-    (["inspect", "{run}", "--saliency", "--image", "nope.png"], "no such file"),
-    (["inspect", "{run}", "--saliency", "--out", "s.gif"], "give a .png"),
-    (["inspect", "{run}", "--saliency", "--checkpoint", "999"], "no checkpoint"),
-    (["interpolate", "{tmp}", "--from", "1", "--to", "2"], "not a drawlab run"),
-    (["serve", "{tmp}"], "not a drawlab run"),
-    (["serve", "{run}", "--port", "70000"], "--port must be between"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["interpolate", "{run}", "--mode", "sweep"], "needs --dim"),
+        (["interpolate", "{run}", "--from", "1"], "needs --from SEED and --to SEED"),
+        (["interpolate", "{run}", "--from", "1", "--to", "2", "--steps", "1"], "--steps must be between"),
+        (["interpolate", "{run}", "--from", "1", "--to", "2", "--out", "x.jpg"], "use a .png"),
+        (["interpolate", "{run}", "--from", "-1", "--to", "2"], "--from must be between"),
+        (["interpolate", "{run}", "--mode", "sweep", "--dim", "8"], "--dim 8 is out of range"),
+        (["interpolate", "{run}", "--mode", "sweep", "--direction", "x"], "whole numbers"),
+        (["interpolate", "{run}", "--mode", "classes", "--label", "10"], "out of range"),
+        (["interpolate", "{run}", "--mode", "checkpoints", "--seeds", ""], "is empty"),
+        (["interpolate", "{run}", "--mode", "walk", "--step-size", "0"], "--step-size must be above 0"),
+        (["interpolate", "{run}", "--mode", "sweep", "--dim", "0", "--range", "nan", "3"], "two finite numbers"),
+        (["sample", "{run}", "--seeds", "1,x"], "whole numbers"),
+        (["inspect", "{run}", "--maximise", "--channels", "99"], "out of range"),
+        (["inspect", "{run}", "--maximise", "--layer", "7"], "--layer 7 is out of range"),
+        (["inspect", "{run}", "--saliency", "--image", "nope.png"], "no such file"),
+        (["inspect", "{run}", "--saliency", "--out", "s.gif"], "give a .png"),
+        (["inspect", "{run}", "--saliency", "--checkpoint", "999"], "no checkpoint"),
+        (["interpolate", "{tmp}", "--from", "1", "--to", "2"], "not a drawlab run"),
+        (["serve", "{tmp}"], "not a drawlab run"),
+        (["serve", "{run}", "--port", "70000"], "--port must be between"),
+    ],
+)
 def test_bad_inputs_one_line_exit_2(run60: Path, tmp_path: Path, capsys, args, words) -> None:
     args = [a.format(run=run60, tmp=tmp_path) for a in args]
     assert main(args) == 2
@@ -187,8 +209,9 @@ def test_inspect_refuses_a_run_without_d(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["inspect", str(out), "--saliency"]) == 2
     assert "has no discriminator" in capsys.readouterr().err
-    assert main(["interpolate", str(out), "--mode", "classes", "--seed", "1",
-                 "--out", str(tmp_path / "c.png")]) == 0                           # the walks work for every family
+    assert (
+        main(["interpolate", str(out), "--mode", "classes", "--seed", "1", "--out", str(tmp_path / "c.png")]) == 0
+    )  # the walks work for every family
 
 
 def test_inspect_cli_writes_pictures(run60: Path, tmp_path: Path, capsys) -> None:
@@ -198,13 +221,31 @@ def test_inspect_cli_writes_pictures(run60: Path, tmp_path: Path, capsys) -> Non
     img = tmp_path / "mine.png"
     Image.fromarray(np.full((40, 40), 200, np.uint8)).save(img)
     assert main(["inspect", str(run60), "--saliency", "--image", str(img), "--out", str(tmp_path / "m.png")]) == 0
-    assert main(["inspect", str(run60), "--maximise", "--channels", "0,1", "--iterations", "5",
-                 "--out", str(tmp_path / "x.png")]) == 0
+    assert (
+        main(
+            [
+                "inspect",
+                str(run60),
+                "--maximise",
+                "--channels",
+                "0,1",
+                "--iterations",
+                "5",
+                "--out",
+                str(tmp_path / "x.png"),
+            ]
+        )
+        == 0
+    )
 
 
 def test_an_unconditional_run_walks_and_is_inspected(dcgan_run: Path, tmp_path: Path) -> None:
-    for args in (["--from", "3", "--to", "4", "--steps", "3"], ["--mode", "walk", "--steps", "3"],
-                 ["--mode", "sweep", "--direction", "0", "--steps", "3"], ["--mode", "checkpoints", "--seeds", "1"]):
+    for args in (
+        ["--from", "3", "--to", "4", "--steps", "3"],
+        ["--mode", "walk", "--steps", "3"],
+        ["--mode", "sweep", "--direction", "0", "--steps", "3"],
+        ["--mode", "checkpoints", "--seeds", "1"],
+    ):
         assert main(["interpolate", str(dcgan_run), *args, "--out", str(tmp_path / "x.png")]) == 0, args
     assert main(["interpolate", str(dcgan_run), "--mode", "classes", "--out", str(tmp_path / "c.png")]) == 2
     assert main(["inspect", str(dcgan_run), "--saliency", "--out", str(tmp_path / "s.png")]) == 0

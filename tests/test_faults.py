@@ -3,6 +3,7 @@
 Every crash leaves a loadable newest checkpoint, and the resumed run ends bitwise equal (every weight,
 optimizer moment and RNG state) to a run that was never interrupted.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,17 +19,16 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import TINY, resume_to, tiny_cfg, train
 from drawlab import faults
 from drawlab.cli import main
 from drawlab.errors import ConfigError, NumericsError
 from drawlab.files import read_jsonl
 from drawlab.run import RunDir
 
-from conftest import TINY, resume_to, tiny_cfg, train
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import kill_campaign  # noqa: E402
-from kill_campaign import bitwise_equal  # noqa: E402
+import kill_campaign
+from kill_campaign import bitwise_equal
 
 ARGS = [*TINY, "--model", "dcgan", "--data", "mnist-5k", "--checkpoint-every", "2"]
 
@@ -49,7 +49,10 @@ def errors(capsys) -> list[str]:
 
 def test_fault_specs_parse_and_a_bad_one_says_what_is_allowed() -> None:
     assert faults.parse("nan@5, crash@checkpoint-rename,enospc@grid") == (
-        faults.Fault("nan", "5"), faults.Fault("crash", "checkpoint-rename"), faults.Fault("enospc", "grid"))
+        faults.Fault("nan", "5"),
+        faults.Fault("crash", "checkpoint-rename"),
+        faults.Fault("enospc", "grid"),
+    )
     assert faults.parse("") == ()
     for bad in ("nan", "nan@x", "boom@grid", "crash@", "@grid"):
         with pytest.raises(ConfigError, match="KIND@WHERE"):
@@ -72,10 +75,11 @@ def test_nan_rolls_back_to_the_last_good_checkpoint_with_lower_learning_rates(tm
     events = [r for r in read_jsonl(run.metrics) if r.get("event") == "nan-rollback"]
     assert len(events) == 1 and events[0]["step"] == 10
     assert not any(isinstance(v, float) and not math.isfinite(v) for r in read_jsonl(run.metrics) for v in r.values())
-    for ck in run.list_checkpoints():                        # no checkpoint holds a non-finite number
+    for ck in run.list_checkpoints():  # no checkpoint holds a non-finite number
         assert all(torch.isfinite(t).all() for t in load_file(str(ck.weights)).values() if t.is_floating_point())
     from drawlab.api import load
-    assert torch.isfinite(load(tmp_path / "r").sample_tensor(8)[0].float()).all()   # the run still samples
+
+    assert torch.isfinite(load(tmp_path / "r").sample_tensor(8)[0].float()).all()  # the run still samples
 
 
 def test_on_nan_stop_is_one_line_and_exit_3(tmp_path: Path, capsys) -> None:
@@ -83,10 +87,11 @@ def test_on_nan_stop_is_one_line_and_exit_3(tmp_path: Path, capsys) -> None:
     assert main(["train", *ARGS, "--steps", "10", "--on-nan", "stop", "--out", str(tmp_path / "r")]) == 3
     err = errors(capsys)
     assert len(err) == 1 and "diverged" in err[0] and "--on-nan stop" in err[0]
-    assert RunDir(tmp_path / "r").latest_checkpoint().step == 2          # the good checkpoint stands
+    assert RunDir(tmp_path / "r").latest_checkpoint().step == 2  # the good checkpoint stands
     faults.plan("")
-    assert main(["train", "--resume", str(tmp_path / "r"), "--steps", "4", "--on-nan", "rollback",
-                 "--no-progress"]) == 0                       # a runtime choice: a resume may change it
+    assert (
+        main(["train", "--resume", str(tmp_path / "r"), "--steps", "4", "--on-nan", "rollback", "--no-progress"]) == 0
+    )  # a runtime choice: a resume may change it
 
 
 def test_after_three_rollbacks_the_run_stops_with_what_to_try(tmp_path: Path) -> None:
@@ -99,9 +104,18 @@ def test_after_three_rollbacks_the_run_stops_with_what_to_try(tmp_path: Path) ->
 
 
 # -- the disk ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("fault, words", [("enospc@checkpoint", "disk is full"), ("erofs@grid", "read-only"),
-                                          ("enospc@log", "disk is full"), ("erofs@latest", "read-only")])
-def test_a_full_or_read_only_disk_is_one_line_and_the_last_checkpoint_stands(tmp_path: Path, capsys, fault, words) -> None:
+@pytest.mark.parametrize(
+    "fault, words",
+    [
+        ("enospc@checkpoint", "disk is full"),
+        ("erofs@grid", "read-only"),
+        ("enospc@log", "disk is full"),
+        ("erofs@latest", "read-only"),
+    ],
+)
+def test_a_full_or_read_only_disk_is_one_line_and_the_last_checkpoint_stands(
+    tmp_path: Path, capsys, fault, words
+) -> None:
     run = tmp_path / "r"
     assert main(["train", *ARGS, "--steps", "4", "--out", str(run)]) == 0
     capsys.readouterr()
@@ -132,14 +146,30 @@ def four_steps(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-CRASH_POINTS = ("checkpoint-write", "checkpoint-fsync", "checkpoint-rename", "checkpoint-latest",
-                "latest-write", "latest-fsync", "latest-rename", "checkpoint-rotate", "config-write", "config-rename",
-                "grid-write", "grid-rename", "snapshot-write", "snapshot-rename", "monitor-write", "monitor-rename")
+CRASH_POINTS = (
+    "checkpoint-write",
+    "checkpoint-fsync",
+    "checkpoint-rename",
+    "checkpoint-latest",
+    "latest-write",
+    "latest-fsync",
+    "latest-rename",
+    "checkpoint-rotate",
+    "config-write",
+    "config-rename",
+    "grid-write",
+    "grid-rename",
+    "snapshot-write",
+    "snapshot-rename",
+    "monitor-write",
+    "monitor-rename",
+)
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_a_crash_at_each_step_of_a_write_leaves_a_loadable_checkpoint_and_an_exact_resume(
-        tmp_path: Path, uninterrupted: Path, four_steps: Path, point: str) -> None:
+    tmp_path: Path, uninterrupted: Path, four_steps: Path, point: str
+) -> None:
     """The files exactly as a kill -9 at ``point`` leaves them (copied there, in this process), resumed."""
     run, crashed = tmp_path / "r", tmp_path / "crashed"
     shutil.copytree(four_steps, run)
@@ -151,7 +181,7 @@ def test_a_crash_at_each_step_of_a_write_leaves_a_loadable_checkpoint_and_an_exa
     ck = RunDir(crashed).latest_checkpoint()
     assert ck is not None and ck.step >= 4
     load_file(str(ck.weights)), torch.load(ck.state, weights_only=True)
-    assert main(["report", str(crashed), "--out", str(tmp_path / "report.html")]) == 0   # reads every file left
+    assert main(["report", str(crashed), "--out", str(tmp_path / "report.html")]) == 0  # reads every file left
     assert main(["train", "--resume", str(crashed), "--steps", "8", "--no-progress"]) == 0
     assert bitwise_equal(crashed, uninterrupted)
     assert not list(crashed.rglob(".*.tmp*")), "the resume left a half-written file in place"
@@ -159,15 +189,17 @@ def test_a_crash_at_each_step_of_a_write_leaves_a_loadable_checkpoint_and_an_exa
 
 @pytest.mark.parametrize("damage", ["torn", "labels out of range"])
 def test_a_damaged_fixed_noise_file_is_made_again_from_the_seed(
-        tmp_path: Path, uninterrupted: Path, four_steps: Path, damage: str) -> None:
+    tmp_path: Path, uninterrupted: Path, four_steps: Path, damage: str
+) -> None:
     from safetensors.torch import save_file
+
     run = tmp_path / "r"
     shutil.copytree(four_steps, run)
     noise = run / "fixed_noise.safetensors"
     good = noise.read_bytes()
     if damage == "torn":
         noise.write_bytes(good[: len(good) // 2])
-    else:                                                # readable, but not noise this run can use
+    else:  # readable, but not noise this run can use
         t = load_file(str(noise))
         save_file({"z": t["z"], "labels": t["labels"] + 1000}, str(noise))
     assert main(["train", "--resume", str(run), "--steps", "8", "--no-progress"]) == 0
@@ -179,8 +211,13 @@ def test_drawlab_fault_crash_really_kills_the_process(tmp_path: Path, uninterrup
     run = tmp_path / "r"
     shutil.copytree(four_steps, run)
     env = {**os.environ, faults.ENV: "crash@checkpoint-rename", "OMP_NUM_THREADS": str(torch.get_num_threads())}
-    p = subprocess.run([sys.executable, "-m", "drawlab", "train", "--resume", str(run), "--steps", "8", "--no-progress"],
-                       env=env, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "drawlab", "train", "--resume", str(run), "--steps", "8", "--no-progress"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == -signal.SIGKILL, p.stderr
     assert main(["train", "--resume", str(run), "--steps", "8", "--no-progress"]) == 0
     assert bitwise_equal(run, uninterrupted)
@@ -190,8 +227,10 @@ def test_kill_9_at_random_moments_then_resume_ends_bitwise_equal(tmp_path: Path)
     """The campaign (benchmarks/kill_campaign.py): 10 SIGKILLs at random moments, many inside a checkpoint
     write; resumed each time; bitwise equal to a run of the same length never interrupted."""
     r = kill_campaign.campaign(tmp_path, "dcgan", kills=10, steps=30)
-    print(f"kill -9 campaign: {r['kills']} kills, {r['resumes']} resumes, bitwise equal: "
-          f"{'yes' if r['bitwise_equal'] else 'no'}")
+    print(
+        f"kill -9 campaign: {r['kills']} kills, {r['resumes']} resumes, bitwise equal: "
+        f"{'yes' if r['bitwise_equal'] else 'no'}"
+    )
     assert r["kills"] == 10 and r["bitwise_equal"]
 
 
@@ -199,7 +238,7 @@ def test_kill_9_at_random_moments_then_resume_ends_bitwise_equal(tmp_path: Path)
 def test_a_second_trainer_of_the_same_run_is_refused_with_one_line(tmp_path: Path, capsys) -> None:
     run = tmp_path / "r"
     assert main(["train", *ARGS, "--steps", "2", "--out", str(run)]) == 0
-    with RunDir(run).lock():                                  # as if another terminal were training it
+    with RunDir(run).lock():  # as if another terminal were training it
         assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 2
         err = errors(capsys)
         assert len(err) == 1 and "is being trained by process" in err[0] and str(os.getpid()) in err[0]
@@ -209,10 +248,12 @@ def test_a_second_trainer_of_the_same_run_is_refused_with_one_line(tmp_path: Pat
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     run = tmp_path / "r"
     assert main(["train", *ARGS, "--steps", "2", "--out", str(run)]) == 0
-    code = ("import os, signal, sys; from drawlab.run import RunDir; RunDir(sys.argv[1]).lock().__enter__(); "
-            "os.kill(os.getpid(), signal.SIGKILL)")
+    code = (
+        "import os, signal, sys; from drawlab.run import RunDir; RunDir(sys.argv[1]).lock().__enter__(); "
+        "os.kill(os.getpid(), signal.SIGKILL)"
+    )
     assert subprocess.run([sys.executable, "-c", code, str(run)], timeout=60).returncode == -signal.SIGKILL
-    assert (run / ".lock").read_text().strip().isdigit()     # its pid is still written there
+    assert (run / ".lock").read_text().strip().isdigit()  # its pid is still written there
     assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 0
 
 
@@ -220,11 +261,12 @@ def test_after_a_hard_stop_resume_clears_what_lies_past_its_checkpoint(tmp_path:
     run = tmp_path / "r"
     assert main(["train", *ARGS, "--steps", "6", "--out", str(run)]) == 0
     rd = RunDir(run)
-    (rd.checkpoints / "latest.json").write_text('{"step": 2, "weights": "step-0000002.safetensors", '
-                                                 '"state": "step-0000002.state.pt"}')   # died after step 2's write
+    (rd.checkpoints / "latest.json").write_text(
+        '{"step": 2, "weights": "step-0000002.safetensors", "state": "step-0000002.state.pt"}'
+    )  # died after step 2's write
     (rd.checkpoints / ".step-0000004.123.tmp.safetensors").write_bytes(b"half")
     assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 0
-    assert [c.step for c in rd.list_checkpoints()] == [2, 4]   # the stale step-6 files are gone
+    assert [c.step for c in rd.list_checkpoints()] == [2, 4]  # the stale step-6 files are gone
     assert rd.latest_checkpoint().step == 4 and not list(run.rglob(".*.tmp*"))
     assert max(int(p.stem.split("-")[1]) for p in rd.samples.glob("step-*.png")) == 4
 
@@ -233,7 +275,7 @@ def test_rotation_never_deletes_the_checkpoint_latest_json_names(tmp_path: Path)
     run = tmp_path / "r"
     assert main(["train", *ARGS, "--steps", "4", "--out", str(run)]) == 0
     rd = RunDir(run)
-    stale = rd.checkpoints / "step-0000099.safetensors"      # a stale, higher-numbered pair
+    stale = rd.checkpoints / "step-0000099.safetensors"  # a stale, higher-numbered pair
     stale.write_bytes((rd.checkpoints / "step-0000004.safetensors").read_bytes())
     stale.with_name("step-0000099.state.pt").write_bytes((rd.checkpoints / "step-0000004.state.pt").read_bytes())
     rd._rotate(1)
@@ -257,7 +299,7 @@ def test_a_checkpoint_whose_pickle_would_run_a_command_is_refused_and_nothing_ru
     assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 2
     err = errors(capsys)
     assert len(err) == 1 and "cannot read" in err[0]
-    assert main(["report", str(run)]) == 0                    # the report reads the state too: still nothing runs
+    assert main(["report", str(run)]) == 0  # the report reads the state too: still nothing runs
     assert not marker.exists(), "a command from a checkpoint ran"
 
 
@@ -265,45 +307,52 @@ def test_caches_holding_a_pickle_are_never_unpickled_and_are_rebuilt(tmp_path: P
     """The decoded-images cache (.npy) and a cached feature net (.safetensors), each replaced by a pickle whose
     loading would run a command: both are passed over and rebuilt, and the command never runs."""
     import numpy as np
+
     from conftest import write_images
     from drawlab.data import open_dataset
     from drawlab.data.cache import cache_files
     from drawlab.data.folder import cache_key
     from drawlab.metrics.features import get_feature_net
+
     marker, root = tmp_path / "pwned", tmp_path / "root"
     folder = write_images(tmp_path / "imgs", 40, size=12, classes=("a", "b"))
     ds = open_dataset(f"folder:{folder}", root=root)
     npy, _ = cache_files(root, cache_key(ds.fingerprint, folder.resolve()))
     assert npy.is_file()
-    np.save(npy, np.array([_Evil(marker)], dtype=object), allow_pickle=True)      # the decoded cache, poisoned
+    np.save(npy, np.array([_Evil(marker)], dtype=object), allow_pickle=True)  # the decoded cache, poisoned
     again = open_dataset(f"folder:{folder}", root=root)
     assert torch.equal(again.images, ds.images) and not marker.exists()
     fn = get_feature_net(ds, root, steps=5)
-    weights = next((root / "features").rglob("*.safetensors")) if (root / "features").is_dir() else \
-        next(p for p in root.rglob("*.safetensors"))
-    torch.save({"net": _Evil(marker)}, weights)                                    # the feature net, poisoned
-    fn2 = get_feature_net(ds, root, steps=5)                                       # retrained, not unpickled
+    weights = (
+        next((root / "features").rglob("*.safetensors"))
+        if (root / "features").is_dir()
+        else next(p for p in root.rglob("*.safetensors"))
+    )
+    torch.save({"net": _Evil(marker)}, weights)  # the feature net, poisoned
+    fn2 = get_feature_net(ds, root, steps=5)  # retrained, not unpickled
     assert fn2.info["name"] == fn.info["name"] and not marker.exists()
-    weights.write_bytes(b"\x00" * 7)                                               # and merely damaged
+    weights.write_bytes(b"\x00" * 7)  # and merely damaged
     assert get_feature_net(ds, root, steps=5).kind == fn.kind and not marker.exists()
 
 
 # -- found by review -------------------------------------------------------------------------------------
 def test_the_library_refuses_to_resume_a_run_with_another_config(tmp_path: Path) -> None:
     from drawlab.training import Trainer
+
     cfg = tiny_cfg("mnist-5k", steps=2)
     train(cfg, tmp_path / "r")
     other = tiny_cfg("mnist-5k", steps=4)
     other.model.width = 16
     with pytest.raises(ConfigError, match="model.width"):
         Trainer(other, tmp_path / "r", resume=True, progress=False, echo=lambda s: None)
-    assert RunDir(tmp_path / "r").read_config()[0].model.width == 8      # config.json untouched
+    assert RunDir(tmp_path / "r").read_config()[0].model.width == 8  # config.json untouched
 
 
 def test_the_trainer_leaves_the_callers_random_state_alone_and_does_not_depend_on_it(tmp_path: Path) -> None:
     """A library user's global generator is neither reseeded nor consumed by building or training a run,
     and what a run draws depends on its seed alone, not on what the caller drew before."""
     from drawlab.training import Trainer
+
     weights = []
     for caller_seed in (123, 456):
         torch.manual_seed(caller_seed)
@@ -325,8 +374,9 @@ def test_resume_on_changed_data_records_the_history_and_evaluate_says_so(tmp_pat
     res, lines = resume_to(run, steps=4)
     assert any("data changed" in ln for ln in lines)
     _, facts = RunDir(run).read_config()
-    assert facts["data_history"] == [{"data_name": "mnist-5k", "data_size": 60000,
-                                      "data_fingerprint": "older-data", "until_step": 2}]
+    assert facts["data_history"] == [
+        {"data_name": "mnist-5k", "data_size": 60000, "data_fingerprint": "older-data", "until_step": 2}
+    ]
     assert facts["data_fingerprint"] != "older-data"
-    res, lines = resume_to(run, steps=6)                       # the history stays, and grows only on a change
+    res, lines = resume_to(run, steps=6)  # the history stays, and grows only on a change
     assert len(RunDir(run).read_config()[1]["data_history"]) == 1

@@ -1,4 +1,5 @@
 """The latent toolkit: pure functions, checked against what they promise."""
+
 from __future__ import annotations
 
 import math
@@ -6,8 +7,18 @@ import math
 import pytest
 import torch
 
-from drawlab.latent import (class_walk, lerp, principal_directions, random_walk, seed_label, seed_latent,
-                            seed_latents, seeded_noise, slerp, sweep)
+from drawlab.latent import (
+    class_walk,
+    lerp,
+    principal_directions,
+    random_walk,
+    seed_label,
+    seed_latent,
+    seed_latents,
+    seeded_noise,
+    slerp,
+    sweep,
+)
 
 
 def test_seed_latent_is_fixed_and_independent_of_the_other_seeds() -> None:
@@ -15,7 +26,7 @@ def test_seed_latent_is_fixed_and_independent_of_the_other_seeds() -> None:
     assert a.shape == (16,) and a.dtype == torch.float32
     assert torch.equal(a, seed_latent(42, 16))
     assert torch.equal(a, seeded_noise(1, 16, 42)[0])
-    assert torch.equal(seed_latents([3, 42], 16)[1], a)          # the other seeds in the list do not matter
+    assert torch.equal(seed_latents([3, 42], 16)[1], a)  # the other seeds in the list do not matter
     assert not torch.equal(a, seed_latent(43, 16))
     assert seed_label(17, 10) == 7 and seed_label(17, 0) == 0
 
@@ -33,15 +44,20 @@ def test_lerp_batched_and_exact_at_the_ends() -> None:
 def test_slerp_exact_ends_no_nan_and_on_the_arc(case: str) -> None:
     g = torch.Generator().manual_seed(0)
     a = torch.randn(64, generator=g)
-    b = {"random": torch.randn(64, generator=g), "near_parallel": a + 1e-5 * torch.randn(64, generator=g),
-         "parallel": 2 * a, "opposite": -a, "near_opposite": -a + 1e-6 * torch.randn(64, generator=g)}[case]
+    b = {
+        "random": torch.randn(64, generator=g),
+        "near_parallel": a + 1e-5 * torch.randn(64, generator=g),
+        "parallel": 2 * a,
+        "opposite": -a,
+        "near_opposite": -a + 1e-6 * torch.randn(64, generator=g),
+    }[case]
     t = torch.linspace(0, 1, 33)
     out = slerp(a, b, t)
     assert out.shape == (33, 64) and torch.isfinite(out).all()
     assert torch.equal(out[0], a) and torch.equal(out[-1], b)
-    steps = (out[1:] - out[:-1]).norm(dim=1)                  # continuous: no jump along the path
+    steps = (out[1:] - out[:-1]).norm(dim=1)  # continuous: no jump along the path
     assert steps.max() < 4 * steps.mean() + 1e-6
-    if case in ("random", "opposite", "near_opposite"):       # norms stay near the sphere, unlike lerp's middle
+    if case in ("random", "opposite", "near_opposite"):  # norms stay near the sphere, unlike lerp's middle
         assert out.norm(dim=1).min() > 0.9 * min(a.norm(), b.norm())
 
 
@@ -51,7 +67,7 @@ def test_slerp_quarter_circle_and_batches() -> None:
     a, b = torch.randn(3, 5), torch.randn(3, 5)
     out = slerp(a, b, [0.0, 0.3, 1.0])
     assert out.shape == (3, 3, 5)
-    for i in range(3):                                        # a batch is each pair on its own
+    for i in range(3):  # a batch is each pair on its own
         torch.testing.assert_close(out[1, i], slerp(a[i], b[i], 0.3))
 
 
@@ -78,15 +94,15 @@ def test_random_walk_starts_at_z_and_stays_on_the_shell() -> None:
     w = random_walk(z, 50, 0.5, seed=3)
     assert w.shape == (50, 100) and torch.equal(w[0], z)
     torch.testing.assert_close(w.norm(dim=1), z.norm().expand(50))
-    assert (w[1:] - w[:-1]).norm(dim=1).min() > 0                 # it moves
-    assert torch.equal(w, random_walk(z, 50, 0.5, seed=3))        # seeded
+    assert (w[1:] - w[:-1]).norm(dim=1).min() > 0  # it moves
+    assert torch.equal(w, random_walk(z, 50, 0.5, seed=3))  # seeded
 
 
 def test_principal_directions_find_the_dominant_direction() -> None:
     g = torch.Generator().manual_seed(0)
     z = torch.randn(2000, 8, generator=g)
     w = torch.randn(8, 20, generator=g) * 0.1
-    w[3] *= 40                                                    # z[3] drives most of the activations' variance
+    w[3] *= 40  # z[3] drives most of the activations' variance
     h = torch.relu(z @ w)
     dirs, share = principal_directions(z, h, 3)
     assert dirs.shape == (3, 8) and share.shape == (3,)

@@ -1,5 +1,6 @@
 """Validation of the metrics library (drawlab.metrics): known answers on synthetic features, and the
 behaviour the metrics must show on real digits with a small feature classifier trained for a few steps."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ from drawlab.metrics import coverage, frechet, kid, memorisation, prdc, swd
 from drawlab.metrics.evaluate import kind_of, metric_name, n_tag, plan_n
 from drawlab.metrics.features import get_feature_net
 
-FEATURE_STEPS = 60   # tiny feature net: seconds to train; tests/test_evaluate_cli.py uses the same (shared cache)
+FEATURE_STEPS = 60  # tiny feature net: seconds to train; tests/test_evaluate_cli.py uses the same (shared cache)
 
 
 # ---------------------------------------------------------------- Frechet distance: known answers
@@ -34,6 +35,7 @@ def test_frechet_diagonal_covariances_match_the_closed_form() -> None:
 
 def test_frechet_full_covariances_match_the_textbook_sqrtm_formula() -> None:
     import scipy.linalg as linalg  # scipy is a dependency (pyproject)
+
     rng = np.random.default_rng(1)
     d = 8
     a, b = rng.normal(size=(d, d)), rng.normal(size=(d, d))
@@ -47,7 +49,7 @@ def test_frechet_full_covariances_match_the_textbook_sqrtm_formula() -> None:
 def test_frechet_is_zero_for_equal_gaussians_and_real_for_singular_ones() -> None:
     rng = np.random.default_rng(2)
     a = rng.normal(size=(6, 3))
-    s = a @ a.T                                     # rank 3 of 6: singular
+    s = a @ a.T  # rank 3 of 6: singular
     mu = rng.normal(size=6)
     assert frechet.frechet_distance(mu, s, mu, s) == pytest.approx(0.0, abs=1e-8)
     d = frechet.frechet_distance(mu, s, mu + 1, np.zeros((6, 6)))
@@ -94,7 +96,7 @@ def test_prdc_matching_and_disjoint_sets() -> None:
 
 def test_mode_coverage_helpers() -> None:
     eye = np.eye(4)
-    balanced = np.tile(eye, (40, 1))                         # confident, 40 of each class, interleaved (as drawn)
+    balanced = np.tile(eye, (40, 1))  # confident, 40 of each class, interleaved (as drawn)
     assert coverage.modes_covered(balanced) == 4
     assert coverage.classifier_score(balanced)[0] == pytest.approx(4.0, rel=1e-6)
     assert coverage.class_kl(balanced, balanced) == pytest.approx(0.0)
@@ -126,7 +128,7 @@ def test_laplacian_pyramid_levels_and_exact_reconstruction() -> None:
     levels = swd.laplacian_pyramid(x)
     assert [lv.shape[-1] for lv in levels] == [64, 32, 16]
     rebuilt = levels[-1]
-    for detail in reversed(levels[:-1]):   # x = detail + blur(upsampled low-pass)
+    for detail in reversed(levels[:-1]):  # x = detail + blur(upsampled low-pass)
         rebuilt = detail + swd._blur(torch.nn.functional.interpolate(rebuilt, scale_factor=2, mode="nearest"))
     torch.testing.assert_close(rebuilt, x, rtol=0, atol=1e-3)
     assert [lv.shape[-1] for lv in swd.laplacian_pyramid(torch.zeros(1, 1, 28, 28))] == [28, 14]
@@ -134,10 +136,10 @@ def test_laplacian_pyramid_levels_and_exact_reconstruction() -> None:
 
 def test_swd_small_for_one_distribution_and_grows_with_blur_noise_and_colour() -> None:
     g = torch.Generator().manual_seed(0)
-    base = torch.nn.functional.avg_pool2d(torch.rand(400, 3, 36, 36, generator=g), 5, 1)   # smooth-ish blobs
+    base = torch.nn.functional.avg_pool2d(torch.rand(400, 3, 36, 36, generator=g), 5, 1)  # smooth-ish blobs
     real = (torch.rand(400, 3, 32, 32, generator=g) * 60 + base * 200).round().to(torch.uint8)
     other = (torch.rand(400, 3, 32, 32, generator=g) * 60 + base.roll(1, 0) * 200).round().to(torch.uint8)
-    same = swd.swd(real, real)        # other patches of the same images: only sampling noise
+    same = swd.swd(real, real)  # other patches of the same images: only sampling noise
     floor = swd.swd(other, real).value
     assert set(same.levels) == {32, 16} and same.value < 2 * floor and same.spread > 0
     blurred = swd._blur(other.float()).round().to(torch.uint8)
@@ -166,7 +168,7 @@ def fnet(digits):
 @pytest.fixture(scope="module")
 def splits(digits):
     perm = torch.randperm(len(digits), generator=torch.Generator().manual_seed(0))
-    return [perm[i * 1000:(i + 1) * 1000] for i in range(4)]
+    return [perm[i * 1000 : (i + 1) * 1000] for i in range(4)]
 
 
 def test_feature_net_is_a_cached_classifier(digits, fnet) -> None:
@@ -174,7 +176,7 @@ def test_feature_net_is_a_cached_classifier(digits, fnet) -> None:
     assert fnet.accuracy > 0.8
     f = fnet.features(digits.images[:7])
     assert f.shape == (7, 128) and f.dtype == np.float64
-    again = get_feature_net(digits, default_data_root(), steps=FEATURE_STEPS)   # from the cache
+    again = get_feature_net(digits, default_data_root(), steps=FEATURE_STEPS)  # from the cache
     assert again.info == fnet.info
     np.testing.assert_allclose(again.features(digits.images[:7]), f, rtol=1e-5, atol=1e-5)
     files = sorted(p.name for p in (default_data_root() / "features").iterdir())
@@ -215,14 +217,16 @@ def test_real_labelled_images_reach_the_classifiers_accuracy(digits, fnet, split
 
 
 def test_classification_accuracy_score_real_as_fake_equals_real_and_wrong_labels_fall_to_chance(
-        digits, splits, tmp_path: Path) -> None:
+    digits, splits, tmp_path: Path
+) -> None:
     from drawlab.metrics.cas import classification_accuracy_score
+
     a, b = splits[0], splits[1]
     x, y, xt, yt = digits.images[a], digits.labels[a], digits.images[b], digits.labels[b]
-    cpu, cache = torch.device("cpu"), tmp_path          # the real classifier is trained once, then read
+    cpu, cache = torch.device("cpu"), tmp_path  # the real classifier is trained once, then read
     cas, se, real, rse = classification_accuracy_score(x, y, x, y, xt, yt, digits, cpu, steps=60, cache_dir=cache)
     assert cas == real and real > 0.6 and 0 < se < 0.05
-    wrong = (y + 1 + torch.randint(9, y.shape, generator=torch.Generator().manual_seed(0))) % 10   # every label wrong
+    wrong = (y + 1 + torch.randint(9, y.shape, generator=torch.Generator().manual_seed(0))) % 10  # every label wrong
     bad, _, _, _ = classification_accuracy_score(x, wrong, x, y, xt, yt, digits, cpu, steps=60, cache_dir=cache)
     assert bad < 0.3
 
@@ -231,15 +235,16 @@ def test_cas_real_value_is_cached_exactly_per_real_sets(digits, splits, tmp_path
     """The real-data classifier is trained once per (real sets, seed, schedule): the cache gives the same
     number, another real set or seed gets its own entry, and a damaged entry is recomputed."""
     from drawlab.metrics.cas import real_accuracy
+
     a, b = splits[0], splits[1]
     args = (digits.images[a], digits.labels[a], digits.images[b], digits.labels[b], digits, torch.device("cpu"))
-    first = real_accuracy(*args, 0, 8, tmp_path)                    # a short schedule: the cache is the subject
+    first = real_accuracy(*args, 0, 8, tmp_path)  # a short schedule: the cache is the subject
     (entry,) = tmp_path.glob("cas-real-*.json")
     assert real_accuracy(*args, 0, 8, tmp_path) == first == real_accuracy(*args, 0, 8, None)
     entry.write_text(json.dumps({"accuracy": 0.123}))
-    assert real_accuracy(*args, 0, 8, tmp_path) == 0.123            # read, not recomputed
+    assert real_accuracy(*args, 0, 8, tmp_path) == 0.123  # read, not recomputed
     entry.write_text("{damaged")
-    assert real_accuracy(*args, 0, 8, tmp_path) == first            # recomputed
+    assert real_accuracy(*args, 0, 8, tmp_path) == first  # recomputed
     real_accuracy(*args, 1, 8, tmp_path)
     assert len(list(tmp_path.glob("cas-real-*.json"))) == 2
 
@@ -254,7 +259,7 @@ def test_exact_copies_of_training_images_are_memorised(digits, fnet, splits) -> 
     assert ft.share == 1.0
     # fresh real images are flagged about 1% of the time, as the held-out ones are by construction
     fr = memorisation.memorisation(memorisation.pixels(ref), memorisation.pixels(held), memorisation.pixels(fresh))
-    assert fr.share < 0.05 and 0 <= px.heldout_share <= 0.05       # measured on the half that set no threshold
+    assert fr.share < 0.05 and 0 <= px.heldout_share <= 0.05  # measured on the half that set no threshold
     worst = memorisation.worst_offenders(px, k=3)
     assert len(worst) == 3 and np.all(px.dist[worst] == 0)
     # class averages sit near many training images at once: not memorised
@@ -268,17 +273,18 @@ def test_standardised_memorisation_counts_rescaled_copies_and_not_faint_blobs(di
     ref_idx, held_idx, _, _ = splits
     ref, held = digits.images[ref_idx], digits.images[held_idx]
     target = memorisation.contrast(ref)
-    std = lambda x: memorisation.pixels(memorisation.standardise(x, *target))   # noqa: E731
-    washed = (ref[:100].float() * 0.5 + 60).round().to(torch.uint8)              # copies, darker and greyer
+    std = lambda x: memorisation.pixels(memorisation.standardise(x, *target))  # noqa: E731
+    washed = (ref[:100].float() * 0.5 + 60).round().to(torch.uint8)  # copies, darker and greyer
     faint = ref.float().mean(0, keepdim=True).expand(100, -1, -1, -1)
     faint = (faint * 0.05 + 100 + torch.rand(faint.shape, generator=torch.Generator().manual_seed(0))).round()
-    faint = faint.to(torch.uint8)                                                # almost no contrast
+    faint = faint.to(torch.uint8)  # almost no contrast
     assert memorisation.memorisation(std(ref), std(held), std(washed)).share == 1.0
-    plain_faint = memorisation.memorisation(memorisation.pixels(ref), memorisation.pixels(held),
-                                            memorisation.pixels(faint)).share
+    plain_faint = memorisation.memorisation(
+        memorisation.pixels(ref), memorisation.pixels(held), memorisation.pixels(faint)
+    ).share
     assert memorisation.memorisation(std(ref), std(held), std(faint)).share <= min(plain_faint, 0.05)
     flat = memorisation.standardise(torch.full((2, 1, 4, 4), 7, dtype=torch.uint8), *target)
-    assert flat.unique().numel() == 1 and not torch.isnan(flat.float()).any()     # a flat image stays flat
+    assert flat.unique().numel() == 1 and not torch.isnan(flat.float()).any()  # a flat image stays flat
 
 
 # ---------------------------------------------------------------- unlabelled folders
@@ -297,6 +303,9 @@ def test_unlabelled_folder_gets_an_autoencoder(tmp_path: Path) -> None:
     assert again.info == fn.info and again.tag == fn.tag
     # every folder's net is called folder-ae: the protocol id tells two folders (or two lengths) apart
     other = open_dataset(f"folder:{write_images(tmp_path / 'other', 300, size=12, seed=1)}", root=tmp_path / "root")
-    tags = {fn.tag, get_feature_net(other, tmp_path / "root", steps=10).tag,
-            get_feature_net(ds, tmp_path / "root", steps=11).tag}
+    tags = {
+        fn.tag,
+        get_feature_net(other, tmp_path / "root", steps=10).tag,
+        get_feature_net(ds, tmp_path / "root", steps=11).tag,
+    }
     assert len(tags) == 3 and all(t.startswith("folder-ae@") for t in tags), tags

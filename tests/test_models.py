@@ -1,4 +1,5 @@
 """Tests for the model families (registry, shapes, one step, sampling), the losses and latent maths."""
+
 from __future__ import annotations
 
 import math
@@ -46,12 +47,13 @@ def test_unknown_model_is_a_config_error() -> None:
         build_family(tiny("stylegan9"), (1, 28, 28), 10)
 
 
-@pytest.mark.parametrize("size, plan", [(28, (7, 2)), (32, (4, 3)), (64, (4, 4)), (48, (6, 3)), (25, (25, 0)),
-                                        (30, (15, 1)), (8, (4, 1))])
+@pytest.mark.parametrize(
+    "size, plan", [(28, (7, 2)), (32, (4, 3)), (64, (4, 4)), (48, (6, 3)), (25, (25, 0)), (30, (15, 1)), (8, (4, 1))]
+)
 def test_stage_plan(size: int, plan: tuple[int, int]) -> None:
     assert stage_plan(size) == plan
     start, k = plan
-    assert start * 2 ** k == size
+    assert start * 2**k == size
 
 
 def test_stage_channels_double_towards_the_start_and_cap() -> None:
@@ -99,8 +101,7 @@ def test_family_builds_steps_and_generates(name: str, shape: tuple[int, int, int
     assert fam.nets["G"].training, "generate must leave G in training mode"
 
 
-@pytest.mark.parametrize("name, ema", [("dcgan", 0.0), ("cgan", 0.0), ("cgan", 40.0), ("conv-mse", 0.0),
-                                       ("gan", 0.0)])
+@pytest.mark.parametrize("name, ema", [("dcgan", 0.0), ("cgan", 0.0), ("cgan", 40.0), ("conv-mse", 0.0), ("gan", 0.0)])
 def test_generate_is_deterministic_and_batch_independent(name: str, ema: float) -> None:
     torch.manual_seed(0)
     shape = (1, 28, 28)
@@ -113,7 +114,7 @@ def test_generate_is_deterministic_and_batch_independent(name: str, ema: float) 
     a, b = fam.generate(z, y), fam.generate(z.clone(), y.clone())
     assert torch.equal(a, b)
     for i in range(6):  # eval-mode BatchNorm: a sample does not depend on the rest of its batch
-        alone = fam.generate(z[i:i + 1], y[i:i + 1])
+        alone = fam.generate(z[i : i + 1], y[i : i + 1])
         torch.testing.assert_close(alone[0], a[i], rtol=0, atol=1e-5)
     # and generate really depends on z
     assert not torch.allclose(a[0], a[1])
@@ -138,7 +139,7 @@ def test_conditional_discriminator_sees_the_label() -> None:
 
 def test_ema_generator_is_used_for_sampling_and_averages() -> None:
     torch.manual_seed(0)
-    fam = build_family(tiny("dcgan", ema_images=4), (1, 28, 28), 0)   # half-life = one batch of 4
+    fam = build_family(tiny("dcgan", ema_images=4), (1, 28, 28), 0)  # half-life = one batch of 4
     assert fam.sampler() is fam.nets["G_ema"] and "G_ema" not in fam.opts
     assert not any(p.requires_grad for p in fam.nets["G_ema"].parameters())
     g0 = [p.detach().clone() for p in fam.nets["G"].parameters()]
@@ -151,15 +152,15 @@ def test_ema_is_defined_in_images_seen_with_a_rampup() -> None:
     """The EMA forgets at the same rate per image whatever the batch size, and its half-life grows with the
     images seen up to ``ema_images`` under a ramp-up (a copy of G at the start)."""
     fam = build_family(tiny("dcgan", ema_images=1000), (1, 28, 28), 0)
-    for b1, b2 in ((16, 64), (32, 128)):       # 4,096 images in steps of b1 or of b2: the same total decay
+    for b1, b2 in ((16, 64), (32, 128)):  # 4,096 images in steps of b1 or of b2: the same total decay
         n = 4096
         decay1 = (1 - fam.ema_weight(10_000, b1)) ** (n // b1)
         decay2 = (1 - fam.ema_weight(10_000, b2)) ** (n // b2)
         assert decay1 == pytest.approx(decay2, rel=1e-9) and decay1 == pytest.approx(0.5 ** (n / 1000), rel=1e-9)
     ramp = build_family(tiny("dcgan", ema_images=1000, ema_rampup=0.5), (1, 28, 28), 0)
-    assert ramp.ema_weight(0, 8) == 1.0                                       # no images yet: a copy
-    assert ramp.ema_weight(10, 8) == pytest.approx(1 - 0.5 ** (8 / 40))        # half-life 0.5 x 80 images
-    assert ramp.ema_weight(10_000, 8) == fam.ema_weight(10_000, 8)            # ramp over: ema_images
+    assert ramp.ema_weight(0, 8) == 1.0  # no images yet: a copy
+    assert ramp.ema_weight(10, 8) == pytest.approx(1 - 0.5 ** (8 / 40))  # half-life 0.5 x 80 images
+    assert ramp.ema_weight(10_000, 8) == fam.ema_weight(10_000, 8)  # ramp over: ema_images
 
 
 def test_old_ema_settings_become_the_same_half_life() -> None:
@@ -220,8 +221,9 @@ def test_d_loss_nonsaturating_is_bce() -> None:
     sig = torch.sigmoid
     expect = -torch.log(sig(LOGITS_R)).mean() - torch.log(1 - sig(LOGITS_F)).mean()
     torch.testing.assert_close(NS.d_loss(LOGITS_R, LOGITS_F, _t(1), _t(0)), expect)
-    smoothed = (-(0.9 * torch.log(sig(LOGITS_R)) + 0.1 * torch.log(1 - sig(LOGITS_R)))).mean() \
-        - torch.log(1 - sig(LOGITS_F)).mean()
+    smoothed = (-(0.9 * torch.log(sig(LOGITS_R)) + 0.1 * torch.log(1 - sig(LOGITS_R)))).mean() - torch.log(
+        1 - sig(LOGITS_F)
+    ).mean()
     torch.testing.assert_close(NS.d_loss(LOGITS_R, LOGITS_F, _t(0.9), _t(0)), smoothed)
     # stable for huge logits (BCE on logits, never log(sigmoid))
     big = NS.d_loss(torch.tensor([100.0]), torch.tensor([-100.0]), _t(1, 1), _t(0, 1))
@@ -229,8 +231,9 @@ def test_d_loss_nonsaturating_is_bce() -> None:
     assert math.isfinite(float(NS.d_loss(torch.tensor([-100.0]), torch.tensor([100.0]), _t(1, 1), _t(0, 1))))
     # a flipped target swaps the two BCE terms of that image
     flipped = NS.d_loss(LOGITS_R, LOGITS_F, torch.tensor([0.0, 1.0, 1.0]), _t(0))
-    expect_f = (-torch.log(1 - sig(LOGITS_R[:1])).sum() - torch.log(sig(LOGITS_R[1:])).sum()) / 3 \
-        - torch.log(1 - sig(LOGITS_F)).mean()
+    expect_f = (-torch.log(1 - sig(LOGITS_R[:1])).sum() - torch.log(sig(LOGITS_R[1:])).sum()) / 3 - torch.log(
+        1 - sig(LOGITS_F)
+    ).mean()
     torch.testing.assert_close(flipped, expect_f)
 
 
@@ -246,8 +249,9 @@ def test_hinge_losses() -> None:
     torch.testing.assert_close(HINGE.g_loss(LOGITS_F), torch.tensor(1 / 3))
     assert float(HINGE.d_loss(torch.tensor([1.5]), torch.tensor([-3.0]), _t(1, 1), _t(0, 1))) == 0.0
     # a flipped real target: relu(1 + 2) for the first real image
-    torch.testing.assert_close(HINGE.d_loss(LOGITS_R, LOGITS_F, torch.tensor([0.0, 1.0, 1.0]), _t(0)),
-                               torch.tensor((3 + 0.5 + 2) / 3 + 1))
+    torch.testing.assert_close(
+        HINGE.d_loss(LOGITS_R, LOGITS_F, torch.tensor([0.0, 1.0, 1.0]), _t(0)), torch.tensor((3 + 0.5 + 2) / 3 + 1)
+    )
 
 
 def test_readouts_say_what_d_outputs_mean() -> None:
@@ -262,7 +266,7 @@ def test_readouts_say_what_d_outputs_mean() -> None:
 def test_roc_auc_matches_brute_force() -> None:
     g = torch.Generator().manual_seed(0)
     real, fake = torch.randn(60, generator=g) + 1, torch.randn(40, generator=g)
-    real[:5] = fake[:5]                                     # ties count half
+    real[:5] = fake[:5]  # ties count half
     brute = sum(float(r > f) + 0.5 * float(r == f) for r in real for f in fake) / (60 * 40)
     assert losses.roc_auc(real, fake) == pytest.approx(brute, abs=1e-12)
     assert losses.roc_auc(torch.ones(3), torch.zeros(3)) == 1.0

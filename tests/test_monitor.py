@@ -1,5 +1,6 @@
 """Watching training: D's distributions per epoch, verdicts recorded in the run, the stabilising tricks
 as switches (validated, effective, resumed exactly), and the monitor pictures."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,8 @@ from drawlab.cli import main
 from drawlab.config import ModelConfig
 from drawlab.losses import LOSSES
 from drawlab.models import tricks
-from drawlab.verdicts import Kind, read as read_verdicts
+from drawlab.verdicts import Kind
+from drawlab.verdicts import read as read_verdicts
 
 
 def records(run: Path, kind: str) -> list[dict]:
@@ -62,13 +64,14 @@ def test_d_pretraining_leaves_g_alone_and_g_steps_update_it_more(tmp_path: Path)
     train(pre, tmp_path / "pre")
     from drawlab.run import _weights
     from drawlab.training import Trainer
+
     fresh = Trainer(tiny_cfg("mnist-5k", steps=2), tmp_path / "init", progress=False, echo=lambda s: None)
     w0, wp, wn = _weights(fresh.family), weights(tmp_path / "pre", 2), weights(tmp_path / "plain", 2)
     g_keys = [k for k in w0 if k.startswith("G.") and "running" not in k and "num_batches" not in k]
-    assert all(torch.equal(w0[k], wp[k]) for k in g_keys)               # G untouched while D pre-trains
+    assert all(torch.equal(w0[k], wp[k]) for k in g_keys)  # G untouched while D pre-trains
     assert not all(torch.equal(w0[k], wn[k]) for k in g_keys)
     d_keys = [k for k in w0 if k.startswith("D.") and "running" not in k and "num_batches" not in k]
-    assert not all(torch.equal(w0[k], wp[k]) for k in d_keys)           # D did learn
+    assert not all(torch.equal(w0[k], wp[k]) for k in d_keys)  # D did learn
     two = tiny_cfg("mnist-5k", steps=2)
     two.model.g_steps = 2
     train(two, tmp_path / "g2")
@@ -85,6 +88,7 @@ def test_every_trick_resumes_exactly(tmp_path: Path) -> None:
         m.g_steps, m.d_pretrain_steps, m.flip_labels, m.label_smoothing = 2, 1, 0.2, 0.1
         m.swap_real_fraction, m.swap_until_epoch, m.instance_noise, m.instance_noise_steps = 0.25, 1, 0.3, 10
         return c
+
     train(cfg(6), tmp_path / "straight")
     train(cfg(3), tmp_path / "halves")
     res, _ = resume_to(tmp_path / "halves", steps=6)
@@ -96,7 +100,9 @@ def test_every_trick_resumes_exactly(tmp_path: Path) -> None:
 
 
 def test_instance_noise_steps_default_to_the_run_length_and_are_kept(tmp_path: Path, tiny_train) -> None:
-    assert tiny_train("--data", "mnist-5k", "--steps", "3", "--instance-noise", "0.1", "--out", str(tmp_path / "r")) == 0
+    assert (
+        tiny_train("--data", "mnist-5k", "--steps", "3", "--instance-noise", "0.1", "--out", str(tmp_path / "r")) == 0
+    )
     assert json.loads((tmp_path / "r" / "config.json").read_text())["train"]["model"]["instance_noise_steps"] == 3
 
 
@@ -143,7 +149,7 @@ def test_d_histograms_per_epoch_survive_a_hard_stop_and_resume(tmp_path: Path, s
     train(cfg, run)
     h = np.load(run / "monitor" / "d_hist.npz")
     assert h["step"].tolist() == [0, 2, 4] and h["edges"].tolist()[0] == 0.0 and h["edges"].tolist()[-1] == 1.0
-    assert str(h["scale"]) == "probability" and int(h["n"]) == 32          # min(512, dataset)
+    assert str(h["scale"]) == "probability" and int(h["n"]) == 32  # min(512, dataset)
     # a hard stop after step 4's snapshot but with the newest checkpoint at 2: resume redoes 3..6 once
     (run / "checkpoints" / "step-0000004.safetensors").unlink()
     (run / "checkpoints" / "latest.json").unlink()
@@ -169,10 +175,12 @@ def test_every_loss_logs_and_histograms_on_its_own_scale(loss: str, tmp_path: Pa
 def test_monitor_leaves_training_unchanged(tmp_path: Path) -> None:
     """Snapshots (training-mode D and G, statistics restored) must not change a single weight."""
     from drawlab.training import Trainer
+
     cfg = tiny_cfg("mnist-5k", steps=3, monitor_every=1)
     Trainer(cfg, tmp_path / "watched", progress=False, echo=lambda s: None).train()
     t = Trainer(tiny_cfg("mnist-5k", steps=3), tmp_path / "plain", progress=False, echo=lambda s: None)
     from drawlab.training.d_monitor import DMonitor
+
     t.observers.items = [o for o in t.observers.items if not isinstance(o, DMonitor)]
     t.train()
     a, b = weights(tmp_path / "watched", 3), weights(tmp_path / "plain", 3)
@@ -196,6 +204,7 @@ def test_no_progress_verdict_after_k_evaluations_without_a_new_best() -> None:
 
     class Probe:
         name = "fid300-x"
+
     ev = EvalProbe(Probe(), every=10, patience=3)
     for step, fid in [(10, 50.0), (20, 30.0), (30, 31.0), (40, 30.5)]:
         ev.history.append((step, fid))
@@ -203,4 +212,4 @@ def test_no_progress_verdict_after_k_evaluations_without_a_new_best() -> None:
     ev.history.append((50, 32.0))
     v = ev.check()
     assert v is not None and v.kind is Kind.NO_PROGRESS and v.since == 20 and v.step == 50
-    assert "--checkpoint best" in v.try_ and ev.check() is None                # once
+    assert "--checkpoint best" in v.try_ and ev.check() is None  # once

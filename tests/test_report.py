@@ -1,5 +1,6 @@
 """`drawlab report`: one self-contained HTML page per run, rendered in a real headless Chromium;
 the ranked gallery; reports of failing, interrupted and still-training runs; bad input."""
+
 from __future__ import annotations
 
 import json
@@ -44,12 +45,18 @@ def test_report_is_self_contained_and_renders_in_chromium(dcgan_run: Path, tmp_p
     page = out.read_text()
     assert "http://" not in page and "https://" not in page and "src=\"data:image/" in page
     assert sections(page)[:2] == ["Verdict", "Config"]
-    for title in ("Evolution", "Losses and D's outputs", "What D thinks, epoch by epoch", "Evaluation",
-                  "Ranked gallery", "Timing and speed"):
+    for title in (
+        "Evolution",
+        "Losses and D's outputs",
+        "What D thinks, epoch by epoch",
+        "Evaluation",
+        "Ranked gallery",
+        "Timing and speed",
+    ):
         assert title in sections(page), title
     shown = render(out, tmp_path / "report.png")
     assert not shown["blank"] and shown["broken"] == [] and shown["requests"] == []
-    assert shown["images"] >= 6                       # grid, GIF, strip, losses, heatmap, gallery
+    assert shown["images"] >= 6  # grid, GIF, strip, losses, heatmap, gallery
     assert "Healthy" in shown["text"] or "D has won" in shown["text"]
     assert "Not evaluated yet" in shown["text"]
 
@@ -59,7 +66,7 @@ def test_report_of_a_failing_run_opens_with_what_went_wrong(failing_run: Path, t
     assert main(["report", str(run)]) == 0
     page = (run / "report.html").read_text()
     first = page.index("<h2>Verdict</h2>")
-    verdict = page[first:page.index("<h2>", first + 5)]
+    verdict = page[first : page.index("<h2>", first + 5)]
     assert "D has won" in verdict and "D has been winning since step" in verdict and "--instance-noise" in verdict
     assert "--lr-g 0.002 (G now learns 20000x slower than D)" in verdict
     shown = render(run / "report.html", tmp_path / "failing.png")
@@ -71,21 +78,21 @@ def test_report_shows_the_evaluation_table(dcgan_run: Path, tmp_path: Path) -> N
     assert main(["evaluate", str(run), "--n", "300", "--feature-steps", "60"]) == 0
     assert main(["report", str(run)]) == 0
     page = (run / "report.html").read_text()
-    ev = page[page.index("<h2>Evaluation</h2>"):]
+    ev = page[page.index("<h2>Evaluation</h2>") :]
     assert "real data" in ev and re.search(r"<td[^>]*>fid300-mnist-5k-cnn@[0-9a-f]{6}</td>", ev)
 
 
 def test_report_of_an_interrupted_or_still_training_run(failing_run: Path, tmp_path: Path) -> None:
     run = copy(failing_run, tmp_path)
-    shutil.rmtree(run / "monitor")                       # killed before the pictures were drawn
+    shutil.rmtree(run / "monitor")  # killed before the pictures were drawn
     for ck in (run / "checkpoints").glob("step-0000040*"):
-        ck.unlink()                                       # ... and before the last checkpoint
+        ck.unlink()  # ... and before the last checkpoint
     (run / "checkpoints" / "latest.json").unlink()
     assert main(["report", str(run)]) == 0
     page = (run / "report.html").read_text()
     assert "still training, or stopped after the last checkpoint" in page
     assert (run / "monitor" / "losses.png").is_file() and (run / "monitor" / "evolution.gif").is_file()
-    young = tmp_path / "young"                           # a run that has not written a checkpoint yet
+    young = tmp_path / "young"  # a run that has not written a checkpoint yet
     shutil.copytree(run, young)
     shutil.rmtree(young / "checkpoints")
     assert main(["report", str(young)]) == 0
@@ -98,21 +105,24 @@ def test_gallery_ranks_by_d_and_without_d_by_features(dcgan_run: Path, tmp_path:
     out = capsys.readouterr().out
     assert "ranked by the discriminator's score" in out
     g = np.asarray(Image.open(run / "monitor" / "gallery.png"))
-    assert g.shape[0] > 2 * 2 * 56 and g.std() > 0             # two bands of two rows of 8 tiles
+    assert g.shape[0] > 2 * 2 * 56 and g.std() > 0  # two bands of two rows of 8 tiles
     mse = tmp_path / "mse"
     assert tiny_train("--model", "mlp-mse", "--data", "mnist-5k", "--steps", "2", "--out", str(mse)) == 0
-    assert not (mse / "monitor" / "d_hist.npz").exists()        # no D: no D monitor
+    assert not (mse / "monitor" / "d_hist.npz").exists()  # no D: no D monitor
     assert main(["report", str(mse), "--gallery", "--feature-steps", "60"]) == 0
     assert "nearest real image in the evaluation features" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args,message", [
-    (lambda t: ["report", str(t)], "not a drawlab run"),
-    (lambda t: ["report", str(t / "nowhere")], "does not exist"),
-    (lambda t: ["report", str(t / "run"), "--out", str(t / "r.pdf")], ".html"),
-    (lambda t: ["report", str(t / "run"), "--out", str(t)], "is a folder"),
-    (lambda t: ["report", str(t / "run"), "--gallery", "--feature-steps", "0"], "--feature-steps"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (lambda t: ["report", str(t)], "not a drawlab run"),
+        (lambda t: ["report", str(t / "nowhere")], "does not exist"),
+        (lambda t: ["report", str(t / "run"), "--out", str(t / "r.pdf")], ".html"),
+        (lambda t: ["report", str(t / "run"), "--out", str(t)], "is a folder"),
+        (lambda t: ["report", str(t / "run"), "--gallery", "--feature-steps", "0"], "--feature-steps"),
+    ],
+)
 def test_report_bad_input_is_one_line(args, message, dcgan_run: Path, tmp_path: Path, capsys) -> None:
     shutil.copytree(dcgan_run, tmp_path / "run")
     (tmp_path / "empty").mkdir()

@@ -1,5 +1,6 @@
 """The explorer: its answers in-process and over HTTP, its refusals, and the page in a real browser
 (Debian's chromium through playwright: open it, move a slider, see the picture change)."""
+
 from __future__ import annotations
 
 import base64
@@ -15,11 +16,10 @@ import pytest
 from PIL import Image
 
 import drawlab
+from browser import ARGS, TIMEOUT_MS, chromium_path, is_blank
 from drawlab.cli import main
 from drawlab.errors import ConfigError
 from drawlab.serve import Explorer, make_server
-
-from browser import ARGS, TIMEOUT_MS, chromium_path, is_blank
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +54,17 @@ def test_view_is_sample_seeds_and_changes_with_the_controls(server: str, cgan_ru
     assert np.array_equal(_decode(v["image"]), expected)
     assert v["label"] == 5 and 0 <= v["d"] <= 1 and _decode(v["saliency"]).shape == (28, 28, 3)
     base = _decode(v["image"])
-    for q in ("seed=5&dirs=2.5,0,0", "seed=5&dim=0&dimval=3", "seed=5&seed2=9&t=0.7", "seed=5&label=1",
-              "seed=5&snapshot=0"):
+    for q in (
+        "seed=5&dirs=2.5,0,0",
+        "seed=5&dim=0&dimval=3",
+        "seed=5&seed2=9&t=0.7",
+        "seed=5&label=1",
+        "seed=5&snapshot=0",
+    ):
         code, body, _ = _get(f"{server}/api/view?{q}")
         assert code == 200 and not np.array_equal(_decode(json.loads(body)["image"]), base), q
     same = json.loads(_get(server + "/api/view?seed=5&seed2=9&t=0&dirs=0,0,0")[1])
-    assert np.array_equal(_decode(same["image"]), base)           # t = 0 and zero offsets: exactly seed 5
+    assert np.array_equal(_decode(same["image"]), base)  # t = 0 and zero offsets: exactly seed 5
 
 
 def test_info_downloads_and_bad_requests(server: str) -> None:
@@ -70,8 +75,18 @@ def test_info_downloads_and_bad_requests(server: str) -> None:
     assert code == 200 and body[:4] == b"\x89PNG" and "attachment" in headers["Content-Disposition"]
     code, body, _ = _get(server + "/api/gif?seed=5&seed2=6")
     assert code == 200 and body[:3] == b"GIF"
-    for q in ("seed=x", "seed=-1", "label=10", "t=2&seed2=1", "interp=cubic&seed2=1", "dirs=1,2,3,4",
-              "dirs=a", "dim=8", "snapshot=3", "run=2"):
+    for q in (
+        "seed=x",
+        "seed=-1",
+        "label=10",
+        "t=2&seed2=1",
+        "interp=cubic&seed2=1",
+        "dirs=1,2,3,4",
+        "dirs=a",
+        "dim=8",
+        "snapshot=3",
+        "run=2",
+    ):
         code, body, _ = _get(f"{server}/api/view?{q}")
         assert code == 400 and len(json.loads(body)["error"].splitlines()) == 1, q
     assert _get(server + "/nothing")[0] == 404
@@ -90,6 +105,7 @@ def test_page_in_a_real_browser_slider_changes_the_image(server: str, tmp_path: 
     """Open the page in Chromium, move the first principal-direction slider: the picture changes,
     and the page never asks anything of any other host."""
     from playwright.sync_api import sync_playwright
+
     outside: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=ARGS, timeout=TIMEOUT_MS)
@@ -104,7 +120,7 @@ def test_page_in_a_real_browser_slider_changes_the_image(server: str, tmp_path: 
             page.wait_for_function("() => document.getElementById('image').dataset.shown === '2'")
             after = page.get_attribute("#image", "src")
             assert page.text_content("#dir0-v") == "2.5"
-            assert page.is_visible("#run") and page.is_visible("#label")   # two runs, conditional
+            assert page.is_visible("#run") and page.is_visible("#label")  # two runs, conditional
             assert "D says real" in page.text_content("#dtext")
             assert page.text_content("#error") == ""
             page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
@@ -115,8 +131,9 @@ def test_page_in_a_real_browser_slider_changes_the_image(server: str, tmp_path: 
     assert outside == []
 
 
-@pytest.mark.parametrize("config, words", [("{", "is damaged"),
-                                           ('{"train": {"model": {"name": "stylegan9"}}, "facts": {}}', "")])
+@pytest.mark.parametrize(
+    "config, words", [("{", "is damaged"), ('{"train": {"model": {"name": "stylegan9"}}, "facts": {}}', "")]
+)
 def test_serve_refuses_a_run_it_cannot_read(tmp_path: Path, capsys, config: str, words: str) -> None:
     (tmp_path / "config.json").write_text(config)
     assert main(["serve", str(tmp_path), "--port", "0"]) == 2

@@ -1,4 +1,5 @@
 """Tests for the trainer and the run directory: contents, checkpoints, exact resume, totals, interrupts."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,13 @@ def latest_step(run: Path) -> int:
 def metric_lines(run: Path, kind: str = "train") -> list[dict]:
     """The records of metrics.jsonl of one kind: "train" (log intervals), "monitor" (D snapshots) or "eval"."""
     recs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return [r for r in recs if (r.get("monitor") and kind == "monitor") or (r.get("eval") and kind == "eval")
-            or (not r.get("monitor") and not r.get("eval") and kind == "train")]
+    return [
+        r
+        for r in recs
+        if (r.get("monitor") and kind == "monitor")
+        or (r.get("eval") and kind == "eval")
+        or (not r.get("monitor") and not r.get("eval") and kind == "train")
+    ]
 
 
 def assert_same_tree(a, b, where: str = "") -> None:
@@ -103,10 +109,18 @@ def test_run_dir_contents(dcgan_run: Path) -> None:
     assert facts["torch_version"] == torch.__version__ and facts["drawlab_version"]
 
     # checkpoints at 2 and 4 (checkpoint_every=2), latest.json names the newest, nothing half-written
-    assert ck_files(run) == ["latest.json", "step-0000002.safetensors", "step-0000002.state.pt",
-                             "step-0000004.safetensors", "step-0000004.state.pt"]
+    assert ck_files(run) == [
+        "latest.json",
+        "step-0000002.safetensors",
+        "step-0000002.state.pt",
+        "step-0000004.safetensors",
+        "step-0000004.state.pt",
+    ]
     assert json.loads((run / "checkpoints" / "latest.json").read_text()) == {
-        "step": 4, "weights": "step-0000004.safetensors", "state": "step-0000004.state.pt"}
+        "step": 4,
+        "weights": "step-0000004.safetensors",
+        "state": "step-0000004.state.pt",
+    }
     assert not list(run.rglob("*.tmp*"))
 
     weights = load_file(run / "checkpoints" / "step-0000004.safetensors")
@@ -120,9 +134,11 @@ def test_run_dir_contents(dcgan_run: Path) -> None:
     assert state["step"] == 4 and set(state["optimizers"]) == {"G", "D"}
     assert state["rng_cpu"].dtype == torch.uint8 and state["rng_train"].dtype == torch.uint8
     assert state["precision"] == "fp32" and state["elapsed"] > 0
-    assert len(state["optimizers"]["G"]["state"]) == sum(1 for k in weights if k.startswith("G.") and
-                                                          not k.endswith(("running_mean", "running_var",
-                                                                          "num_batches_tracked")))
+    assert len(state["optimizers"]["G"]["state"]) == sum(
+        1
+        for k in weights
+        if k.startswith("G.") and not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+    )
 
     grid_n = train_cfg["grid_n"]
     noise = load_file(run / "fixed_noise.safetensors")
@@ -147,16 +163,23 @@ def test_run_dir_contents(dcgan_run: Path) -> None:
     hist = np.load(run / "monitor" / "d_hist.npz")
     assert hist["step"].tolist() == [0, 4] and hist["real_hist"].shape == (2, 50) and int(hist["n"]) >= 500
     np.testing.assert_allclose(hist["real_hist"].sum(1), 1.0)
-    assert {p.name for p in (run / "monitor").iterdir()} >= {"d_hist.npz", "d_heatmap.png", "losses.png",
-                                                              "evolution.png", "evolution.gif"}
+    assert {p.name for p in (run / "monitor").iterdir()} >= {
+        "d_hist.npz",
+        "d_heatmap.png",
+        "losses.png",
+        "evolution.png",
+        "evolution.gif",
+    }
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     assert list((run / "tb").glob("events.out.tfevents.*"))
     ea = EventAccumulator(str(run / "tb"))
     ea.Reload()
     tags = ea.Tags()
-    assert {"loss/loss_d", "loss/loss_g", "discriminator/D(x)", "discriminator/D(G(z))",
-            "speed/img_per_s"} <= set(tags["scalars"])
+    assert {"loss/loss_d", "loss/loss_g", "discriminator/D(x)", "discriminator/D(G(z))", "speed/img_per_s"} <= set(
+        tags["scalars"]
+    )
     assert [e.step for e in ea.Scalars("loss/loss_g")] == [4]
     assert "samples/fixed_noise" in tags["images"]
 
@@ -175,8 +198,13 @@ def test_checkpoint_rotation_keeps_the_newest(tmp_path: Path, small_folder: Path
     cfg = tiny_cfg(f"folder:{small_folder}", size=8, steps=5, checkpoint_every=1, keep_checkpoints=2)
     res, _ = train(cfg, tmp_path / "r")
     assert res.step == 5 and res.checkpoint == tmp_path / "r" / "checkpoints" / "step-0000005.safetensors"
-    assert ck_files(tmp_path / "r") == ["latest.json", "step-0000004.safetensors", "step-0000004.state.pt",
-                                        "step-0000005.safetensors", "step-0000005.state.pt"]
+    assert ck_files(tmp_path / "r") == [
+        "latest.json",
+        "step-0000004.safetensors",
+        "step-0000004.state.pt",
+        "step-0000005.safetensors",
+        "step-0000005.state.pt",
+    ]
     assert [c.step for c in RunDir(tmp_path / "r").list_checkpoints()] == [4, 5]
 
 
@@ -241,16 +269,17 @@ def test_resume_equals_uninterrupted_cgan_with_ema(tmp_path: Path) -> None:
     train(cfg, b)
     assert_same_checkpoint(a, b, 6)
     weights = load_file(a / "checkpoints" / "step-0000006.safetensors")
-    g_ema = {k[len("G_ema."):]: v for k, v in weights.items() if k.startswith("G_ema.")}
-    g = {k[len("G."):]: v for k, v in weights.items() if k.startswith("G.")}
+    g_ema = {k[len("G_ema.") :]: v for k, v in weights.items() if k.startswith("G_ema.")}
+    g = {k[len("G.") :]: v for k, v in weights.items() if k.startswith("G.")}
     assert g_ema.keys() == g.keys()
     assert any(not torch.equal(g_ema[k], g[k]) for k in g), "the EMA generator should differ from G"
     # the log continues step by step; the resumed steps log the same numbers as the uninterrupted run
     la, lb = metric_lines(a), metric_lines(b)
     assert [r["step"] for r in la] == [r["step"] for r in lb] == [1, 2, 3, 4, 5, 6]
     for ra, rb in zip(la, lb):
-        assert {k: ra[k] for k in ("loss_d", "loss_g", "d_real", "d_fake")} == \
-               {k: rb[k] for k in ("loss_d", "loss_g", "d_real", "d_fake")}
+        assert {k: ra[k] for k in ("loss_d", "loss_g", "d_real", "d_fake")} == {
+            k: rb[k] for k in ("loss_d", "loss_g", "d_real", "d_fake")
+        }
 
 
 def test_resume_of_a_finished_run_is_already_done(tmp_path: Path, dcgan_run: Path, capsys) -> None:
@@ -294,9 +323,33 @@ def test_steps_and_epochs_are_totals(tmp_path: Path, small_folder: Path, tiny_tr
 
 def test_sigterm_saves_a_checkpoint_and_resume_finishes(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "drawlab", "train", "--model", "dcgan", "--data", "mnist-5k", "--width", "8",
-           "--z-dim", "8", "--batch-size", "16", "--device", "cpu", "--precision", "fp32", "--no-progress",
-           "--steps", "1000000", "--checkpoint-every", "2", "--out", str(run)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "drawlab",
+        "train",
+        "--model",
+        "dcgan",
+        "--data",
+        "mnist-5k",
+        "--width",
+        "8",
+        "--z-dim",
+        "8",
+        "--batch-size",
+        "16",
+        "--device",
+        "cpu",
+        "--precision",
+        "fp32",
+        "--no-progress",
+        "--steps",
+        "1000000",
+        "--checkpoint-every",
+        "2",
+        "--out",
+        str(run),
+    ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -341,8 +394,9 @@ def _garbage_latest(ck: Path) -> None:
 
 
 def _latest_to_missing(ck: Path) -> None:
-    (ck / "latest.json").write_text(json.dumps(
-        {"step": 6, "weights": "step-0000006.safetensors", "state": "step-0000006.state.pt"}))
+    (ck / "latest.json").write_text(
+        json.dumps({"step": 6, "weights": "step-0000006.safetensors", "state": "step-0000006.state.pt"})
+    )
 
 
 def _no_latest(ck: Path) -> None:
@@ -354,8 +408,9 @@ def _weights_without_state(ck: Path) -> None:
     _garbage_latest(ck)
 
 
-@pytest.mark.parametrize("damage", [_tmp_files, _garbage_latest, _latest_to_missing, _no_latest,
-                                    _weights_without_state])
+@pytest.mark.parametrize(
+    "damage", [_tmp_files, _garbage_latest, _latest_to_missing, _no_latest, _weights_without_state]
+)
 def test_resume_survives_damaged_bookkeeping(tmp_path: Path, base_run: Path, damage) -> None:
     run = tmp_path / "run"
     shutil.copytree(base_run, run)
@@ -421,6 +476,7 @@ def test_resume_after_a_hard_stop_redoes_the_lost_steps_once(tmp_path: Path) -> 
     assert [r["step"] for r in metric_lines(run)] == [1, 2, 3, 4, 5, 6]
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     ea = EventAccumulator(str(run / "tb"))
     ea.Reload()
     assert [e.step for e in ea.Scalars("loss/loss_g")] == [1, 2, 3, 4, 5, 6]

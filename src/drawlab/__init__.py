@@ -1,4 +1,5 @@
 """drawlab: a workbench for teaching machines to draw."""
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
@@ -7,4 +8,5 @@ __version__ = "0.1.0"
 def load(run_dir, checkpoint=None, device: str = "cpu"):
     """Open a trained run for sampling: ``drawlab.load(RUN).sample(n, seed=0, labels=None)``."""
     from .api import load as _load
+
     return _load(run_dir, checkpoint=checkpoint, device=device)

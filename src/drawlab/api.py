@@ -1,16 +1,17 @@
 """The small Python API: open a trained run and draw from it.
 
-    >>> import drawlab
-    >>> drawer = drawlab.load("runs/mnist-dcgan")
-    >>> images = drawer.sample(16, seed=0)              # uint8 (16, 28, 28)
-    >>> sevens = drawer.sample(16, seed=0, labels=7)    # conditional models only
-    >>> three = drawer.sample(seeds=[3, 17, 42])         # one image per seed, as `drawlab sample --seeds`
-    >>> early = drawer.at_snapshot(500)                  # the generator as it was at step 500
+>>> import drawlab
+>>> drawer = drawlab.load("runs/mnist-dcgan")
+>>> images = drawer.sample(16, seed=0)              # uint8 (16, 28, 28)
+>>> sevens = drawer.sample(16, seed=0, labels=7)    # conditional models only
+>>> three = drawer.sample(seeds=[3, 17, 42])         # one image per seed, as `drawlab sample --seeds`
+>>> early = drawer.at_snapshot(500)                  # the generator as it was at step 500
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -28,8 +29,9 @@ class Drawer:
     """A trained generator, ready to sample. Same seed -> the same latent vectors on any device, and the
     same images on the same device (GPUs differ from the CPU in the last bits)."""
 
-    def __init__(self, family: Family, cfg: TrainConfig, facts: dict, step: int, device: torch.device,
-                 run: RunDir | None = None):
+    def __init__(
+        self, family: Family, cfg: TrainConfig, facts: dict, step: int, device: torch.device, run: RunDir | None = None
+    ):
         self.family, self.config, self.facts, self.step, self.device = family, cfg, facts, step, device
         self.run = run
         self.shape: tuple[int, int, int] = tuple(facts["shape"])
@@ -47,8 +49,10 @@ class Drawer:
         if labels is None:
             return balanced_labels(n, self.num_classes)
         if not self.conditional:
-            raise ConfigError(f"this run's model ({self.family.name}) is not conditional: "
-                              "it cannot draw a chosen class (train cgan, mlp-mse or conv-mse on labelled data)")
+            raise ConfigError(
+                f"this run's model ({self.family.name}) is not conditional: "
+                "it cannot draw a chosen class (train cgan, mlp-mse or conv-mse on labelled data)"
+            )
         y = torch.as_tensor(labels, dtype=torch.long).flatten()
         if y.numel() == 1:
             y = y.expand(n)
@@ -56,7 +60,9 @@ class Drawer:
             raise ConfigError(f"got {y.numel()} labels for {n} samples")
         bad = y[(y < 0) | (y >= self.num_classes)]
         if bad.numel():
-            raise ConfigError(f"label {int(bad[0])} is out of range: this model knows classes 0..{self.num_classes - 1}")
+            raise ConfigError(
+                f"label {int(bad[0])} is out of range: this model knows classes 0..{self.num_classes - 1}"
+            )
         return y.clone()
 
     @property
@@ -74,16 +80,22 @@ class Drawer:
         on its own (a batch of one), so a latent gives the same pixels whatever it is drawn beside:
         every exploring tool (seeds, interpolations, the explorer) draws through here."""
         z = torch.as_tensor(z, dtype=torch.float32).reshape(-1, self.z_dim)
-        if labels is None or not self.conditional:       # an unconditional G ignores labels
+        if labels is None or not self.conditional:  # an unconditional G ignores labels
             y = balanced_labels(len(z), self.num_classes)
         else:
             y = self._labels(len(z), labels)
         if not len(z):
             return torch.zeros(0, *self.shape, dtype=torch.uint8)
-        return torch.cat([self.family.draw(z[i:i + 1], y[i:i + 1], 1) for i in range(len(z))])
+        return torch.cat([self.family.draw(z[i : i + 1], y[i : i + 1], 1) for i in range(len(z))])
 
-    def sample_tensor(self, n: int | None = None, seed: int = 0, labels=None, batch_size: int = 500,
-                      seeds: Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample_tensor(
+        self,
+        n: int | None = None,
+        seed: int = 0,
+        labels=None,
+        batch_size: int = 500,
+        seeds: Sequence[int] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(images uint8 (n, C, H, W) on the CPU, labels int64 (n,)). With ``seeds``: one image per seed
         (``latent.seed_latent``; class ``seed % classes`` unless ``labels`` says), else ``n`` images from
         ``seed`` in batches."""
@@ -98,8 +110,14 @@ class Drawer:
         y = self._labels(n, labels)
         return self.family.draw(seeded_noise(n, self.z_dim, seed), y, batch_size), y
 
-    def sample(self, n: int | None = None, seed: int = 0, labels=None, batch_size: int = 500,
-               seeds: Sequence[int] | None = None) -> np.ndarray:
+    def sample(
+        self,
+        n: int | None = None,
+        seed: int = 0,
+        labels=None,
+        batch_size: int = 500,
+        seeds: Sequence[int] | None = None,
+    ) -> np.ndarray:
         """uint8 array (n, H, W) for one channel or (n, H, W, C) for colour (see ``sample_tensor``)."""
         return to_hwc_array(self.sample_tensor(n, seed, labels, batch_size, seeds)[0])
 
@@ -108,13 +126,13 @@ class Drawer:
         """The training steps whose generator the run kept (``RUN/snapshots``)."""
         return list(self.run.list_snapshots()) if self.run else []
 
-    def at_snapshot(self, step: int) -> "Drawer":
+    def at_snapshot(self, step: int) -> Drawer:
         """A new Drawer with the generator as it was at training step ``step`` (a kept snapshot)."""
         if self.run is None:
             raise ConfigError("this drawer was not opened from a run directory: it has no snapshots")
         family = build_family(self.config.model, self.shape, int(self.facts["num_classes"]))
         self.run.load_snapshot(family, int(step))
-        for name, net in self.family.nets.items():     # D (and the rest) stay the trained ones: only G changes
+        for name, net in self.family.nets.items():  # D (and the rest) stay the trained ones: only G changes
             if name not in ("G", "G_ema"):
                 family.nets[name] = net
         family.to(self.device, channels_last=True)

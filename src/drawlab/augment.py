@@ -7,6 +7,7 @@ zeros filled in), ``cutout`` (a square of half the side set to 0). Images (B, C,
 Each policy draws its parameters once per batch, in pixels of the finest image, and applies them to every
 image of a pyramid scaled to its side (``diff_augment_pyramid``: MSG-GAN's scales stay one picture).
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,8 @@ def _shift(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, sh: int, sw: int
     """Each image of ``x`` shifted by (dy, dx) pixels (B,) each, |dy| <= sh, |dx| <= sw, zeros filled in."""
     b, _, h, w = x.shape
     padded = F.pad(x, (sw, sw, sh, sh))
-    rows = (torch.arange(h, device=x.device)[None, :] + sh - dy[:, None])          # (B, H)
-    cols = (torch.arange(w, device=x.device)[None, :] + sw - dx[:, None])          # (B, W)
+    rows = torch.arange(h, device=x.device)[None, :] + sh - dy[:, None]  # (B, H)
+    cols = torch.arange(w, device=x.device)[None, :] + sw - dx[:, None]  # (B, W)
     idx = torch.arange(b, device=x.device)[:, None, None]
     return padded.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
@@ -40,8 +41,9 @@ def _translation(xs: list[torch.Tensor], gen: torch.Generator, ratio: float = 0.
     out = []
     for x in xs:
         fy, fx = x.shape[2] / h, x.shape[3] / w
-        out.append(_shift(x, torch.round(dy * fy).long(), torch.round(dx * fx).long(),
-                          math.ceil(sh * fy), math.ceil(sw * fx)))
+        out.append(
+            _shift(x, torch.round(dy * fy).long(), torch.round(dx * fx).long(), math.ceil(sh * fy), math.ceil(sw * fx))
+        )
     return out
 
 

@@ -1,4 +1,5 @@
 """Checks of command-line values shared by the commands: each bad value is one ConfigError line."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,12 +21,12 @@ def check_out_file(path: str | Path, option: str = "--out") -> Path:
 
 
 def check_seed(seed: int, option: str = "--seed") -> int:
-    if not 0 <= seed < 2 ** 63:
+    if not 0 <= seed < 2**63:
         raise ConfigError(f"{option} must be between 0 and 2**63 - 1, got {seed}")
     return seed
 
 
-def parse_ints(text: str, option: str, lo: int = 0, hi: int = 2 ** 63 - 1, most: int = 1000) -> list[int]:
+def parse_ints(text: str, option: str, lo: int = 0, hi: int = 2**63 - 1, most: int = 1000) -> list[int]:
     """'3,17,42' -> [3, 17, 42], each in [lo, hi]; at most ``most`` of them."""
     try:
         values = [int(v) for v in text.replace(" ", "").split(",") if v != ""]

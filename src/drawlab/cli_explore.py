@@ -1,4 +1,5 @@
 """`drawlab interpolate`, `drawlab inspect` and `drawlab serve`: exploring what a run has learnt."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,14 +13,20 @@ MODES = ("slerp", "lerp", "sweep", "classes", "walk", "checkpoints")
 
 
 def _add_interpolate(sub) -> None:
-    p = sub.add_parser("interpolate", help="walk the latent space: lerp/slerp, sweeps, class walks, random walks, "
-                                           "one latent through training",
-                       description="Draw a walk through a run's latent space as a PNG strip (rows x steps), a GIF or "
-                                   "an .npz of uint8 frames. Frame 0 of --from S is `drawlab sample --seeds S`.")
+    p = sub.add_parser(
+        "interpolate",
+        help="walk the latent space: lerp/slerp, sweeps, class walks, random walks, one latent through training",
+        description="Draw a walk through a run's latent space as a PNG strip (rows x steps), a GIF or "
+        "an .npz of uint8 frames. Frame 0 of --from S is `drawlab sample --seeds S`.",
+    )
     p.add_argument("run_dir")
-    p.add_argument("--mode", choices=MODES, default="slerp",
-                   help="slerp/lerp: --from S --to S; sweep: --seed S with --dim or --direction; classes: --seed S "
-                        "(conditional models); walk: --seed S; checkpoints: --seeds through the kept snapshots")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default="slerp",
+        help="slerp/lerp: --from S --to S; sweep: --seed S with --dim or --direction; classes: --seed S "
+        "(conditional models); walk: --seed S; checkpoints: --seeds through the kept snapshots",
+    )
     p.add_argument("--from", dest="from_seed", type=int, help="first seed (lerp, slerp)")
     p.add_argument("--to", dest="to_seed", type=int, help="last seed (lerp, slerp)")
     p.add_argument("--seed", type=int, default=0, help="the starting seed (sweep, classes, walk; default 0)")
@@ -28,8 +35,14 @@ def _add_interpolate(sub) -> None:
     p.add_argument("--label", type=int, help="class to draw (conditional models; default the seed's own)")
     p.add_argument("--dim", help="sweep these raw latent dimensions, one row each, e.g. 0,5")
     p.add_argument("--direction", help="sweep these principal directions (0 = the largest), one row each, e.g. 0,1,2")
-    p.add_argument("--range", nargs=2, type=float, default=(-3.0, 3.0), metavar=("LO", "HI"),
-                   help="sweep values: a dimension is set to each, a direction moved by each (default -3 3)")
+    p.add_argument(
+        "--range",
+        nargs=2,
+        type=float,
+        default=(-3.0, 3.0),
+        metavar=("LO", "HI"),
+        help="sweep values: a dimension is set to each, a direction moved by each (default -3 3)",
+    )
     p.add_argument("--step-size", type=float, default=0.3, help="random-walk step per coordinate (default 0.3)")
     p.add_argument("--out", help="strip.png, anim.gif or frames.npz (default RUN/explore/MODE.png)")
     p.add_argument("--seconds", type=float, default=3.0, help="GIF length (default 3)")
@@ -39,18 +52,21 @@ def _add_interpolate(sub) -> None:
 
 def _open(a: argparse.Namespace):
     from .api import load
+
     return load(a.run_dir, checkpoint=a.checkpoint, device=a.device)
 
 
 def _axes(drawer, a: argparse.Namespace) -> list:
     """The sweep's rows: raw dimensions and principal directions."""
     if not a.dim and not a.direction:
-        raise ConfigError("--mode sweep needs --dim D[,D...] (raw latent dimensions) or --direction K[,K...] "
-                          "(principal directions)")
+        raise ConfigError(
+            "--mode sweep needs --dim D[,D...] (raw latent dimensions) or --direction K[,K...] (principal directions)"
+        )
     axes: list = [(f"z[{d}]", d) for d in (parse_ints(a.dim, "--dim", 0, drawer.z_dim - 1) if a.dim else [])]
     if a.direction:
         ks = parse_ints(a.direction, "--direction", 0, min(drawer.z_dim, 50) - 1)
         from .explore import principal_directions_of
+
         dirs = principal_directions_of(drawer, k=max(ks) + 1)
         axes += [(f"direction {k} ({100 * float(dirs.share[k]):.0f}%)", dirs.vectors[k]) for k in ks]
     return axes
@@ -58,6 +74,7 @@ def _axes(drawer, a: argparse.Namespace) -> list:
 
 def cmd_interpolate(a: argparse.Namespace) -> int:
     from .explore import frames as fr
+
     out = check_out_file(a.out) if a.out else Path(a.run_dir) / "explore" / f"{a.mode}.png"
     if out.suffix.lower() not in fr.OUT_SUFFIXES:
         raise ConfigError(f"--out {out}: use a .png (strip), .gif (animation) or .npz (arrays) file name")
@@ -76,7 +93,7 @@ def cmd_interpolate(a: argparse.Namespace) -> int:
         raise ConfigError(f"--step-size must be above 0, got {a.step_size}")
     drawer = _open(a)
     if a.label is not None:
-        drawer.seed_labels([0], a.label)                   # one line when the model or the label does not fit
+        drawer.seed_labels([0], a.label)  # one line when the model or the label does not fit
     if a.mode in ("lerp", "slerp"):
         f = fr.interpolation(drawer, a.from_seed, a.to_seed, a.steps, a.mode == "slerp", a.label)
     elif a.mode == "sweep":
@@ -90,16 +107,21 @@ def cmd_interpolate(a: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     fr.save_frames(f, out, a.seconds)
     r, t = f.images.shape[:2]
-    print(f"{a.mode}: {r} row(s) x {t} frames ({'; '.join(f.rows)}) from {drawer.family.name} step {drawer.step} -> {out}")
+    print(
+        f"{a.mode}: {r} row(s) x {t} frames ({'; '.join(f.rows)}) from {drawer.family.name} step {drawer.step} -> {out}"
+    )
     return 0
 
 
 def _add_inspect(sub) -> None:
-    p = sub.add_parser("inspect", help="what D looks at: saliency maps and activation maximisation",
-                       description="Look inside a run's discriminator. --saliency: the gradient of D's logit with "
-                                   "respect to the pixels over a real and a generated image (or --image PATH). "
-                                   "--maximise: images optimised from noise to excite D's channels, and the image D "
-                                   "finds most real.")
+    p = sub.add_parser(
+        "inspect",
+        help="what D looks at: saliency maps and activation maximisation",
+        description="Look inside a run's discriminator. --saliency: the gradient of D's logit with "
+        "respect to the pixels over a real and a generated image (or --image PATH). "
+        "--maximise: images optimised from noise to excite D's channels, and the image D "
+        "finds most real.",
+    )
     p.add_argument("run_dir")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--saliency", action="store_true")
@@ -107,8 +129,12 @@ def _add_inspect(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="the generated image's seed, and the real image's pick")
     p.add_argument("--image", help="an image file to look at instead of a generated one")
     p.add_argument("--label", type=int, help="the class D is told (conditional models; default the seed's own)")
-    p.add_argument("--smooth", type=int, default=16, help="SmoothGrad: average the saliency over this many noisy "
-                                                          "copies (default 16; 1 = the plain gradient)")
+    p.add_argument(
+        "--smooth",
+        type=int,
+        default=16,
+        help="SmoothGrad: average the saliency over this many noisy copies (default 16; 1 = the plain gradient)",
+    )
     p.add_argument("--channels", default="0,1,2,3", help="D's channels to maximise (default 0,1,2,3)")
     p.add_argument("--layer", type=int, help="index of D's layer (default: the last convolution)")
     p.add_argument("--iterations", type=int, default=200, help="optimisation steps of --maximise (default 200)")
@@ -120,6 +146,7 @@ def _add_inspect(sub) -> None:
 
 def cmd_inspect(a: argparse.Namespace) -> int:
     from .explore import inspect as ins
+
     name = "saliency" if a.saliency else "maximise"
     out = check_out_file(a.out) if a.out else Path(a.run_dir) / "explore" / f"{name}.png"
     if out.suffix.lower() != ".png":
@@ -130,7 +157,7 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     if a.image and not Path(a.image).is_file():
         raise ConfigError(f"--image {a.image}: no such file")
     drawer = _open(a)
-    ins.discriminator(drawer)                               # one line when the run has no D
+    ins.discriminator(drawer)  # one line when the run has no D
     if a.label is not None:
         drawer.seed_labels([0], a.label)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -149,9 +176,11 @@ def cmd_inspect(a: argparse.Namespace) -> int:
 
 
 def _add_serve(sub) -> None:
-    p = sub.add_parser("serve", help="a web page to play with trained runs (seeds, classes, directions, "
-                                     "interpolation, snapshots, D's view)",
-                       description="Serve the explorer at http://HOST:PORT: a local web page with no outbound calls.")
+    p = sub.add_parser(
+        "serve",
+        help="a web page to play with trained runs (seeds, classes, directions, interpolation, snapshots, D's view)",
+        description="Serve the explorer at http://HOST:PORT: a local web page with no outbound calls.",
+    )
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--port", type=int, default=7860, help="default 7860 (0: any free port)")
     p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
@@ -161,6 +190,7 @@ def _add_serve(sub) -> None:
 
 def cmd_serve(a: argparse.Namespace) -> int:
     from .serve import Explorer, serve
+
     check_range(a.port, "--port", 0, 65535)
     check_range(a.directions, "--directions", 0, 20)
     explorer = Explorer(a.run_dirs, device=a.device, k=a.directions)

@@ -1,10 +1,11 @@
 """Choosing the device and the numeric precision from what the machine can do."""
+
 from __future__ import annotations
 
 import contextlib
 import platform
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -59,7 +60,7 @@ def cpu_has_fast_bf16() -> bool:
     return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
 
 
-BF16_MIN_SPEEDUP = 1.1   # bf16 must beat fp32 by this factor on the probe to be chosen
+BF16_MIN_SPEEDUP = 1.1  # bf16 must beat fp32 by this factor on the probe to be chosen
 
 
 def bf16_probe(threads: int | None = None, repeats: int = 5) -> tuple[float, float]:
@@ -67,6 +68,7 @@ def bf16_probe(threads: int | None = None, repeats: int = 5) -> tuple[float, flo
     (conv 64 -> 128, 4x4 stride 2 on 64 x 64 x 14 x 14, then a 128*7*7 -> 1 linear), median of ``repeats``,
     on this CPU with its current threads: what ``pick_precision('auto')`` decides by."""
     import time
+
     g = torch.Generator().manual_seed(0)
     x = torch.randn(64, 64, 14, 14, generator=g)
     conv = torch.nn.Conv2d(64, 128, 4, 2, 1)
@@ -74,7 +76,7 @@ def bf16_probe(threads: int | None = None, repeats: int = 5) -> tuple[float, flo
 
     def run(dtype: torch.dtype | None) -> float:
         times = []
-        for _ in range(repeats + 1):           # the first is a warm-up
+        for _ in range(repeats + 1):  # the first is a warm-up
             t = time.perf_counter()
             ctx = torch.autocast("cpu", dtype=dtype) if dtype else contextlib.nullcontext()
             with ctx:
@@ -113,7 +115,7 @@ def pick_precision(name: str, device: torch.device, echo: Callable[[str], None] 
         return name
     if device.type == "cpu":
         choice, why = choose_precision(cpu_has_fast_bf16())
-        if echo is not None and "measured" in why:     # only CPUs with bf16 units are probed
+        if echo is not None and "measured" in why:  # only CPUs with bf16 units are probed
             echo(f"precision auto: {choice} ({why})")
         return choice
     return "fp32"

@@ -12,13 +12,14 @@ Crash points: ``KIND-write`` (temporary file written, not yet synced), ``KIND-fs
 written, latest.json not yet), ``checkpoint-rotate`` (latest.json written, old checkpoints not yet deleted).
 Each write and NaN fault fires once per process. Unset, every check is one test of an empty tuple.
 """
+
 from __future__ import annotations
 
 import errno
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .errors import ConfigError
 
@@ -41,15 +42,17 @@ def parse(text: str) -> tuple[Fault, ...]:
     for item in filter(None, (s.strip() for s in text.split(","))):
         kind, at, where = item.partition("@")
         if not at or kind not in KINDS or not where or (kind == "nan" and not where.isdigit()):
-            raise ConfigError(f"{ENV}: {item!r} is not KIND@WHERE with KIND one of {', '.join(KINDS)} "
-                             "(nan@STEP, crash@POINT, enospc@KIND, erofs@KIND)")
+            raise ConfigError(
+                f"{ENV}: {item!r} is not KIND@WHERE with KIND one of {', '.join(KINDS)} "
+                "(nan@STEP, crash@POINT, enospc@KIND, erofs@KIND)"
+            )
         out.append(Fault(kind, where))
     return tuple(out)
 
 
-_planned: tuple[Fault, ...] | None = None      # read from the environment at the first check
+_planned: tuple[Fault, ...] | None = None  # read from the environment at the first check
 _fired: set[Fault] = set()
-_crash_hook: Callable[[str], None] | None = None   # tests: see the files as a crash would leave them
+_crash_hook: Callable[[str], None] | None = None  # tests: see the files as a crash would leave them
 
 
 def _faults() -> tuple[Fault, ...]:

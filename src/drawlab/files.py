@@ -7,28 +7,36 @@ becomes a ``StorageError`` (one line, exit 2) with nothing left behind. ``append
 line to a log; ``read_jsonl`` skips a torn last line. ``kind`` names the write for fault injection
 (``drawlab.faults``: DRAWLAB_FAULT=enospc@checkpoint, crash@checkpoint-rename, ...).
 """
+
 from __future__ import annotations
 
 import errno
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import faults
 from .errors import StorageError
 
-DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
-               errno.EDQUOT: "the disk quota is used up", errno.EACCES: "permission denied",
-               errno.EPERM: "permission denied"}
+DISK_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EROFS: "the file system is read-only",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
 
 
 def storage_error(e: OSError, path: Path) -> StorageError | OSError:
     """A one-line StorageError for a full, read-only or forbidden disk; other OSErrors unchanged."""
     if e.errno not in DISK_ERRORS:
         return e
-    return StorageError(f"cannot write {path}: {DISK_ERRORS[e.errno]} ({e.strerror}); free space or choose a "
-                        "writable place, then resume: the files written before stand")
+    return StorageError(
+        f"cannot write {path}: {DISK_ERRORS[e.errno]} ({e.strerror}); free space or choose a "
+        "writable place, then resume: the files written before stand"
+    )
 
 
 def fsync_dir(directory: Path) -> None:

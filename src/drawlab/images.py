@@ -1,4 +1,5 @@
 """Image tensors <-> uint8 arrays and PNG grids."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +35,9 @@ def grid_array(images: torch.Tensor, nrow: int = 8, pad: int = 2, scale: int | N
     grid = torch.full((c, nrows * (h + pad) + pad, ncol * (w + pad) + pad), 255, dtype=torch.uint8)
     for i in range(n):
         r, q = divmod(i, ncol)
-        grid[:, pad + r * (h + pad): pad + r * (h + pad) + h, pad + q * (w + pad): pad + q * (w + pad) + w] = images[i].cpu()
+        grid[:, pad + r * (h + pad) : pad + r * (h + pad) + h, pad + q * (w + pad) : pad + q * (w + pad) + w] = images[
+            i
+        ].cpu()
     a = grid.numpy()
     return a[0] if c == 1 else a.transpose(1, 2, 0)
 

@@ -4,9 +4,10 @@ Pure functions on tensors (no networks): a seed -> one latent vector, interpolat
 sweeps of one dimension or direction, class walks, random walks on the prior's shell, and principal
 directions (the GANSpace idea) from activations someone else computed.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -73,7 +74,7 @@ def _perpendicular(v: torch.Tensor) -> torch.Tensor:
     return _unit(e - (e * u).sum(-1, keepdim=True) * u)
 
 
-PARALLEL = 1 - 1e-6   # cosines beyond this are treated as parallel (lerp) or opposite
+PARALLEL = 1 - 1e-6  # cosines beyond this are treated as parallel (lerp) or opposite
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: Times) -> torch.Tensor:
@@ -141,7 +142,7 @@ def principal_directions(z: torch.Tensor, h: torch.Tensor, k: int) -> tuple[torc
     k = max(1, min(k, d, h.shape[1], n - 1))
     h = h.double() - h.double().mean(0)
     _, s, vt = torch.linalg.svd(h, full_matrices=False)
-    coords = h @ vt[:k].T                                              # (N, k) PCA coordinates
-    u = torch.linalg.lstsq(coords, z.double() - z.double().mean(0)).solution   # (k, D): z ~ coords @ u
-    share = (s[:k] ** 2) / (s ** 2).sum().clamp_min(1e-30)
+    coords = h @ vt[:k].T  # (N, k) PCA coordinates
+    u = torch.linalg.lstsq(coords, z.double() - z.double().mean(0)).solution  # (k, D): z ~ coords @ u
+    share = (s[:k] ** 2) / (s**2).sum().clamp_min(1e-30)
     return _unit(u).float(), share.float()

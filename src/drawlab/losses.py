@@ -11,12 +11,14 @@ Monitors, the watchdog and the words in the log take their ranges and names from
 which for relativistic losses also reads D's output on real images). A family's step calls the
 phases; a new loss or regulariser is a class here, not a copy of the step.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -26,8 +28,9 @@ from . import rng
 
 class Scale(Enum):
     """What D's output means under a loss."""
-    PROBABILITY = "probability"   # sigmoid(logit) in [0, 1]: D's belief that the input is real
-    LOGIT = "logit"               # an unbounded score: higher = more real
+
+    PROBABILITY = "probability"  # sigmoid(logit) in [0, 1]: D's belief that the input is real
+    LOGIT = "logit"  # an unbounded score: higher = more real
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Readout:
     log and the report call them; ``won``: the bounds beyond which D wins outright (real above the
     first, generated below the second).
     """
+
     scale: Scale
     lo: float
     hi: float
@@ -56,18 +60,45 @@ class Readout:
         return real > self.won[0] and fake < self.won[1]
 
 
-PROBABILITY = Readout(Scale.PROBABILITY, 0.0, 1.0, ("d_real", "d_fake"), ("D(x)", "D(G(z))"), (0.95, 0.05),
-                      "D's probability that an image is real, in [0, 1]")
-HINGE_LOGIT = Readout(Scale.LOGIT, -4.0, 4.0, ("logit_real", "logit_fake"), ("D's score on real", "D's score on fakes"),
-                      (1.0, -1.0), "D's raw score (logit), unbounded; the hinge loss stops pushing beyond +1 "
-                                   "on real and -1 on generated images")
+PROBABILITY = Readout(
+    Scale.PROBABILITY,
+    0.0,
+    1.0,
+    ("d_real", "d_fake"),
+    ("D(x)", "D(G(z))"),
+    (0.95, 0.05),
+    "D's probability that an image is real, in [0, 1]",
+)
+HINGE_LOGIT = Readout(
+    Scale.LOGIT,
+    -4.0,
+    4.0,
+    ("logit_real", "logit_fake"),
+    ("D's score on real", "D's score on fakes"),
+    (1.0, -1.0),
+    "D's raw score (logit), unbounded; the hinge loss stops pushing beyond +1 on real and -1 on generated images",
+)
 
 
-LS_SCORE = Readout(Scale.LOGIT, -1.0, 2.0, ("score_real", "score_fake"), ("D's score on real", "D's score on fakes"),
-                   (0.9, 0.1), "D's least-squares score, pushed towards 1 on real and 0 on generated images")
-CRITIC = Readout(Scale.LOGIT, -20.0, 20.0, ("critic_real", "critic_fake"), ("critic on real", "critic on fakes"),
-                 (math.inf, -math.inf), "the critic's unbounded score (WGAN): only the gap between real and "
-                                        "generated means something, an estimate of the Wasserstein distance")
+LS_SCORE = Readout(
+    Scale.LOGIT,
+    -1.0,
+    2.0,
+    ("score_real", "score_fake"),
+    ("D's score on real", "D's score on fakes"),
+    (0.9, 0.1),
+    "D's least-squares score, pushed towards 1 on real and 0 on generated images",
+)
+CRITIC = Readout(
+    Scale.LOGIT,
+    -20.0,
+    20.0,
+    ("critic_real", "critic_fake"),
+    ("critic on real", "critic on fakes"),
+    (math.inf, -math.inf),
+    "the critic's unbounded score (WGAN): only the gap between real and "
+    "generated means something, an estimate of the Wasserstein distance",
+)
 
 
 def _signs(targets: torch.Tensor) -> torch.Tensor:
@@ -81,14 +112,20 @@ class AdversarialLoss:
     Targets are per-image floats: 1 = real, 0 = generated (label smoothing and flips change them).
     ``relativistic`` losses compare each image with the other kind, so G's loss reads real logits too.
     """
+
     name: ClassVar[str]
     readout: ClassVar[Readout]
     supports_smoothing: ClassVar[bool] = True
     relativistic: ClassVar[bool] = False
-    needs_penalty: ClassVar[str | None] = None   # the D_REG option this loss is defined with (WGAN-GP: gp_weight)
+    needs_penalty: ClassVar[str | None] = None  # the D_REG option this loss is defined with (WGAN-GP: gp_weight)
 
-    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor,
-               real_targets: torch.Tensor, fake_targets: torch.Tensor) -> torch.Tensor:
+    def d_loss(
+        self,
+        real_logits: torch.Tensor,
+        fake_logits: torch.Tensor,
+        real_targets: torch.Tensor,
+        fake_targets: torch.Tensor,
+    ) -> torch.Tensor:
         raise NotImplementedError
 
     def g_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
@@ -97,12 +134,14 @@ class AdversarialLoss:
 
 class NonSaturating(AdversarialLoss):
     """BCE on logits (Goodfellow et al.): D minimises -t log D(x) - (1 - t) log(1 - D(x)); G minimises -log D(G(z))."""
+
     name = "nonsaturating"
     readout = PROBABILITY
 
     def d_loss(self, real_logits, fake_logits, real_targets, fake_targets):
-        return (F.binary_cross_entropy_with_logits(real_logits.float(), real_targets.float())
-                + F.binary_cross_entropy_with_logits(fake_logits.float(), fake_targets.float()))
+        return F.binary_cross_entropy_with_logits(
+            real_logits.float(), real_targets.float()
+        ) + F.binary_cross_entropy_with_logits(fake_logits.float(), fake_targets.float())
 
     def g_loss(self, fake_logits, real_logits=None):
         return F.softplus(-fake_logits.float()).mean()
@@ -111,6 +150,7 @@ class NonSaturating(AdversarialLoss):
 class Hinge(AdversarialLoss):
     """Hinge loss (Lim & Ye; Miyato et al.): D minimises relu(1 - s D(x)) with s = +1 for a real target,
     -1 for a generated one; G minimises -D(G(z)). Targets are read as real (> 0.5) or not."""
+
     name = "hinge"
     readout = HINGE_LOGIT
     supports_smoothing = False
@@ -118,6 +158,7 @@ class Hinge(AdversarialLoss):
     def d_loss(self, real_logits, fake_logits, real_targets, fake_targets):
         def term(logits, targets):
             return F.relu(1 - _signs(targets) * logits.float()).mean()
+
         return term(real_logits, real_targets) + term(fake_logits, fake_targets)
 
     def g_loss(self, fake_logits, real_logits=None):
@@ -127,12 +168,15 @@ class Hinge(AdversarialLoss):
 class LeastSquares(AdversarialLoss):
     """LSGAN (Mao et al. 2017, the 0-1 coding): D minimises (D(x) - t)^2 / 2 towards its target t (1 real,
     0 generated; smoothing and flips change t); G minimises (D(G(z)) - 1)^2 / 2."""
+
     name = "lsgan"
     readout = LS_SCORE
 
     def d_loss(self, real_logits, fake_logits, real_targets, fake_targets):
-        return 0.5 * ((real_logits.float() - real_targets.float()) ** 2).mean() + \
-            0.5 * ((fake_logits.float() - fake_targets.float()) ** 2).mean()
+        return (
+            0.5 * ((real_logits.float() - real_targets.float()) ** 2).mean()
+            + 0.5 * ((fake_logits.float() - fake_targets.float()) ** 2).mean()
+        )
 
     def g_loss(self, fake_logits, real_logits=None):
         return 0.5 * ((fake_logits.float() - 1) ** 2).mean()
@@ -141,13 +185,16 @@ class LeastSquares(AdversarialLoss):
 class Wasserstein(AdversarialLoss):
     """WGAN-GP (Gulrajani et al. 2017): the critic minimises D(G(z)) - D(x) (sign by target), G minimises
     -D(G(z)); defined together with the gradient penalty (``--gp-weight``), n-critic via ``--d-steps``."""
+
     name = "wgan-gp"
     readout = CRITIC
     supports_smoothing = False
     needs_penalty = "gp_weight"
 
     def d_loss(self, real_logits, fake_logits, real_targets, fake_targets):
-        return -(_signs(real_targets) * real_logits.float()).mean() - (_signs(fake_targets) * fake_logits.float()).mean()
+        return (
+            -(_signs(real_targets) * real_logits.float()).mean() - (_signs(fake_targets) * fake_logits.float()).mean()
+        )
 
     def g_loss(self, fake_logits, real_logits=None):
         return -fake_logits.float().mean()
@@ -156,6 +203,7 @@ class Wasserstein(AdversarialLoss):
 class RelativisticHinge(AdversarialLoss):
     """Relativistic average hinge (Jolicoeur-Martineau 2019; MSG-GAN's default): each image's score is
     compared with the mean score of the other kind; D wants reals above fakes by a margin of 1, G the reverse."""
+
     name = "ra-hinge"
     readout = HINGE_LOGIT
     supports_smoothing = False
@@ -163,8 +211,10 @@ class RelativisticHinge(AdversarialLoss):
 
     def d_loss(self, real_logits, fake_logits, real_targets, fake_targets):
         r, f = real_logits.float(), fake_logits.float()
-        return F.relu(1 - _signs(real_targets) * (r - f.mean())).mean() + \
-            F.relu(1 - _signs(fake_targets) * (f - r.mean())).mean()
+        return (
+            F.relu(1 - _signs(real_targets) * (r - f.mean())).mean()
+            + F.relu(1 - _signs(fake_targets) * (f - r.mean())).mean()
+        )
 
     def g_loss(self, fake_logits, real_logits=None):
         if real_logits is None:
@@ -173,8 +223,9 @@ class RelativisticHinge(AdversarialLoss):
         return F.relu(1 + (r - f.mean())).mean() + F.relu(1 - (f - r.mean())).mean()
 
 
-LOSSES: dict[str, AdversarialLoss] = {cls.name: cls() for cls in (NonSaturating, Hinge, LeastSquares, Wasserstein,
-                                                                    RelativisticHinge)}
+LOSSES: dict[str, AdversarialLoss] = {
+    cls.name: cls() for cls in (NonSaturating, Hinge, LeastSquares, Wasserstein, RelativisticHinge)
+}
 
 
 def get_loss(name: str) -> AdversarialLoss:
@@ -185,16 +236,17 @@ def get_loss(name: str) -> AdversarialLoss:
 
 
 # -- D's regularisers (Phase.D_REG) --------------------------------------------------------------------
-Images = torch.Tensor | list[torch.Tensor]    # a batch (B, C, H, W), or a pyramid of them (MSG-GAN), coarse to fine
-Critic = Callable[[Images, torch.Tensor | None], torch.Tensor]   # D(images, labels) -> logits (B,)
+Images = torch.Tensor | list[torch.Tensor]  # a batch (B, C, H, W), or a pyramid of them (MSG-GAN), coarse to fine
+Critic = Callable[[Images, torch.Tensor | None], torch.Tensor]  # D(images, labels) -> logits (B,)
 
 
 def _input_grad_norm2(d: Critic, x: Images, y: torch.Tensor | None) -> torch.Tensor:
     """||d D(x) / d x||^2 per image (B,), with the graph kept so the penalty trains D. For a pyramid of
     images (MSG-GAN) the gradient is taken w.r.t. every scale D reads, and the norm is over all of them."""
     xs = [t.detach().requires_grad_(True) for t in (x if isinstance(x, (list, tuple)) else [x])]
-    grads = torch.autograd.grad(d(xs if isinstance(x, (list, tuple)) else xs[0], y).float().sum(), xs,
-                                create_graph=True)
+    grads = torch.autograd.grad(
+        d(xs if isinstance(x, (list, tuple)) else xs[0], y).float().sum(), xs, create_graph=True
+    )
     return sum(g.float().pow(2).flatten(1).sum(1) for g in grads)
 
 
@@ -208,19 +260,22 @@ def _mix(real: Images, fake: Images, eps: torch.Tensor) -> Images:
 class Penalty:
     """A D regulariser, applied every ``every`` steps with its weight multiplied by ``every`` (lazy
     regularisation, Karras et al. 2020), so its average strength does not depend on ``every``."""
+
     every: int = 1
 
     def due(self, step: int) -> bool:
         return step % self.every == 0
 
-    def __call__(self, d: Critic, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None,
-                 gen: torch.Generator) -> torch.Tensor:
+    def __call__(
+        self, d: Critic, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None, gen: torch.Generator
+    ) -> torch.Tensor:
         raise NotImplementedError
 
 
 @dataclass
 class GradientPenalty(Penalty):
     """WGAN-GP: weight * (||grad D(x_hat)|| - 1)^2 at random points x_hat between real and generated images."""
+
     weight: float = 10.0
     every: int = 1
 
@@ -234,6 +289,7 @@ class GradientPenalty(Penalty):
 @dataclass
 class R1(Penalty):
     """R1 (Mescheder et al. 2018): gamma / 2 * ||grad D(x)||^2 on real images."""
+
     gamma: float = 10.0
     every: int = 16
 
@@ -243,6 +299,7 @@ class R1(Penalty):
 
 class Phase(Enum):
     """The phases of one training step's loss."""
+
     D_MAIN = "d_main"
     D_REG = "d_reg"
     G_MAIN = "g_main"
@@ -257,15 +314,22 @@ class Objective:
     def __init__(self, loss: AdversarialLoss, penalties: list[Penalty]):
         self.loss, self.penalties = loss, penalties
 
-    def d_main(self, d: Critic, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None,
-               real_targets: torch.Tensor, fake_targets: torch.Tensor
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def d_main(
+        self,
+        d: Critic,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        y: torch.Tensor | None,
+        real_targets: torch.Tensor,
+        fake_targets: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Phase.D_MAIN: (loss, real logits (B,), generated logits (B,))."""
         real_logits, fake_logits = d(real, y), d(fake, y)
         return self.loss.d_loss(real_logits, fake_logits, real_targets, fake_targets), real_logits, fake_logits
 
-    def d_reg(self, d: Critic, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None,
-              gen: torch.Generator, step: int) -> torch.Tensor | None:
+    def d_reg(
+        self, d: Critic, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None, gen: torch.Generator, step: int
+    ) -> torch.Tensor | None:
         """Phase.D_REG: the sum of the penalties due at ``step``, or None when none is."""
         terms = [p(d, real, fake, y, gen) for p in self.penalties if p.due(step)]
         return sum(terms[1:], terms[0]) if terms else None
@@ -292,10 +356,10 @@ def roc_auc(real: torch.Tensor, fake: torch.Tensor) -> float:
     order = both.argsort()
     ranks = torch.empty_like(both)
     ranks[order] = torch.arange(1, len(both) + 1, dtype=both.dtype)
-    sorted_vals = both[order]                         # average ranks over ties
+    sorted_vals = both[order]  # average ranks over ties
     _, inverse, counts = torch.unique_consecutive(sorted_vals, return_inverse=True, return_counts=True)
     ends = counts.cumsum(0).double()
     mean_rank = ends - (counts.double() - 1) / 2
     ranks[order] = mean_rank[inverse]
-    u = ranks[:len(r)].sum() - len(r) * (len(r) + 1) / 2
+    u = ranks[: len(r)].sum() - len(r) * (len(r) + 1) / 2
     return float(u / (len(r) * len(f)))

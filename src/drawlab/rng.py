@@ -6,6 +6,7 @@ in the same state, and each process keeps its own rows. So the noise, label pair
 penalties of a 2-process run are exactly those of a 1-process run with the same global batch, and a run
 may resume on another number of processes. With one process these are plain ``torch`` draws.
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,22 +37,31 @@ def _global(shape: tuple[int, ...], gen: torch.Generator) -> tuple[tuple[int, ..
     return (n * world, *shape[1:]), slice(rank * n, (rank + 1) * n)
 
 
-def randn(shape: tuple[int, ...], gen: torch.Generator, device: torch.device | str | None = None,
-          dtype: torch.dtype | None = None) -> torch.Tensor:
+def randn(
+    shape: tuple[int, ...],
+    gen: torch.Generator,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
     """Standard normal (shape), rows = this process's share of the global batch."""
     full, rows = _global(tuple(shape), gen)
     return torch.randn(full, generator=gen, device=device, dtype=dtype)[rows]
 
 
-def rand(shape: tuple[int, ...], gen: torch.Generator, device: torch.device | str | None = None,
-         dtype: torch.dtype | None = None) -> torch.Tensor:
+def rand(
+    shape: tuple[int, ...],
+    gen: torch.Generator,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
     """Uniform [0, 1) (shape), rows = this process's share of the global batch."""
     full, rows = _global(tuple(shape), gen)
     return torch.rand(full, generator=gen, device=device, dtype=dtype)[rows]
 
 
-def randint(low: int, high: int, shape: tuple[int, ...], gen: torch.Generator,
-            device: torch.device | str | None = None) -> torch.Tensor:
+def randint(
+    low: int, high: int, shape: tuple[int, ...], gen: torch.Generator, device: torch.device | str | None = None
+) -> torch.Tensor:
     """Integers in [low, high) (shape), rows = this process's share of the global batch."""
     full, rows = _global(tuple(shape), gen)
     return torch.randint(low, high, full, generator=gen, device=device)[rows]
@@ -68,7 +78,7 @@ class GlobalStream:
         self._caller: torch.Tensor | None = None
         self._depth = 0
 
-    def __enter__(self) -> "GlobalStream":
+    def __enter__(self) -> GlobalStream:
         if self._depth == 0:
             self._caller = torch.get_rng_state()
             torch.set_rng_state(self._state)

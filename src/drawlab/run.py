@@ -16,6 +16,7 @@ Layout of a run directory::
     explore/                     cached principal directions of the generator (`drawlab interpolate`, `serve`)
     tb/                          TensorBoard event files
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,8 @@ from . import faults
 from .config import TrainConfig
 from .errors import RunError
 from .files import atomic_write, atomic_write_json
-from .run_lock import RunLock
 from .models import Family, build_family
+from .run_lock import RunLock
 
 CONFIG = "config.json"
 _STEP_RE = re.compile(r"step-(\d+)\.safetensors$")
@@ -42,6 +43,7 @@ SNAPSHOT_FORMAT = "drawlab-snapshot-1"
 @dataclass
 class Checkpoint:
     """A complete checkpoint: its step and its two files."""
+
     step: int
     weights: Path
     state: Path
@@ -88,7 +90,7 @@ class RunDir:
     def exists(self) -> bool:
         return (self.path / CONFIG).is_file()
 
-    def lock(self) -> "RunLock":
+    def lock(self) -> RunLock:
         """Hold the run for one training process (``with run.lock(): ...``): see RunLock."""
         return RunLock(self.path / ".lock")
 
@@ -96,13 +98,16 @@ class RunDir:
     def create(self, cfg: TrainConfig, facts: dict[str, Any]) -> None:
         """Start a new run: make the folders and write config.json (refuses to overwrite a run)."""
         if self.exists():
-            raise RunError(f"{self.path} already holds a run: continue it with --resume {self.path}, "
-                           "or choose another --out")
+            raise RunError(
+                f"{self.path} already holds a run: continue it with --resume {self.path}, or choose another --out"
+            )
         try:
             for d in (self.path, self.checkpoints, self.samples):
                 d.mkdir(parents=True, exist_ok=True)
         except OSError as e:  # a file in the way, no permission, ...
-            raise RunError(f"cannot make the run directory {self.path} ({e.strerror or e}): choose another --out") from None
+            raise RunError(
+                f"cannot make the run directory {self.path} ({e.strerror or e}): choose another --out"
+            ) from None
         self.write_config(cfg, facts)
 
     def write_config(self, cfg: TrainConfig, facts: dict[str, Any]) -> None:
@@ -115,7 +120,9 @@ class RunDir:
             what = "is a file, not a run directory" if self.path.exists() else "does not exist"
             raise RunError(f"run directory {self.path} {what}: give the --out folder of a `drawlab train` run")
         if not p.is_file():
-            raise RunError(f"{self.path} is not a drawlab run (no {CONFIG}): give the --out folder of a `drawlab train` run")
+            raise RunError(
+                f"{self.path} is not a drawlab run (no {CONFIG}): give the --out folder of a `drawlab train` run"
+            )
         try:
             d = json.loads(p.read_text())
             cfg, facts = TrainConfig.from_dict(d["train"]), d["facts"]
@@ -135,7 +142,7 @@ class RunDir:
         try:
             t = load_file(str(self.path / "fixed_noise.safetensors"))
             z, y = t["z"], t["labels"]
-        except Exception:  # noqa: BLE001 - absent, damaged or foreign
+        except Exception:
             return None
         ok = z.shape == (n, z_dim) and z.dtype == torch.float32 and y.shape == (n,) and y.dtype == torch.int64
         return (z, y) if ok and (n == 0 or 0 <= int(y.min()) <= int(y.max()) < max(classes, 1)) else None
@@ -152,8 +159,11 @@ class RunDir:
         atomic_write(ck.weights, lambda tmp: save_file(weights, str(tmp), metadata=meta), "checkpoint")
         atomic_write(ck.state, lambda tmp: torch.save(full, tmp), "checkpoint")
         faults.crash_point("checkpoint-latest")
-        atomic_write_json(self.checkpoints / "latest.json",
-                          {"step": step, "weights": ck.weights.name, "state": ck.state.name}, "latest")
+        atomic_write_json(
+            self.checkpoints / "latest.json",
+            {"step": step, "weights": ck.weights.name, "state": ck.state.name},
+            "latest",
+        )
         faults.crash_point("checkpoint-rotate")
         self._rotate(keep)
         return ck
@@ -210,8 +220,10 @@ class RunDir:
                 raise RunError(f"{self.path} has no checkpoint yet: train it first (`drawlab train --out {self.path}`)")
             return ck
         for ck in self.list_checkpoints():
-            if str(which) in (str(ck.step), str(ck.weights), ck.weights.name) or \
-                    Path(str(which)).expanduser().resolve() == ck.weights.resolve():
+            if (
+                str(which) in (str(ck.step), str(ck.weights), ck.weights.name)
+                or Path(str(which)).expanduser().resolve() == ck.weights.resolve()
+            ):
                 return ck
         steps = ", ".join(str(c.step) for c in self.list_checkpoints()) or "none"
         raise RunError(f"no checkpoint {which!r} in {self.path} (steps available: {steps})")
@@ -220,27 +232,29 @@ class RunDir:
         """Load every network's weights from ``ck`` into ``family`` (strict: names and shapes must match)."""
         try:
             tensors = load_file(str(ck.weights))
-        except Exception as e:  # noqa: BLE001 - any read error means a damaged file
+        except Exception as e:
             raise RunError(f"cannot read {ck.weights} ({e}); delete it to fall back to an older checkpoint") from None
         for name, net in family.nets.items():
             prefix = name + "."
-            sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            sd = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             try:
                 net.load_state_dict(sd, strict=True)
             except RuntimeError as e:
                 raise RunError(f"{ck.weights} does not fit the run's model ({str(e).splitlines()[0]})") from None
 
-    def open_family(self, checkpoint: str | int | None, device: torch.device) -> tuple[Family, TrainConfig,
-                                                                                     dict[str, Any], Checkpoint]:
+    def open_family(
+        self, checkpoint: str | int | None, device: torch.device
+    ) -> tuple[Family, TrainConfig, dict[str, Any], Checkpoint]:
         """(family with the checkpoint's weights on ``device``, config, facts, checkpoint), for sampling."""
         cfg, facts = self.read_config()
         ck = self.find_checkpoint(checkpoint)
         try:
             family = build_family(cfg.model, tuple(facts["shape"]), int(facts["num_classes"]))
-        except (ValueError, TypeError, RuntimeError, ZeroDivisionError) as e:   # values no model can have
+        except (ValueError, TypeError, RuntimeError, ZeroDivisionError) as e:  # values no model can have
             why = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise RunError(f"{self.path / CONFIG} describes a model drawlab cannot build ({why}): fix it, or "
-                           "train a new run") from None
+            raise RunError(
+                f"{self.path / CONFIG} describes a model drawlab cannot build ({why}): fix it, or train a new run"
+            ) from None
         self.load_weights(family, ck)
         family.to(device, channels_last=True)
         family.steps_done = ck.step
@@ -260,8 +274,9 @@ class RunDir:
 
     def list_snapshots(self) -> dict[int, Path]:
         """{step: file} of the kept snapshots, by step."""
-        found = {int(m.group(1)): p for p in self.snapshots.glob("step-*.safetensors")
-                 if (m := _STEP_RE.search(p.name))}
+        found = {
+            int(m.group(1)): p for p in self.snapshots.glob("step-*.safetensors") if (m := _STEP_RE.search(p.name))
+        }
         return dict(sorted(found.items()))
 
     def trim_snapshots(self, last_step: int) -> None:
@@ -279,7 +294,7 @@ class RunDir:
         try:
             tensors = load_file(str(snaps[step]))
             family.sampler().load_state_dict(tensors, strict=True)
-        except Exception as e:  # noqa: BLE001 - a damaged or foreign file
+        except Exception as e:
             why = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise RunError(f"cannot use {snaps[step]} ({why}): delete it") from None
 
@@ -290,7 +305,7 @@ class RunDir:
             _check_state(state)
             for k, opt in family.opts.items():
                 opt.load_state_dict(state["optimizers"][k])
-        except Exception as e:  # noqa: BLE001 - a truncated, foreign or mismatched state file
+        except Exception as e:
             why = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise RunError(f"cannot read {ck.state} ({why}); delete it to fall back to an older checkpoint") from None
         return state
@@ -300,7 +315,7 @@ class RunDir:
         never a later one: a stale checkpoint past it is ``clear_after``'s to remove)."""
         latest = self.latest_checkpoint()
         cks = [c for c in self.list_checkpoints() if latest is None or c.step <= latest.step]
-        for ck in cks[:-max(1, keep)]:
+        for ck in cks[: -max(1, keep)]:
             for p in (ck.weights, ck.state):
                 p.unlink(missing_ok=True)
 
@@ -309,15 +324,18 @@ class RunDir:
         rollback: the run redoes those steps, and their old files would mix two histories), and temporary
         files a killed writer left. Returns what it deleted."""
         gone = []
-        for folder, pattern in ((self.checkpoints, "step-*"), (self.samples, "step-*.png"),
-                                (self.snapshots, "step-*.safetensors")):
+        for folder, pattern in (
+            (self.checkpoints, "step-*"),
+            (self.samples, "step-*.png"),
+            (self.snapshots, "step-*.safetensors"),
+        ):
             for p in folder.glob(pattern):
                 m = re.match(r"step-(\d+)\.", p.name)
                 if m and int(m.group(1)) > step:
                     p.unlink(missing_ok=True)
                     gone.append(p)
         for folder in (self.path, self.checkpoints, self.samples, self.snapshots, self.monitor):
-            for p in folder.glob(".*.tmp*"):            # half-written by a process killed mid-write
+            for p in folder.glob(".*.tmp*"):  # half-written by a process killed mid-write
                 p.unlink(missing_ok=True)
                 gone.append(p)
         return gone
@@ -361,5 +379,8 @@ def _check_state(state: Any) -> None:
 
 def _weights(family: Family) -> dict[str, torch.Tensor]:
     """Every network's state as flat "NET.param" -> CPU tensor, for safetensors."""
-    return {f"{name}.{k}": v.detach().cpu().contiguous()
-            for name, net in family.nets.items() for k, v in net.state_dict().items()}
+    return {
+        f"{name}.{k}": v.detach().cpu().contiguous()
+        for name, net in family.nets.items()
+        for k, v in net.state_dict().items()
+    }

@@ -1,4 +1,5 @@
 """One training process per run directory: an ``flock`` on RUN/.lock (see ``RunLock``)."""
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ class RunLock:
     def __init__(self, path: Path):
         self.path, self.fd = path, None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         try:
             import fcntl
         except ImportError:
@@ -28,15 +29,18 @@ class RunLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:  # a file in the way, no permission, a read-only disk ...
-            raise RunError(f"cannot make the run directory {self.path.parent} ({e.strerror or e}): choose "
-                           "another --out") from None
+            raise RunError(
+                f"cannot make the run directory {self.path.parent} ({e.strerror or e}): choose another --out"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             owner = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            raise RunError(f"{self.path.parent} is being trained by process {owner} right now: wait for it to "
-                           "finish or stop it (Ctrl-C, kill), or train into another --out") from None
+            raise RunError(
+                f"{self.path.parent} is being trained by process {owner} right now: wait for it to "
+                "finish or stop it (Ctrl-C, kill), or train into another --out"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self.fd = fd
@@ -44,5 +48,5 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         if self.fd is not None:
-            os.close(self.fd)          # releases the flock; the file stays (harmless, reused next time)
+            os.close(self.fd)  # releases the flock; the file stays (harmless, reused next time)
             self.fd = None

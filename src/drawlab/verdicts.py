@@ -3,33 +3,42 @@
 The training loop's watchers record them in ``RUN/monitor/verdicts.jsonl`` (one JSON line each, at
 the step they were found); ``drawlab report`` opens with them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .files import append_jsonl, read_jsonl
 
 
 class Kind(Enum):
     """The problems a run can be found to have."""
-    D_WINS = "d-wins"            # D separates real from generated outright: G gets little gradient
-    FROZEN = "frozen"            # G's loss has not moved: training is stuck
-    NAN = "nan"                  # a loss is not finite: training diverged
-    COLLAPSE = "collapse"        # different noise gives alike images: mode collapse
+
+    D_WINS = "d-wins"  # D separates real from generated outright: G gets little gradient
+    FROZEN = "frozen"  # G's loss has not moved: training is stuck
+    NAN = "nan"  # a loss is not finite: training diverged
+    COLLAPSE = "collapse"  # different noise gives alike images: mode collapse
     NO_PROGRESS = "no-progress"  # the in-training FID has stopped improving
 
     @property
     def title(self) -> str:
-        return {"d-wins": "D has won", "frozen": "training is stuck", "nan": "training diverged",
-                "collapse": "mode collapse", "no-progress": "no progress"}[self.value]
+        return {
+            "d-wins": "D has won",
+            "frozen": "training is stuck",
+            "nan": "training diverged",
+            "collapse": "mode collapse",
+            "no-progress": "no progress",
+        }[self.value]
 
 
 @dataclass(frozen=True)
 class Verdict:
     """One finding: ``kind`` at ``step`` (true ``since`` an earlier step), ``what`` happened and what to ``try_``."""
+
     kind: Kind
     step: int
     since: int
@@ -47,7 +56,7 @@ class Verdict:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Verdict":
+    def from_dict(cls, d: dict[str, Any]) -> Verdict:
         return cls(Kind(d["kind"]), int(d["step"]), int(d.get("since", d["step"])), str(d["what"]), str(d["try"]))
 
 
@@ -70,8 +79,10 @@ def read(path: Path) -> list[Verdict]:
 
 def healthy_line(steps: int) -> str:
     """The one line a run with no verdicts gets."""
-    return f"Healthy: no problem found in {steps:,} steps (D did not win, the losses moved and stayed finite, " \
-           "the samples stayed diverse)."
+    return (
+        f"Healthy: no problem found in {steps:,} steps (D did not win, the losses moved and stayed finite, "
+        "the samples stayed diverse)."
+    )
 
 
 def kinds(verdicts: Iterable[Verdict]) -> set[Kind]:

@@ -1,4 +1,5 @@
 """Deterministic, resumable, infinite training batches from an ImageDataset."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -25,12 +26,11 @@ class EpochBatchSampler:
     ``start_step`` may be changed between iterations (the next ``iter`` starts there).
     """
 
-    def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0,
-                 rows: slice = slice(None)) -> None:
+    def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0, rows: slice = slice(None)) -> None:
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.steps_per_epoch = n // batch_size
         self.start_step = start_step
-        self.rows = rows   # this process's rows of each (global) batch
+        self.rows = rows  # this process's rows of each (global) batch
 
     def __iter__(self) -> Iterator[list[int]]:
         b, epoch, perm = self.batch_size, -1, torch.empty(0, dtype=torch.int64)
@@ -72,8 +72,14 @@ class Batches:
     """
 
     def __init__(
-        self, ds: ImageDataset, batch_size: int, seed: int, device: torch.device | str = "cpu", workers: int = 2,
-        rank: int = 0, world: int = 1,
+        self,
+        ds: ImageDataset,
+        batch_size: int,
+        seed: int,
+        device: torch.device | str = "cpu",
+        workers: int = 2,
+        rank: int = 0,
+        world: int = 1,
     ) -> None:
         n = len(ds)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -84,8 +90,10 @@ class Batches:
                 f"use a batch size of at most {n}"
             )
         if batch_size % world:
-            raise DataError(f"the batch size {batch_size} is the global batch of {world} processes and must be a "
-                            f"multiple of {world}: use --batch-size {max(world, batch_size // world * world)}")
+            raise DataError(
+                f"the batch size {batch_size} is the global batch of {world} processes and must be a "
+                f"multiple of {world}: use --batch-size {max(world, batch_size // world * world)}"
+            )
         self.ds = ds
         self.batch_size = batch_size
         local = batch_size // world

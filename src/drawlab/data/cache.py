@@ -1,4 +1,5 @@
 """On-disk cache of decoded folder images: ``<root>/cache/<fingerprint>.npy`` plus a ``.json`` sidecar."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The dataset object every source returns: images in memory, or streamed item by item."""
+
 from __future__ import annotations
 
 import hashlib
@@ -78,7 +79,7 @@ class StreamingImageDataset(ImageDataset):
         """Item ``i``: (uint8 (C, H, W), label int; 0 when unlabelled)."""
         assert self.reader is not None
         image, j = self.reader.read(i)
-        return image, self._label(j)         # a stand-in image keeps its own label
+        return image, self._label(j)  # a stand-in image keeps its own label
 
 
 def make_fingerprint(*parts: object) -> str:

@@ -1,4 +1,5 @@
 """Decode image files with PIL into uint8 (C, size, size) arrays, optionally in a process pool."""
+
 from __future__ import annotations
 
 import multiprocessing

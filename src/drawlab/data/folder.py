@@ -7,6 +7,7 @@ default channels 3 if any of the first few dozen readable files is colour, else 
 skipped with one warning. The cache key (fingerprint) covers the sorted relative paths, file sizes and
 mtimes, the classes, size and channels, not the folder's location.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -61,7 +62,9 @@ class FolderItemReader:
             if a is not None:
                 if k and not self._warned:
                     self._warned = True
-                    warnings.warn(f"could not decode {self.paths[i]}; using a neighbouring image", DataWarning)
+                    warnings.warn(
+                        f"could not decode {self.paths[i]}; using a neighbouring image", DataWarning, stacklevel=2
+                    )
                 return torch.from_numpy(a), (i + k) % n
         raise DataError(f"none of the {n} image files could be decoded any more; check the folder")
 
@@ -80,13 +83,14 @@ def _all_unreadable(root: Path, n: int) -> DataError:
     return DataError(f"none of the {n} image files in {root} could be read: check that they are valid images")
 
 
-DECODER_VERSION = "drawlab-decode-1"   # bump when decoding changes (resize, colour, orientation)
+DECODER_VERSION = "drawlab-decode-1"  # bump when decoding changes (resize, colour, orientation)
 
 
 def cache_key(fp: str, root: Path) -> str:
     """The decoded-images cache's key: the data's fingerprint, the folder itself and the decoder (drawlab's
     and Pillow's versions), so two folders, or two decoders, never share a cache."""
     import PIL
+
     return make_fingerprint(fp, str(root), DECODER_VERSION, PIL.__version__)
 
 

@@ -1,4 +1,5 @@
 """A small reader for IDX files (the MNIST / Fashion-MNIST format), gzipped or not."""
+
 from __future__ import annotations
 
 import gzip
@@ -71,7 +72,6 @@ def read_image_label_pair(images: Path, labels: Path) -> tuple[np.ndarray, np.nd
         raise DataError(f"{images} should hold uint8 images (N, H, W) but holds {x.dtype} {x.shape}")
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
         raise DataError(
-            f"{labels} holds {y.shape} labels for {x.shape[0]} images in {images}; "
-            "the two files do not belong together"
+            f"{labels} holds {y.shape} labels for {x.shape[0]} images in {images}; the two files do not belong together"
         )
     return x[:, None, :, :], y.astype(np.int64)

@@ -1,4 +1,5 @@
 """Find the image files of a folder and decide its class labels (torchvision ImageFolder style)."""
+
 from __future__ import annotations
 
 import os

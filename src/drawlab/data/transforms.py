@@ -1,4 +1,5 @@
 """Resize / channel conversion of uint8 image tensors (used for MNIST-style sources)."""
+
 from __future__ import annotations
 
 import torch

@@ -7,6 +7,7 @@ changes the picture along the k-th largest way the generator's first layer varie
 generators, the variation within each class (each class's mean is taken out first), since z cannot
 change the label. A sweep value v moves z by v prior standard deviations along the direction.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ SAMPLES, SEED = 3000, 12345
 @dataclass
 class Directions:
     """Unit directions in z (k, z_dim), the share of variance of each (k,), and where they came from."""
+
     vectors: torch.Tensor
     share: torch.Tensor
     layer: str
@@ -63,7 +65,7 @@ def hidden_activations(drawer: Drawer, z: torch.Tensor, y: torch.Tensor, batch: 
     try:
         for i in range(0, len(z), batch):
             try:
-                g(z[i:i + batch].to(device), y[i:i + batch].to(device) if drawer.conditional else None)
+                g(z[i : i + batch].to(device), y[i : i + batch].to(device) if drawer.conditional else None)
             except _Stop:
                 pass
     finally:
@@ -81,11 +83,11 @@ def principal_directions_of(drawer: Drawer, k: int = 10, n: int = SAMPLES, cache
             t = load_file(str(path))
             if t["vectors"].shape[0] >= k and t["vectors"].shape[1] == drawer.z_dim:
                 return Directions(t["vectors"][:k], t["share"][:k], "cached")
-        except Exception:  # noqa: BLE001 - a damaged cache is computed again
+        except Exception:
             pass
     z, y = seeded_noise(n, drawer.z_dim, SEED), balanced_labels(n, drawer.num_classes)
     h, layer = hidden_activations(drawer, z, y)
-    if drawer.conditional:        # the variation within a class: z cannot move the label's share of it
+    if drawer.conditional:  # the variation within a class: z cannot move the label's share of it
         for c in range(drawer.num_classes):
             h[y == c] -= h[y == c].mean(0)
     vectors, share = principal_directions(z, h, k)

@@ -5,12 +5,13 @@ Each function returns ``Frames`` (uint8 images (R, T, C, H, W) with their latent
 the rows stacked) or an .npz of uint8 arrays for programs. Frame 0 of ``interpolation(a, b)`` is
 the picture of seed ``a`` (``drawlab sample --seeds a``).
 """
+
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from ..latent import class_walk, lerp, random_walk, seed_label, seed_latent, sle
 @dataclass
 class Frames:
     """images uint8 (R, T, C, H, W); z (R, T, D); labels (R, T); a title per row and per column."""
+
     images: torch.Tensor
     z: torch.Tensor
     labels: torch.Tensor
@@ -47,20 +49,33 @@ def _render(drawer: Drawer, z: torch.Tensor, y: torch.Tensor, rows: list[str], c
     return Frames(images, z, y, rows, cols)
 
 
-def interpolation(drawer: Drawer, a: int, b: int, steps: int, spherical: bool = True,
-                  label: int | None = None) -> Frames:
+def interpolation(
+    drawer: Drawer, a: int, b: int, steps: int, spherical: bool = True, label: int | None = None
+) -> Frames:
     """From seed ``a`` to seed ``b`` in ``steps`` frames (slerp, or lerp), in class ``label``
     (default: seed a's class)."""
     t = torch.linspace(0, 1, steps)
     za, zb = seed_latent(a, drawer.z_dim), seed_latent(b, drawer.z_dim)
     z = (slerp if spherical else lerp)(za, zb, t)
     y = torch.full((1, steps), _label(drawer, a, label), dtype=torch.long)
-    return _render(drawer, z[None], y, [f"seed {a} -> {b} ({'slerp' if spherical else 'lerp'})"],
-                   [f"t={x:.2f}" for x in t.tolist()])
+    return _render(
+        drawer,
+        z[None],
+        y,
+        [f"seed {a} -> {b} ({'slerp' if spherical else 'lerp'})"],
+        [f"t={x:.2f}" for x in t.tolist()],
+    )
 
 
-def sweeps(drawer: Drawer, seed: int, axes: Sequence[tuple[str, int | torch.Tensor]], lo: float, hi: float,
-           steps: int, label: int | None = None) -> Frames:
+def sweeps(
+    drawer: Drawer,
+    seed: int,
+    axes: Sequence[tuple[str, int | torch.Tensor]],
+    lo: float,
+    hi: float,
+    steps: int,
+    label: int | None = None,
+) -> Frames:
     """One row per axis: a raw dimension (int: set to each value) or a direction (D,) (moved by each
     value, in standard deviations), over ``steps`` values from ``lo`` to ``hi``."""
     values = torch.linspace(lo, hi, steps)
@@ -73,8 +88,10 @@ def sweeps(drawer: Drawer, seed: int, axes: Sequence[tuple[str, int | torch.Tens
 def classes(drawer: Drawer, seed: int) -> Frames:
     """The same z in every class (conditional models)."""
     if not drawer.conditional:
-        raise ConfigError(f"this run's model ({drawer.family.name}) is not conditional: --mode classes needs a "
-                          "model that draws a chosen class (e.g. cgan)")
+        raise ConfigError(
+            f"this run's model ({drawer.family.name}) is not conditional: --mode classes needs a "
+            "model that draws a chosen class (e.g. cgan)"
+        )
     z, y = class_walk(seed_latent(seed, drawer.z_dim), range(drawer.num_classes))
     names = drawer.class_names or [str(k) for k in range(drawer.num_classes)]
     return _render(drawer, z[None], y[None], [f"seed {seed}, every class"], list(names))
@@ -91,14 +108,21 @@ def through_training(drawer: Drawer, seeds: Sequence[int], label: int | None = N
     """The same latents (one row per seed) drawn by every kept snapshot, one column per training step."""
     steps = drawer.snapshot_steps()
     if not steps:
-        raise ConfigError(f"{drawer.run.path if drawer.run else 'this run'} kept no snapshots of its generator "
-                          "(runs trained before drawlab kept them have none): train a new run")
+        raise ConfigError(
+            f"{drawer.run.path if drawer.run else 'this run'} kept no snapshots of its generator "
+            "(runs trained before drawlab kept them have none): train a new run"
+        )
     z = torch.stack([seed_latent(s, drawer.z_dim) for s in seeds])
     y = torch.tensor([_label(drawer, s, label) for s in seeds], dtype=torch.long)
-    cols = [drawer.at_snapshot(step).draw(z, y) for step in steps]            # each (R, C, H, W)
+    cols = [drawer.at_snapshot(step).draw(z, y) for step in steps]  # each (R, C, H, W)
     images = torch.stack(cols, 1)
-    return Frames(images, z[:, None].expand(-1, len(steps), -1), y[:, None].expand(-1, len(steps)),
-                  [f"seed {s}" for s in seeds], [f"step {s}" for s in steps])
+    return Frames(
+        images,
+        z[:, None].expand(-1, len(steps), -1),
+        y[:, None].expand(-1, len(steps)),
+        [f"seed {s}" for s in seeds],
+        [f"step {s}" for s in steps],
+    )
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -136,8 +160,9 @@ def gif_bytes(frames: Frames, seconds: float = 3.0) -> bytes:
     t = frames.images.shape[1]
     pics = [_upscale(grid_array(frames.images[:, i], nrow=1)) for i in range(t)]
     buf = io.BytesIO()
-    pics[0].save(buf, format="GIF", save_all=True, append_images=pics[1:], duration=max(20, int(1000 * seconds / t)),
-                 loop=0)
+    pics[0].save(
+        buf, format="GIF", save_all=True, append_images=pics[1:], duration=max(20, int(1000 * seconds / t)), loop=0
+    )
     return buf.getvalue()
 
 
@@ -155,7 +180,12 @@ def save_frames(frames: Frames, out: str | Path, seconds: float = 3.0) -> Path:
     if suffix == ".npz":
         a = frames.images.numpy()
         a = a[:, :, 0] if a.shape[2] == 1 else a.transpose(0, 1, 3, 4, 2)
-        arrays = {"frames": a, "z": frames.z.numpy(), "labels": frames.labels.numpy(),
-                  "rows": np.array(frames.rows), "cols": np.array(frames.cols)}
+        arrays = {
+            "frames": a,
+            "z": frames.z.numpy(),
+            "labels": frames.labels.numpy(),
+            "rows": np.array(frames.rows),
+            "cols": np.array(frames.cols),
+        }
         return atomic_write(out, lambda tmp: np.savez_compressed(tmp, **arrays))
     raise ConfigError(f"--out {out}: use a .png (strip), .gif (animation) or .npz (arrays) file name")

@@ -6,6 +6,7 @@ maximisation (Erhan et al. 2009; regularised as in Yosinski et al. 2015 and Olah
 image optimised from noise to excite one of D's channels, with random jitter, a periodic blur and a
 penalty on pixels outside [-1, 1]; the logit itself is a channel too ("the image D finds most real").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,16 +30,19 @@ LOGIT = "logit"
 def discriminator(drawer: Drawer) -> nn.Module:
     """The run's D; ConfigError when the model has none."""
     if not drawer.family.adversarial or "D" not in drawer.family.nets:
-        raise ConfigError(f"this run's model ({drawer.family.name}) has no discriminator: `drawlab inspect` looks "
-                          f"inside D, so it needs an adversarial run ({adversarial_names()})")
+        raise ConfigError(
+            f"this run's model ({drawer.family.name}) has no discriminator: `drawlab inspect` looks "
+            f"inside D, so it needs an adversarial run ({adversarial_names()})"
+        )
     return drawer.family.nets["D"]
 
 
-SMOOTH, NOISE = 16, 0.15   # SmoothGrad: samples, and noise as a share of the pixel range [-1, 1]
+SMOOTH, NOISE = 16, 0.15  # SmoothGrad: samples, and noise as a share of the pixel range [-1, 1]
 
 
-def saliency(drawer: Drawer, x: torch.Tensor, y: torch.Tensor | None, smooth: int = SMOOTH,
-             noise: float = NOISE, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def saliency(
+    drawer: Drawer, x: torch.Tensor, y: torch.Tensor | None, smooth: int = SMOOTH, noise: float = NOISE, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(maps (N, H, W) >= 0, logits (N,)) for images x (N, C, H, W) in [-1, 1] and labels (N,): each map
     is |gradient of D's logit| per pixel, the largest over channels, each image on its own. With
     ``smooth`` > 1 it is averaged over that many copies with Gaussian noise of ``noise`` x 2 added
@@ -52,16 +56,16 @@ def saliency(drawer: Drawer, x: torch.Tensor, y: torch.Tensor | None, smooth: in
     d.eval()
     try:
         for i in range(len(x)):
-            xi = x[i:i + 1].detach().float()
+            xi = x[i : i + 1].detach().float()
             copies = xi.expand(k, *xi.shape[1:]).clone()
             if k > 1:
                 copies[1:] += 2 * noise * torch.randn(copies[1:].shape, generator=g)
             copies = copies.to(device).requires_grad_(True)
-            yi = y[i:i + 1].expand(k).to(device) if drawer.conditional and y is not None else None
+            yi = y[i : i + 1].expand(k).to(device) if drawer.conditional and y is not None else None
             logit = d(copies, yi)
             (grad,) = torch.autograd.grad(logit.sum(), copies)
             maps.append(grad.abs().amax(1).mean(0).cpu())
-            logits.append(logit[:1].detach().float().cpu())       # D's reading of the image itself
+            logits.append(logit[:1].detach().float().cpu())  # D's reading of the image itself
     finally:
         d.train(was)
     return torch.stack(maps), torch.cat(logits)
@@ -71,6 +75,7 @@ def heat(map_: torch.Tensor, image: torch.Tensor | None = None, alpha: float = 0
     """A saliency map (H, W) as uint8 RGB (H, W, 3) in the inferno colours, scaled to its 99th
     percentile; over ``image`` uint8 (C, H, W) when given (the image in grey, the map on top)."""
     from matplotlib import colormaps
+
     m = map_.float()
     m = (m / torch.quantile(m.flatten(), 0.99).clamp_min(1e-12)).clamp(0, 1)
     rgb = colormaps["inferno"](m.numpy())[..., :3]
@@ -84,14 +89,16 @@ def heat(map_: torch.Tensor, image: torch.Tensor | None = None, alpha: float = 0
 @dataclass
 class Saliency:
     """Images uint8 (N, C, H, W), their maps (N, H, W), D's readout values (N,) and a title each."""
+
     images: torch.Tensor
     maps: torch.Tensor
     values: torch.Tensor
     titles: list[str]
 
 
-def saliency_panel(drawer: Drawer, images: torch.Tensor, labels: torch.Tensor | None, titles: list[str],
-                   smooth: int = SMOOTH) -> Saliency:
+def saliency_panel(
+    drawer: Drawer, images: torch.Tensor, labels: torch.Tensor | None, titles: list[str], smooth: int = SMOOTH
+) -> Saliency:
     """Saliency of uint8 images (N, C, H, W) (real or generated) with D's reading of each."""
     x = images.float() / 127.5 - 1
     maps, logits = saliency(drawer, x, labels, smooth)
@@ -124,13 +131,23 @@ def _blur(x: torch.Tensor) -> torch.Tensor:
     k = torch.tensor([1.0, 2.0, 1.0], device=x.device)
     k = (k[:, None] * k[None, :]) / 16
     c = x.shape[1]
-    return nn.functional.conv2d(nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"),
-                                k.expand(c, 1, 3, 3).contiguous(), groups=c)
+    return nn.functional.conv2d(
+        nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), k.expand(c, 1, 3, 3).contiguous(), groups=c
+    )
 
 
-def maximise(drawer: Drawer, channels: list[int | str], layer: int | None = None, steps: int = 200,
-             lr: float = 0.05, seed: int = 0, label: int | None = None, jitter: int = 2, blur_every: int = 4,
-             range_weight: float = 10.0) -> tuple[torch.Tensor, list[str]]:
+def maximise(
+    drawer: Drawer,
+    channels: list[int | str],
+    layer: int | None = None,
+    steps: int = 200,
+    lr: float = 0.05,
+    seed: int = 0,
+    label: int | None = None,
+    jitter: int = 2,
+    blur_every: int = 4,
+    range_weight: float = 10.0,
+) -> tuple[torch.Tensor, list[str]]:
     """Images uint8 (N, C, H, W) that excite each of ``channels`` of D's layer ``layer`` (mean over space),
     or D's logit for the entry ``"logit"`` -- the image D finds most real. Starts from seeded noise;
     every step jitters the image by up to ``jitter`` pixels, every ``blur_every`` steps blurs it, and
@@ -139,14 +156,16 @@ def maximise(drawer: Drawer, channels: list[int | str], layer: int | None = None
     name, module = pick_layer(drawer, layer)
     for c in channels:
         if c != LOGIT and not 0 <= int(c) < _width(module):
-            raise ConfigError(f"--channels {c} is out of range: layer {name} has {_width(module)} channels (0..{_width(module) - 1})")
+            raise ConfigError(
+                f"--channels {c} is out of range: layer {name} has {_width(module)} channels (0..{_width(module) - 1})"
+            )
     device = next(d.parameters()).device
     n, shape = len(channels), drawer.shape
     g = torch.Generator().manual_seed(int(seed))
     x = (0.1 * torch.randn(n, *shape, generator=g)).to(device).requires_grad_(True)
     y = torch.full((n,), 0 if label is None else int(label), dtype=torch.long, device=device)
     if drawer.conditional and label is not None:
-        drawer.seed_labels([0], label)                      # checks the label's range
+        drawer.seed_labels([0], label)  # checks the label's range
     grabbed: list[torch.Tensor] = []
     handle = module.register_forward_hook(lambda _m, _i, out: grabbed.append(out))
     opt = torch.optim.Adam([x], lr=lr)
@@ -159,7 +178,7 @@ def maximise(drawer: Drawer, channels: list[int | str], layer: int | None = None
             dx, dy = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=g))
             logits = d(torch.roll(x, (dx, dy), (2, 3)), y if drawer.conditional else None)
             act = grabbed[0]
-            act = act.flatten(2).mean(2) if act.dim() == 4 else act        # (N, channels)
+            act = act.flatten(2).mean(2) if act.dim() == 4 else act  # (N, channels)
             score = torch.stack([logits[i] if c == LOGIT else act[i, int(c)] for i, c in enumerate(channels)])
             penalty = (x.abs() - 1).clamp_min(0).pow(2).flatten(1).sum(1)
             loss = (-score + range_weight * penalty).sum()
@@ -181,6 +200,7 @@ def maximise(drawer: Drawer, channels: list[int | str], layer: int | None = None
 def real_image(drawer: Drawer, seed: int, data_root: str | None = None) -> tuple[torch.Tensor, int]:
     """One real image of the run's data (uint8 (C, H, W), its label), picked by ``seed``."""
     from ..data import default_data_root, open_configured
+
     cfg = drawer.config
     root = Path(data_root or cfg.data.root or default_data_root()).expanduser()
     ds = open_configured(cfg.data, str(root))
@@ -192,6 +212,7 @@ def real_image(drawer: Drawer, seed: int, data_root: str | None = None) -> tuple
 def image_file(drawer: Drawer, path: str) -> torch.Tensor:
     """An image file as the run's data is decoded (uint8 (C, H, W) at the run's size); one line if unreadable."""
     from ..data.decode import try_decode
+
     c, h, _ = drawer.shape
     a = try_decode(str(path), h, c)
     if a is None:
@@ -199,8 +220,14 @@ def image_file(drawer: Drawer, path: str) -> torch.Tensor:
     return torch.tensor(a)
 
 
-def saliency_of_run(drawer: Drawer, seed: int, label: int | None = None, image: str | None = None,
-                    data_root: str | None = None, smooth: int = SMOOTH) -> Saliency:
+def saliency_of_run(
+    drawer: Drawer,
+    seed: int,
+    label: int | None = None,
+    image: str | None = None,
+    data_root: str | None = None,
+    smooth: int = SMOOTH,
+) -> Saliency:
     """Saliency of a real image (or ``image``) beside the generated image of ``seed``."""
     gen_y = drawer.seed_labels([seed], label)
     generated = drawer.draw(seed_latents([seed], drawer.z_dim), gen_y)[0]
@@ -214,8 +241,9 @@ def saliency_of_run(drawer: Drawer, seed: int, label: int | None = None, image: 
     cls = (lambda y: f", class {names[y] if y < len(names) else y}") if drawer.conditional else (lambda y: "")
     imgs = torch.stack([other, generated])
     y = torch.tensor([other_y, int(gen_y[0])]) if drawer.conditional else None
-    return saliency_panel(drawer, imgs, y, [f"{what}{cls(other_y)}", f"generated, seed {seed}{cls(int(gen_y[0]))}"],
-                          smooth)
+    return saliency_panel(
+        drawer, imgs, y, [f"{what}{cls(other_y)}", f"generated, seed {seed}{cls(int(gen_y[0]))}"], smooth
+    )
 
 
 def _tile(a: np.ndarray, side: int) -> Image.Image:

@@ -8,6 +8,7 @@ over the test images. The real-data value is the same for every run evaluated on
 same seed and schedule: it is cached (``cache_dir``) under a hash of all of them, so each run trains one
 classifier, not two.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,15 +27,23 @@ def _accuracy(net: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, 
     correct = 0
     with torch.no_grad():
         for i in range(0, len(images), 1000):
-            pred = net(_prepare(images[i:i + 1000].to(device))).argmax(1).cpu()
-            correct += int((pred == labels[i:i + 1000]).sum())
+            pred = net(_prepare(images[i : i + 1000].to(device))).argmax(1).cpu()
+            correct += int((pred == labels[i : i + 1000]).sum())
     return correct / max(1, len(images))
 
 
-def _trained_on(images: torch.Tensor, labels: torch.Tensor, like: ImageDataset, device: torch.device,
-                seed: int, steps: int | None) -> torch.nn.Module:
-    ds = ImageDataset(name="cas-train", shape=tuple(images.shape[1:]), num_classes=like.num_classes,
-                      class_names=list(like.class_names), images=images, labels=labels, fingerprint="cas")
+def _trained_on(
+    images: torch.Tensor, labels: torch.Tensor, like: ImageDataset, device: torch.device, seed: int, steps: int | None
+) -> torch.nn.Module:
+    ds = ImageDataset(
+        name="cas-train",
+        shape=tuple(images.shape[1:]),
+        num_classes=like.num_classes,
+        class_names=list(like.class_names),
+        images=images,
+        labels=labels,
+        fingerprint="cas",
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = _build("cnn", ds)
@@ -51,9 +60,17 @@ def _real_key(tensors: list[torch.Tensor], seed: int, steps: int | None) -> str:
     return h.hexdigest()[:20]
 
 
-def real_accuracy(real_train: torch.Tensor, real_train_labels: torch.Tensor, real_test: torch.Tensor,
-                  real_test_labels: torch.Tensor, like: ImageDataset, device: torch.device, seed: int,
-                  steps: int | None, cache_dir: Path | None) -> float:
+def real_accuracy(
+    real_train: torch.Tensor,
+    real_train_labels: torch.Tensor,
+    real_test: torch.Tensor,
+    real_test_labels: torch.Tensor,
+    like: ImageDataset,
+    device: torch.device,
+    seed: int,
+    steps: int | None,
+    cache_dir: Path | None,
+) -> float:
     """Accuracy on ``real_test`` of the classifier trained on ``real_train``; read from ``cache_dir`` when a run
     before computed it on exactly these images, else computed and written there."""
     path = None
@@ -63,27 +80,38 @@ def real_accuracy(real_train: torch.Tensor, real_train_labels: torch.Tensor, rea
         try:
             return float(json.loads(path.read_text())["accuracy"])
         except (OSError, ValueError, KeyError, TypeError):
-            pass                                   # absent or damaged: compute it again
-    acc = _accuracy(_trained_on(real_train, real_train_labels, like, device, seed, steps), real_test,
-                    real_test_labels, device)
+            pass  # absent or damaged: compute it again
+    acc = _accuracy(
+        _trained_on(real_train, real_train_labels, like, device, seed, steps), real_test, real_test_labels, device
+    )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(path, {"accuracy": acc, "n_train": len(real_train), "n_test": len(real_test),
-                                 "seed": seed, "steps": steps})
+        atomic_write_json(
+            path, {"accuracy": acc, "n_train": len(real_train), "n_test": len(real_test), "seed": seed, "steps": steps}
+        )
     return acc
 
 
-def classification_accuracy_score(fake: torch.Tensor, fake_labels: torch.Tensor, real_train: torch.Tensor,
-                                  real_train_labels: torch.Tensor, real_test: torch.Tensor,
-                                  real_test_labels: torch.Tensor, like: ImageDataset, device: torch.device,
-                                  seed: int = 0, steps: int | None = None,
-                                  cache_dir: Path | None = None) -> tuple[float, float, float, float]:
+def classification_accuracy_score(
+    fake: torch.Tensor,
+    fake_labels: torch.Tensor,
+    real_train: torch.Tensor,
+    real_train_labels: torch.Tensor,
+    real_test: torch.Tensor,
+    real_test_labels: torch.Tensor,
+    like: ImageDataset,
+    device: torch.device,
+    seed: int = 0,
+    steps: int | None = None,
+    cache_dir: Path | None = None,
+) -> tuple[float, float, float, float]:
     """(CAS, its standard error, the real-data accuracy, its standard error); uint8 images (N, C, H, W).
     ``steps``: the classifiers' training steps (default: the feature net's schedule for that many images);
     ``cache_dir``: where the real-data accuracy is cached (None: computed every time)."""
     n = len(real_test)
     cas = _accuracy(_trained_on(fake, fake_labels, like, device, seed, steps), real_test, real_test_labels, device)
-    real = real_accuracy(real_train, real_train_labels, real_test, real_test_labels, like, device, seed, steps,
-                         cache_dir)
+    real = real_accuracy(
+        real_train, real_train_labels, real_test, real_test_labels, like, device, seed, steps, cache_dir
+    )
     se = lambda p: math.sqrt(max(p * (1 - p), 0.0) / max(1, n))  # noqa: E731
     return cas, se(cas), real, se(real)

@@ -1,9 +1,11 @@
 """`drawlab compare`: the evaluations of several runs side by side, as a Markdown table and a bar chart."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 from ..files import atomic_write, atomic_write_bytes
@@ -48,8 +50,11 @@ def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> t
     lines = ["# drawlab compare", ""]
     protocols = sorted({_protocol(r) for r in recs})
     if len(protocols) > 1:
-        lines += [f"**Warning:** the runs were evaluated under different protocols ({'; '.join(protocols)}): "
-                  "their numbers are not comparable. Evaluate them with the same --n on the same data.", ""]
+        lines += [
+            f"**Warning:** the runs were evaluated under different protocols ({'; '.join(protocols)}): "
+            "their numbers are not comparable. Evaluate them with the same --n on the same data.",
+            "",
+        ]
     header = ["run", "model", "step", "protocol"] + [KINDS[k].title for k in kinds] + ["samples"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("| " + " | ".join(["---"] * 4 + ["---:"] * len(kinds) + ["---"]) + " |")
@@ -66,7 +71,11 @@ def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> t
         link = os.path.relpath(sample, out.parent.absolute()) if sample.is_file() else None
         cells.append(f"[grid]({link})" if link else "-")
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    lines += ["", "Each cell: value ± spread (real: the same metric between two disjoint real sets of the same size).", ""]
+    lines += [
+        "",
+        "Each cell: value ± spread (real: the same metric between two disjoint real sets of the same size).",
+        "",
+    ]
     for k in kinds:
         kd = KINDS[k]
         spread = "" if kd.spread == "none" else f"; ± is the {kd.spread}"
@@ -91,6 +100,7 @@ def bar_values(recs: list[dict[str, Any]], kind: str) -> tuple[list[float], list
 
 def _chart(recs: list[dict[str, Any]], labels: list[str], kinds: list[str], png: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -105,13 +115,14 @@ def _chart(recs: list[dict[str, Any]], labels: list[str], kinds: list[str], png:
             if v != v:
                 ax.text(i, 0, "n/a", ha="center", va="bottom", fontsize=7, color="grey")
         rx = [i for i, r in zip(x, reals) if r is not None]
-        ax.scatter(rx, [r for r in reals if r is not None], marker="_", s=400, color="black", zorder=3,
-                   label="real data")
+        ax.scatter(
+            rx, [r for r in reals if r is not None], marker="_", s=400, color="black", zorder=3, label="real data"
+        )
         ax.set_title(f"{KINDS[k].title} ({KINDS[k].better})", fontsize=9)
         ax.set_xticks(x)
         ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
         ax.tick_params(axis="y", labelsize=7)
-    for ax in list(axes.flat)[len(kinds):]:
+    for ax in list(axes.flat)[len(kinds) :]:
         ax.axis("off")
     if kinds:
         axes.flat[0].legend(fontsize=7)

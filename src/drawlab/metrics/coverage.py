@@ -8,6 +8,7 @@
   or no confident prediction) and the number of classes (confident and balanced),
 - conditional accuracy: the share of samples drawn for label K that the classifier calls K.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -11,14 +11,16 @@ A classifier reports its held-out accuracy (a random 10% of the images it never 
 autoencoder its held-out reconstruction MSE. Features are the penultimate layer (classifier) or the
 bottleneck (autoencoder), ``dim`` = 128 floats.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,9 +32,9 @@ from ..data import ImageDataset, default_data_root
 from ..errors import DataError
 from ..files import atomic_write, atomic_write_json
 
-ARCH_VERSION = 2          # bump when the networks or the recipe change: old caches are retrained
+ARCH_VERSION = 2  # bump when the networks or the recipe change: old caches are retrained
 FEATURE_DIM = 128
-MAX_SIDE = 32             # larger images are area-downsampled to at most 32 px before the network
+MAX_SIDE = 32  # larger images are area-downsampled to at most 32 px before the network
 HOLDOUT_SHARE = 0.1
 DEFAULT_BATCH = 256
 MAX_TRAIN_IMAGES = 60_000
@@ -62,10 +64,17 @@ def _prepare(x: torch.Tensor) -> torch.Tensor:
 def _trunk(c: int) -> nn.Sequential:
     """Three strided convolutions (BN, ReLU) down to 4x4 x 64 = 1024 numbers, cheap on a CPU."""
     return nn.Sequential(
-        nn.Conv2d(c, 16, 5, stride=2, padding=2), nn.BatchNorm2d(16), nn.ReLU(),
-        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(4), nn.Flatten(),
+        nn.Conv2d(c, 16, 5, stride=2, padding=2),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3, stride=2, padding=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
     )
 
 
@@ -76,9 +85,15 @@ class Classifier(nn.Module):
     def __init__(self, channels: int, num_classes: int, dim: int = FEATURE_DIM):
         super().__init__()
         self.trunk = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.AdaptiveAvgPool2d(7), nn.Flatten())
+            nn.Conv2d(channels, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(7),
+            nn.Flatten(),
+        )
         self.fc = nn.Sequential(nn.Linear(64 * 49, dim), nn.ReLU())
         self.head = nn.Linear(dim, num_classes)
 
@@ -100,8 +115,12 @@ class AutoEncoder(nn.Module):
         self.fc = nn.Linear(64 * 16, dim)
         self.up = nn.Linear(dim, 64 * self.low[0] * self.low[1])
         self.dec = nn.Sequential(
-            nn.ReLU(), nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.BatchNorm2d(32), nn.ReLU(),
-            nn.ConvTranspose2d(32, channels, 4, 2, 1), nn.Tanh(),
+            nn.ReLU(),
+            nn.ConvTranspose2d(64, 32, 4, 2, 1),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.ConvTranspose2d(32, channels, 4, 2, 1),
+            nn.Tanh(),
         )
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -115,17 +134,20 @@ class AutoEncoder(nn.Module):
         return out
 
 
+CPU = torch.device("cpu")
+
+
 @dataclass
 class FeatureNet:
     """A trained feature network and what it scored on held-out real images."""
 
-    name: str                 # e.g. 'mnist-5k-cnn', 'folder-ae'
-    kind: str                 # 'cnn' (classifier) or 'ae' (autoencoder)
+    name: str  # e.g. 'mnist-5k-cnn', 'folder-ae'
+    kind: str  # 'cnn' (classifier) or 'ae' (autoencoder)
     net: nn.Module
     dim: int
-    num_classes: int          # 0 for an autoencoder
-    info: dict[str, Any] = field(default_factory=dict)   # the .json sidecar
-    device: torch.device = torch.device("cpu")
+    num_classes: int  # 0 for an autoencoder
+    info: dict[str, Any] = field(default_factory=dict)  # the .json sidecar
+    device: torch.device = CPU
 
     @property
     def is_classifier(self) -> bool:
@@ -157,7 +179,7 @@ class FeatureNet:
         self.net.eval()
         out = []
         for i in range(0, images.shape[0], batch):
-            xb = _prepare(images[i:i + batch].to(self.device))
+            xb = _prepare(images[i : i + batch].to(self.device))
             out.append(fn(xb).float().cpu())
         if not out:
             return np.zeros((0, self.dim))
@@ -196,9 +218,14 @@ def real_images(ds: ImageDataset, idx: torch.Tensor | None = None) -> torch.Tens
     return torch.stack([ds.load_item(int(i))[0] for i in ids])
 
 
-def get_feature_net(ds: ImageDataset, root: str | Path | None = None, device: torch.device | str = "cpu",
-                    steps: int | None = None, echo: Callable[[str], None] | None = None,
-                    retrain: bool = False) -> FeatureNet:
+def get_feature_net(
+    ds: ImageDataset,
+    root: str | Path | None = None,
+    device: torch.device | str = "cpu",
+    steps: int | None = None,
+    echo: Callable[[str], None] | None = None,
+    retrain: bool = False,
+) -> FeatureNet:
     """The feature net for ``ds``: loaded from the cache under ``root`` (default the data root), or
     trained on ``ds`` now and cached. Labelled data (>= 2 classes) gets a classifier, other data an
     autoencoder. ``steps`` overrides the training length (and is then part of the cache key)."""
@@ -209,7 +236,7 @@ def get_feature_net(ds: ImageDataset, root: str | Path | None = None, device: to
     key = kind if steps is None else f"{kind}-s{steps}"
     name = f"{feature_net_base(ds)}-{kind}"
     w_path, j_path = cache_paths(root, ds.fingerprint, key)
-    with torch.random.fork_rng(devices=[]):   # the same net whatever random state the caller left
+    with torch.random.fork_rng(devices=[]):  # the same net whatever random state the caller left
         torch.manual_seed(0)
         net = _build(kind, ds)
     if not retrain and w_path.is_file() and j_path.is_file():
@@ -217,28 +244,42 @@ def get_feature_net(ds: ImageDataset, root: str | Path | None = None, device: to
             info = json.loads(j_path.read_text())
             if info.get("arch_version") == ARCH_VERSION:
                 net.load_state_dict(load_file(str(w_path)), strict=True)
-                return FeatureNet(name, kind, net.to(device).eval(), FEATURE_DIM,
-                                  ds.num_classes if labelled else 0, info, device)
-        except Exception:  # noqa: BLE001 - a damaged or foreign cache (any reader's error): train again
+                return FeatureNet(
+                    name, kind, net.to(device).eval(), FEATURE_DIM, ds.num_classes if labelled else 0, info, device
+                )
+        except Exception:
             pass
     if len(ds) < 20:
         raise DataError(f"{ds.name} has only {len(ds)} images: too few to train a feature network for metrics")
     say = echo or (lambda s: None)
     say(f"training the feature network {name} on {ds.name} (once; cached under {w_path.parent})")
     info = _train(net, kind, ds, device, steps)
-    info.update({"name": name, "kind": kind, "dim": FEATURE_DIM, "arch_version": ARCH_VERSION,
-                 "data_name": ds.name, "data_fingerprint": ds.fingerprint, "torch_version": torch.__version__,
-                 "weights": w_path.name})
+    info.update(
+        {
+            "name": name,
+            "kind": kind,
+            "dim": FEATURE_DIM,
+            "arch_version": ARCH_VERSION,
+            "data_name": ds.name,
+            "data_fingerprint": ds.fingerprint,
+            "torch_version": torch.__version__,
+            "weights": w_path.name,
+        }
+    )
     w_path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     atomic_write(w_path, lambda tmp: save_file(tensors, str(tmp)), "cache")
     atomic_write_json(j_path, info, "cache")
     if labelled:
-        say(f"feature network {name}: held-out accuracy {100 * info['heldout_accuracy']:.1f}% "
-            f"({info['train_seconds']:.0f} s)")
+        say(
+            f"feature network {name}: held-out accuracy {100 * info['heldout_accuracy']:.1f}% "
+            f"({info['train_seconds']:.0f} s)"
+        )
     else:
-        say(f"feature network {name}: held-out reconstruction MSE {info['heldout_mse']:.4f} "
-            f"({info['train_seconds']:.0f} s)")
+        say(
+            f"feature network {name}: held-out reconstruction MSE {info['heldout_mse']:.4f} "
+            f"({info['train_seconds']:.0f} s)"
+        )
     return FeatureNet(name, kind, net.eval(), FEATURE_DIM, ds.num_classes if labelled else 0, info, device)
 
 
@@ -251,8 +292,9 @@ def _build(kind: str, ds: ImageDataset) -> nn.Module:
     return AutoEncoder(c, side)
 
 
-def _train(net: nn.Module, kind: str, ds: ImageDataset, device: torch.device, steps: int | None,
-           seed: int = 0) -> dict[str, Any]:
+def _train(
+    net: nn.Module, kind: str, ds: ImageDataset, device: torch.device, steps: int | None, seed: int = 0
+) -> dict[str, Any]:
     """Train ``net`` on 90% of (up to 60,000 of) the images; score it on the other 10%."""
     t0 = time.perf_counter()
     images, labels = _all_images(ds, MAX_TRAIN_IMAGES, seed)
@@ -265,7 +307,7 @@ def _train(net: nn.Module, kind: str, ds: ImageDataset, device: torch.device, st
     batch = min(DEFAULT_BATCH, len(train))
     net.to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
-    warm = 0.2 if steps != 5 else 0.3    # OneCycleLR divides by zero where warm * steps == 1: only 5 steps
+    warm = 0.2 if steps != 5 else 0.3  # OneCycleLR divides by zero where warm * steps == 1: only 5 steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=max(1, steps), pct_start=warm)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -274,7 +316,7 @@ def _train(net: nn.Module, kind: str, ds: ImageDataset, device: torch.device, st
         for _ in range(steps):
             if pos + batch > len(order):
                 order, pos = torch.randperm(len(train), generator=g), 0
-            ids = train[order[pos:pos + batch]]
+            ids = train[order[pos : pos + batch]]
             pos += batch
             x = _prepare(images[ids].to(device))
             if kind == "cnn":
@@ -286,22 +328,26 @@ def _train(net: nn.Module, kind: str, ds: ImageDataset, device: torch.device, st
             opt.step()
             sched.step()
     net.eval()
-    info: dict[str, Any] = {"train_steps": steps, "batch_size": batch, "train_images": int(len(train)),
-                            "heldout_images": int(n_hold), "split_seed": seed}
+    info: dict[str, Any] = {
+        "train_steps": steps,
+        "batch_size": batch,
+        "train_images": len(train),
+        "heldout_images": int(n_hold),
+        "split_seed": seed,
+    }
     with torch.no_grad():
         if kind == "cnn":
             correct = 0
             for i in range(0, n_hold, 1000):
-                ids = hold[i:i + 1000]
+                ids = hold[i : i + 1000]
                 pred = net(_prepare(images[ids].to(device))).argmax(1).cpu()
                 correct += int((pred == labels[ids]).sum())
             info["heldout_accuracy"] = correct / n_hold
         else:
             total = 0.0
             for i in range(0, n_hold, 1000):
-                x = _prepare(images[hold[i:i + 1000]].to(device))
+                x = _prepare(images[hold[i : i + 1000]].to(device))
                 total += float(F.mse_loss(net(x), x, reduction="sum"))
             info["heldout_mse"] = total / (n_hold * x[0].numel())
     info["train_seconds"] = round(time.perf_counter() - t0, 2)
     return info
-

@@ -7,6 +7,7 @@ semi-definite matrix S1^1/2 S2 S1^1/2 (S1^1/2 itself from an eigen-decomposition
 real-valued by construction, never complex, stable for singular covariances. It equals
 tr((S1 S2)^1/2) of the usual scipy.linalg.sqrtm formula (S1 S2 is similar to that matrix).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,8 +51,10 @@ def feature_stats(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def check_count(n: int, dim: int, what: str = "FID") -> None:
     """A ConfigError unless n > dim + 1: with fewer samples the covariance is not full rank."""
     if n <= dim + 1:
-        raise ConfigError(f"{what} needs more samples than feature dimensions ({dim}) for a full-rank "
-                          f"covariance: got {n}; use --n {max(2000, 2 * dim)} or more")
+        raise ConfigError(
+            f"{what} needs more samples than feature dimensions ({dim}) for a full-rank "
+            f"covariance: got {n}; use --n {max(2000, 2 * dim)} or more"
+        )
 
 
 def fid(f1: np.ndarray, f2: np.ndarray) -> float:
@@ -66,6 +69,10 @@ def fid_bootstrap(f1: np.ndarray, f2: np.ndarray, repeats: int = 10, seed: int =
     if repeats < 2:
         return value, float("nan")
     rng = np.random.default_rng(seed)
-    draws = [frechet_distance(*feature_stats(f1[rng.integers(0, len(f1), len(f1))]),
-                              *feature_stats(f2[rng.integers(0, len(f2), len(f2))])) for _ in range(repeats)]
+    draws = [
+        frechet_distance(
+            *feature_stats(f1[rng.integers(0, len(f1), len(f1))]), *feature_stats(f2[rng.integers(0, len(f2), len(f2))])
+        )
+        for _ in range(repeats)
+    ]
     return value, float(np.std(draws, ddof=1))

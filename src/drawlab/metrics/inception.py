@@ -4,6 +4,7 @@ Inception features are a poor judge of 28x28 digits, but they make numbers compa
 literature. drawlab never downloads the weights: give the file that torch-fidelity uses
 (`pt_inception-2015-12-05-*.pth`) with `drawlab evaluate RUN --inception-weights PATH`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,10 @@ def check_weights(path: str | Path) -> Path:
     """The weights file, or a one-line error saying what is missing."""
     p = Path(path).expanduser()
     if not p.is_file():
-        raise ConfigError(f"--inception-weights {p}: no such file (give torch-fidelity's "
-                          "pt_inception-2015-12-05 .pth weights, downloaded once elsewhere)")
+        raise ConfigError(
+            f"--inception-weights {p}: no such file (give torch-fidelity's "
+            "pt_inception-2015-12-05 .pth weights, downloaded once elsewhere)"
+        )
     try:
         import torch_fidelity  # noqa: F401
     except ImportError:
@@ -46,8 +49,15 @@ def check_weights(path: str | Path) -> Path:
 def inception_fid(fake: torch.Tensor, real: torch.Tensor, weights: str | Path, device: torch.device) -> float:
     """FID between two uint8 (N, C, H, W) image sets in Inception-v3 pool features (torch-fidelity)."""
     import torch_fidelity
+
     out = torch_fidelity.calculate_metrics(
-        input1=_UInt8Images(fake), input2=_UInt8Images(real), fid=True, verbose=False,
-        cuda=device.type == "cuda", batch_size=64, save_cpu_ram=True,  # no DataLoader workers: the images are already in memory
-        feature_extractor_weights_path=str(check_weights(weights)))
+        input1=_UInt8Images(fake),
+        input2=_UInt8Images(real),
+        fid=True,
+        verbose=False,
+        cuda=device.type == "cuda",
+        batch_size=64,
+        save_cpu_ram=True,  # no DataLoader workers: the images are already in memory
+        feature_extractor_weights_path=str(check_weights(weights)),
+    )
     return float(out["frechet_inception_distance"])

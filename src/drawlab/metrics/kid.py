@@ -1,5 +1,6 @@
 """Kernel Inception Distance in a chosen feature space (Binkowski et al. 2018): the unbiased squared
 MMD with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, averaged over random subsets."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,9 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     return float(sxx + syy - 2 * kxy.mean())
 
 
-def kid(f1: np.ndarray, f2: np.ndarray, subsets: int = 50, subset_size: int = 1000,
-        seed: int = 0) -> tuple[float, float]:
+def kid(
+    f1: np.ndarray, f2: np.ndarray, subsets: int = 50, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     """(mean, standard deviation) of the unbiased MMD^2 over ``subsets`` random subsets of
     ``min(subset_size, len // 2)`` from each set (drawn without replacement within a subset; at most half
     of a set, so that the subsets differ and the spread means something)."""
@@ -28,6 +30,8 @@ def kid(f1: np.ndarray, f2: np.ndarray, subsets: int = 50, subset_size: int = 10
     if size < 2:
         raise ValueError("KID needs at least 2 samples in each set")
     rng = np.random.default_rng(seed)
-    vals = [mmd2_unbiased(f1[rng.choice(len(f1), size, replace=False)], f2[rng.choice(len(f2), size, replace=False)])
-            for _ in range(subsets)]
+    vals = [
+        mmd2_unbiased(f1[rng.choice(len(f1), size, replace=False)], f2[rng.choice(len(f2), size, replace=False)])
+        for _ in range(subsets)
+    ]
     return float(np.mean(vals)), float(np.std(vals, ddof=1)) if subsets > 1 else float("nan")

@@ -21,6 +21,7 @@ fresh photos sit to anything -- gets its faint structure amplified and is no lon
 (measured on faces: an untrained MSG-GAN's grey samples went from 38% / 70% flagged to 0%; exact, noisy
 and rescaled copies stay 100%).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,15 +30,15 @@ import numpy as np
 import torch
 
 BLOCK = 1024
-PERCENTILE = 1.0          # of held-out nearest distances
-RATIO_PERCENTILE = 10.0   # of held-out nearest / second-nearest ratios
+PERCENTILE = 1.0  # of held-out nearest distances
+RATIO_PERCENTILE = 10.0  # of held-out nearest / second-nearest ratios
 
 
 def standardise(images: torch.Tensor, mean: float, std: float) -> torch.Tensor:
     """uint8 (N, C, H, W) -> uint8, each image's pixels shifted and scaled to ``mean`` and ``std`` (0-255 units)."""
     x = images.float()
     m = x.mean(dim=(1, 2, 3), keepdim=True)
-    s = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(0.5)      # a flat image stays flat
+    s = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(0.5)  # a flat image stays flat
     return ((x - m) / s * std + mean).clamp(0, 255).round().to(torch.uint8)
 
 
@@ -65,15 +66,15 @@ def nearest2(query: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray
     idx = torch.empty(len(q), dtype=torch.long)
     r2 = (r * r).sum(1)
     for i in range(0, len(q), BLOCK):
-        qb = q[i:i + BLOCK]
+        qb = q[i : i + BLOCK]
         sq = (qb * qb).sum(1, keepdim=True) + r2[None, :] - 2 * (qb @ r.T)
         j = sq.topk(2, dim=1, largest=False).indices
         a = (qb - r[j[:, 0]]).norm(dim=1)
         b = (qb - r[j[:, 1]]).norm(dim=1)
         swap = b < a
-        d1[i:i + len(qb)] = torch.where(swap, b, a)
-        d2[i:i + len(qb)] = torch.where(swap, a, b)
-        idx[i:i + len(qb)] = torch.where(swap, j[:, 1], j[:, 0])
+        d1[i : i + len(qb)] = torch.where(swap, b, a)
+        d2[i : i + len(qb)] = torch.where(swap, a, b)
+        idx[i : i + len(qb)] = torch.where(swap, j[:, 1], j[:, 0])
     return d1.numpy(), d2.numpy(), idx.numpy()
 
 
@@ -89,27 +90,37 @@ def _ratio(d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Memorisation:
-    share: float              # of generated images flagged
-    share_se: float           # binomial standard error
-    threshold: float          # d1 threshold: the PERCENTILE-th percentile of held-out d1
-    ratio_threshold: float    # the RATIO_PERCENTILE-th percentile of held-out d1/d2
-    heldout_share: float      # the same share for the half of the held-out images that did not set the thresholds
-    dist: np.ndarray          # d1 of each generated image
-    ratio: np.ndarray         # d1 / d2 of each generated image
-    index: np.ndarray         # index (into the reference set) of its nearest image
-    flagged: np.ndarray       # bool, per generated image
+    share: float  # of generated images flagged
+    share_se: float  # binomial standard error
+    threshold: float  # d1 threshold: the PERCENTILE-th percentile of held-out d1
+    ratio_threshold: float  # the RATIO_PERCENTILE-th percentile of held-out d1/d2
+    heldout_share: float  # the same share for the half of the held-out images that did not set the thresholds
+    dist: np.ndarray  # d1 of each generated image
+    ratio: np.ndarray  # d1 / d2 of each generated image
+    index: np.ndarray  # index (into the reference set) of its nearest image
+    flagged: np.ndarray  # bool, per generated image
 
     def as_dict(self) -> dict[str, float]:
-        return {"share": self.share, "share_se": self.share_se, "threshold": self.threshold,
-                "ratio_threshold": self.ratio_threshold, "heldout_share": self.heldout_share}
+        return {
+            "share": self.share,
+            "share_se": self.share_se,
+            "threshold": self.threshold,
+            "ratio_threshold": self.ratio_threshold,
+            "heldout_share": self.heldout_share,
+        }
 
 
-def memorisation(reference: np.ndarray, heldout: np.ndarray, fake: np.ndarray, percentile: float = PERCENTILE,
-                 ratio_percentile: float = RATIO_PERCENTILE) -> Memorisation:
+def memorisation(
+    reference: np.ndarray,
+    heldout: np.ndarray,
+    fake: np.ndarray,
+    percentile: float = PERCENTILE,
+    ratio_percentile: float = RATIO_PERCENTILE,
+) -> Memorisation:
     """The memorised share of ``fake`` rows (see the module docstring); all (N, D) arrays: pixels or features."""
     h1, h2, _ = nearest2(heldout, reference)
     hr = _ratio(h1, h2)
-    calib, report = slice(0, None, 2), slice(1, None, 2)      # thresholds from one half of H, the real share on the other
+    calib, report = slice(0, None, 2), slice(1, None, 2)  # thresholds from one half of H, the real share on the other
     if len(h1) < 2:
         calib = report = slice(None)
     thr, rthr = float(np.percentile(h1[calib], percentile)), float(np.percentile(hr[calib], ratio_percentile))
@@ -117,8 +128,17 @@ def memorisation(reference: np.ndarray, heldout: np.ndarray, fake: np.ndarray, p
     fr = _ratio(f1, f2)
     flagged = (f1 <= thr) & (fr <= rthr)
     share = float(flagged.mean())
-    return Memorisation(share, float(np.sqrt(share * (1 - share) / len(f1))), thr, rthr,
-                        float(((h1[report] <= thr) & (hr[report] <= rthr)).mean()), f1, fr, idx, flagged)
+    return Memorisation(
+        share,
+        float(np.sqrt(share * (1 - share) / len(f1))),
+        thr,
+        rthr,
+        float(((h1[report] <= thr) & (hr[report] <= rthr)).mean()),
+        f1,
+        fr,
+        idx,
+        flagged,
+    )
 
 
 def worst_offenders(m: Memorisation, k: int = 10) -> np.ndarray:

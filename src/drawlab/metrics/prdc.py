@@ -10,6 +10,7 @@ With r_k(x) the distance from x to its k-th nearest neighbour within its own set
 
 Distances are computed in blocks, so 10,000 x 10,000 needs little memory.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ BLOCK = 2048
 
 def _blocks(a: torch.Tensor, b: torch.Tensor):
     for i in range(0, len(a), BLOCK):
-        yield i, torch.cdist(a[i:i + BLOCK], b)
+        yield i, torch.cdist(a[i : i + BLOCK], b)
 
 
 def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
@@ -32,7 +33,7 @@ def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
         raise ValueError(f"k-NN with k={k} needs more than {k} samples, got {len(t)}")
     out = torch.empty(len(t), dtype=torch.float64)
     for i, d in _blocks(t, t):
-        out[i:i + len(d)] = d.topk(k + 1, dim=1, largest=False).values[:, k]  # index 0 is the point itself
+        out[i : i + len(d)] = d.topk(k + 1, dim=1, largest=False).values[:, k]  # index 0 is the point itself
     return out.numpy()
 
 
@@ -62,18 +63,26 @@ def prdc(real: np.ndarray, fake: np.ndarray, k: int = 5) -> PRDC:
     f = torch.as_tensor(np.asarray(fake), dtype=torch.float64)
     rr = torch.as_tensor(knn_radii(real, k))
     fr = torch.as_tensor(knn_radii(fake, k))
-    in_real = torch.zeros(len(f), dtype=torch.bool)      # precision
-    count = torch.zeros(len(f), dtype=torch.float64)     # density
-    for i, d in _blocks(f, r):                            # d: (block of fakes, N reals)
+    in_real = torch.zeros(len(f), dtype=torch.bool)  # precision
+    count = torch.zeros(len(f), dtype=torch.float64)  # density
+    for i, d in _blocks(f, r):  # d: (block of fakes, N reals)
         inside = d < rr[None, :]
-        in_real[i:i + len(d)] = inside.any(1)
-        count[i:i + len(d)] = inside.sum(1).double()
-    recalled = torch.zeros(len(r), dtype=torch.bool)     # recall
-    covered = torch.zeros(len(r), dtype=torch.bool)      # coverage
-    for i, d in _blocks(r, f):                            # d: (block of reals, M fakes)
-        recalled[i:i + len(d)] = (d < fr[None, :]).any(1)
-        covered[i:i + len(d)] = d.min(1).values < rr[i:i + len(d)]
+        in_real[i : i + len(d)] = inside.any(1)
+        count[i : i + len(d)] = inside.sum(1).double()
+    recalled = torch.zeros(len(r), dtype=torch.bool)  # recall
+    covered = torch.zeros(len(r), dtype=torch.bool)  # coverage
+    for i, d in _blocks(r, f):  # d: (block of reals, M fakes)
+        recalled[i : i + len(d)] = (d < fr[None, :]).any(1)
+        covered[i : i + len(d)] = d.min(1).values < rr[i : i + len(d)]
     p, rc, cv = float(in_real.double().mean()), float(recalled.double().mean()), float(covered.double().mean())
     dens = count / k
-    return PRDC(p, rc, float(dens.mean()), cv, _se_share(p, len(f)), _se_share(rc, len(r)),
-                float(dens.std() / np.sqrt(len(f))) if len(f) > 1 else float("nan"), _se_share(cv, len(r)))
+    return PRDC(
+        p,
+        rc,
+        float(dens.mean()),
+        cv,
+        _se_share(p, len(f)),
+        _se_share(rc, len(r)),
+        float(dens.std() / np.sqrt(len(f))) if len(f) > 1 else float("nan"),
+        _se_share(cv, len(r)),
+    )

@@ -1,10 +1,11 @@
 """In-training evaluation (`drawlab train --eval-every N`): the main metrics of `drawlab evaluate`
 on fewer images (FID, precision, recall, coverage; modes and conditional accuracy for labelled
 data), cheap enough to log as curves; FID picks the best checkpoint."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -23,15 +24,22 @@ class FIDProbe:
     successive values differ only through training. Floor: the same FID between two real sets.
     """
 
-    def __init__(self, ds: ImageDataset, n: int, root: str | Path | None, device: torch.device,
-                 echo: Callable[[str], None] | None = None, seed: int = 0):
+    def __init__(
+        self,
+        ds: ImageDataset,
+        n: int,
+        root: str | Path | None,
+        device: torch.device,
+        echo: Callable[[str], None] | None = None,
+        seed: int = 0,
+    ):
         self.n, _ = plan_n(n, len(ds), FEATURE_DIM)
         self.device, self.seed = device, seed
         self.fnet = get_feature_net(ds, root, device, echo=echo)
         g = torch.Generator().manual_seed(10_000 + seed)
         perm = torch.randperm(len(ds), generator=g)
-        self.f_real = self.fnet.features(real_images(ds, perm[:self.n].sort().values))
-        f_b = self.fnet.features(real_images(ds, perm[self.n:2 * self.n].sort().values))
+        self.f_real = self.fnet.features(real_images(ds, perm[: self.n].sort().values))
+        f_b = self.fnet.features(real_images(ds, perm[self.n : 2 * self.n].sort().values))
         self.name = metric_name("fid", self.n, self.fnet.tag)
         self.floor = frechet.fid(f_b, self.f_real)
 

@@ -1,4 +1,5 @@
 """Readable output of an evaluation: the terminal table."""
+
 from __future__ import annotations
 
 import math
@@ -32,10 +33,15 @@ def _num(v: float) -> str:
 def headline(rec: dict[str, Any]) -> str:
     p = rec["protocol"]
     fn = p["feature_net"]
-    score = (f"held-out accuracy {100 * fn['heldout_accuracy']:.1f}%" if "heldout_accuracy" in fn
-             else f"held-out reconstruction MSE {fn.get('heldout_mse', float('nan')):.4f}")
-    return (f"{rec['run']}: {rec['model']} step {rec['step']} on {rec['data_name']} | "
-            f"{p['n']} samples vs {p['n']} real | feature net {fn['name']} ({score})")
+    score = (
+        f"held-out accuracy {100 * fn['heldout_accuracy']:.1f}%"
+        if "heldout_accuracy" in fn
+        else f"held-out reconstruction MSE {fn.get('heldout_mse', float('nan')):.4f}"
+    )
+    return (
+        f"{rec['run']}: {rec['model']} step {rec['step']} on {rec['data_name']} | "
+        f"{p['n']} samples vs {p['n']} real | feature net {fn['name']} ({score})"
+    )
 
 
 def table(rec: dict[str, Any]) -> str:
@@ -43,13 +49,22 @@ def table(rec: dict[str, Any]) -> str:
     rows = [("metric", "value", "real data", "better")]
     for name, e in rec["metrics"].items():
         better = e.get("better", KINDS[e["kind"]].better if e.get("kind") in KINDS else "")
-        rows.append((name, fmt(e["value"], e.get("spread")), fmt(e.get("real"), e.get("real_spread")),
-                     "closer to real" if better == "closer" else better))
+        rows.append(
+            (
+                name,
+                fmt(e["value"], e.get("spread")),
+                fmt(e.get("real"), e.get("real_spread")),
+                "closer to real" if better == "closer" else better,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [headline(rec)]
     for i, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w) if j < 3 else c
-                               for j, (c, w) in enumerate(zip(r, widths))).rstrip())
+        lines.append(
+            "  ".join(
+                c.ljust(w) if j == 0 else c.rjust(w) if j < 3 else c for j, (c, w) in enumerate(zip(r, widths))
+            ).rstrip()
+        )
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     for note in rec.get("notes", []):

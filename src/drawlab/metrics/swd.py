@@ -11,6 +11,7 @@ counts. The distance per level is the mean over ``REPEATS`` x ``DIRECTIONS`` ran
 1-D Wasserstein-1 distance between the projected descriptors (sorted, equal counts), times 1,000; the value
 is the mean over levels.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,19 +21,19 @@ import torch
 import torch.nn.functional as F
 
 PATCH = 7
-PATCHES = 32          # neighbourhoods per image and level
-MIN_SIDE = 14         # the smallest pyramid level
+PATCHES = 32  # neighbourhoods per image and level
+MIN_SIDE = 14  # the smallest pyramid level
 REPEATS = 4
 DIRECTIONS = 128
-PROTOCOL = "lap7"     # the name's tag: 7x7 Laplacian patches, real-set normalisation
+PROTOCOL = "lap7"  # the name's tag: 7x7 Laplacian patches, real-set normalisation
 _KERNEL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
 
 
 @dataclass(frozen=True)
 class SWD:
-    value: float               # mean over levels, x1000
-    spread: float              # std of the mean over the REPEATS direction sets
-    levels: dict[int, float]   # side -> distance at that level, x1000
+    value: float  # mean over levels, x1000
+    spread: float  # std of the mean over the REPEATS direction sets
+    levels: dict[int, float]  # side -> distance at that level, x1000
 
 
 def _blur(x: torch.Tensor) -> torch.Tensor:
@@ -41,8 +42,8 @@ def _blur(x: torch.Tensor) -> torch.Tensor:
     h, w = x.shape[-2:]
     y = F.pad(x, (2, 2, 2, 2), mode="reflect")
     k = _KERNEL.tolist()
-    y = sum(k[i] * y[..., :, i:i + w] for i in range(5))
-    return sum(k[i] * y[..., i:i + h, :] for i in range(5))
+    y = sum(k[i] * y[..., :, i : i + w] for i in range(5))
+    return sum(k[i] * y[..., i : i + h, :] for i in range(5))
 
 
 def laplacian_pyramid(x: torch.Tensor, min_side: int = MIN_SIDE) -> list[torch.Tensor]:
@@ -65,7 +66,7 @@ def _patches(level: torch.Tensor, per_image: int, g: torch.Generator) -> torch.T
     ys = torch.randint(0, h - p + 1, (n, per_image), generator=g)
     xs = torch.randint(0, w - p + 1, (n, per_image), generator=g)
     off = torch.arange(p)
-    rows = (ys[..., None] + off)[..., :, None].expand(n, per_image, p, p)   # (n, k, p, p)
+    rows = (ys[..., None] + off)[..., :, None].expand(n, per_image, p, p)  # (n, k, p, p)
     cols = (xs[..., None] + off)[..., None, :].expand(n, per_image, p, p)
     flat = level.reshape(n, c, h * w)
     idx = (rows * w + cols).reshape(n, 1, -1).expand(n, c, per_image * p * p)
@@ -115,5 +116,5 @@ def swd(fake: torch.Tensor, real: torch.Tensor, seed: int = 0) -> SWD:
         vals = sliced_wasserstein(_normalise(f, r, c), _normalise(r, r, c), g)
         levels[side] = 1000 * sum(vals) / len(vals)
         per_repeat.append(vals)
-    means = torch.tensor(per_repeat).mean(dim=0) * 1000      # (REPEATS,) mean over levels
+    means = torch.tensor(per_repeat).mean(dim=0) * 1000  # (REPEATS,) mean over levels
     return SWD(float(means.mean()), float(means.std()) if REPEATS > 1 else float("nan"), levels)

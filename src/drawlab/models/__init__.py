@@ -3,6 +3,7 @@
 Every module of this package is imported once, so a new file with a ``@register``ed family class is
 found without editing any list; building blocks (nets, tricks, base) simply register nothing.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -6,6 +6,7 @@ moving average over the last ~100 batches) of the codes' mean and covariance, ke
 sampling network, so checkpoints, EMA and resume carry it. Sampling maps a standard normal latent z to the
 code mean + L z (L L^T = covariance), so seeds, interpolations and the explorer work unchanged.
 """
+
 from __future__ import annotations
 
 import torch
@@ -15,7 +16,7 @@ from .. import losses
 from .base import Family, register
 from .nets import ConvEncoder, ConvGenerator, dcgan_init
 
-MOMENTUM = 0.01   # weight of each batch in the running code statistics (~100 batches)
+MOMENTUM = 0.01  # weight of each batch in the running code statistics (~100 batches)
 
 
 class FittedGaussianDecoder(nn.Module):

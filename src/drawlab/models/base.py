@@ -4,12 +4,14 @@ A family owns its networks, its optimizers and its training step; the Trainer ow
 everything else (data, checkpoints, logging, resume). Adding a model is adding one
 file that defines a subclass decorated with ``@register``.
 """
+
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Callable, ClassVar, Iterator
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -17,13 +19,13 @@ from torch import nn
 from .. import losses, rng
 from ..config import ModelConfig
 from ..errors import ConfigError
-from . import tricks
 from ..images import to_uint8
+from . import tricks
 
-REGISTRY: dict[str, type["Family"]] = {}
+REGISTRY: dict[str, type[Family]] = {}
 
 
-def register(cls: type["Family"]) -> type["Family"]:
+def register(cls: type[Family]) -> type[Family]:
     """Class decorator: make a family available under ``cls.name``."""
     REGISTRY[cls.name] = cls
     return cls
@@ -34,7 +36,7 @@ def adversarial_names() -> str:
     return ", ".join(sorted(n for n, cls in REGISTRY.items() if cls.adversarial))
 
 
-def get_family(name: str) -> type["Family"]:
+def get_family(name: str) -> type[Family]:
     """The family class registered as ``name``; a ConfigError lists the known ones otherwise."""
     if name not in REGISTRY:
         raise ConfigError(f"unknown model {name!r}: use one of {', '.join(sorted(REGISTRY))} (see `drawlab models`)")
@@ -50,20 +52,22 @@ class Family:
 
     name: ClassVar[str]
     summary: ClassVar[str]
-    rung: ClassVar[float] = 99.0           # place on the ladder (`drawlab models` lists in this order)
-    needs_labels: ClassVar[bool] = False   # refuses unlabelled data
-    uses_labels: ClassVar[bool] = False    # the generator takes the label when the data has labels
-    adversarial: ClassVar[bool] = False    # has a discriminator "D" (and so the tricks, monitors and gallery)
-    reconstructs: ClassVar[bool] = False   # has ``reconstruct(x, y)`` (autoencoders): reconstruction grids
+    rung: ClassVar[float] = 99.0  # place on the ladder (`drawlab models` lists in this order)
+    needs_labels: ClassVar[bool] = False  # refuses unlabelled data
+    uses_labels: ClassVar[bool] = False  # the generator takes the label when the data has labels
+    adversarial: ClassVar[bool] = False  # has a discriminator "D" (and so the tricks, monitors and gallery)
+    reconstructs: ClassVar[bool] = False  # has ``reconstruct(x, y)`` (autoencoders): reconstruction grids
 
     def __init__(self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int):
         if self.needs_labels and num_classes <= 1:
-            raise ConfigError(f"model {self.name} needs labelled data (a dataset with classes, e.g. mnist, "
-                              "or a folder with one subfolder per class); for unlabelled images use --model dcgan")
+            raise ConfigError(
+                f"model {self.name} needs labelled data (a dataset with classes, e.g. mnist, "
+                "or a folder with one subfolder per class); for unlabelled images use --model dcgan"
+            )
         tricks.check_tricks(cfg, self.adversarial, self.name)
         tricks.check_stabilisers(cfg, self.adversarial, self.name)
         self.cfg, self.shape = cfg, tuple(shape)
-        self.steps_per_epoch = 1   # set by the trainer: tricks counted in epochs need it
+        self.steps_per_epoch = 1  # set by the trainer: tricks counted in epochs need it
         self.num_classes = num_classes if self.uses_labels else 0
         self.nets: dict[str, nn.Module] = self.prepare_networks(self.build_networks())
         self.opts: dict[str, torch.optim.Optimizer] = self.build_optimizers()
@@ -71,8 +75,8 @@ class Family:
             self.nets["G_ema"] = copy.deepcopy(self.nets["G"]).requires_grad_(False)
         self.autocast: Callable[[], AbstractContextManager] = nullcontext
         self.steps_done = 0
-        self.ema_weight_on_device: torch.Tensor | None = None   # set by CUDA graphs: the weight of each replay
-        self.processes = 1      # data-parallel processes sharing each batch (set by the trainer): EMA counts all rows
+        self.ema_weight_on_device: torch.Tensor | None = None  # set by CUDA graphs: the weight of each replay
+        self.processes = 1  # data-parallel processes sharing each batch (set by the trainer): EMA counts all rows
 
     @property
     def conditional(self) -> bool:
@@ -99,10 +103,11 @@ class Family:
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Adam for every trainable network it built (D at ``lr_d``, the rest -- G, an encoder -- at ``lr_g``)."""
         lrs = {"D": self.cfg.lr_d}
-        return {k: torch.optim.Adam(net.parameters(), lr=lrs.get(k, self.cfg.lr_g),
-                                    betas=(self.cfg.beta1, self.cfg.beta2))
-                for k, net in self.nets.items()
-                if k != "G_ema" and any(p.requires_grad for p in net.parameters())}
+        return {
+            k: torch.optim.Adam(net.parameters(), lr=lrs.get(k, self.cfg.lr_g), betas=(self.cfg.beta1, self.cfg.beta2))
+            for k, net in self.nets.items()
+            if k != "G_ema" and any(p.requires_grad for p in net.parameters())
+        }
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
         """One optimisation step on a real batch; returns detached scalar metrics (no host sync)."""
@@ -114,7 +119,7 @@ class Family:
         """Whether any network convolves (then NHWC memory layout pays)."""
         return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for net in self.nets.values() for m in net.modules())
 
-    def to(self, device: torch.device, channels_last: bool = False) -> "Family":
+    def to(self, device: torch.device, channels_last: bool = False) -> Family:
         """Move networks (and optimizer state) to ``device``, optionally in NHWC layout."""
         for net in self.nets.values():
             net.to(device)
@@ -158,7 +163,7 @@ class Family:
         out = []
         with torch.inference_mode():
             for i in range(0, len(z), batch):
-                x = self.generate(z[i:i + batch].to(device), y[i:i + batch].to(device))
+                x = self.generate(z[i : i + batch].to(device), y[i : i + batch].to(device))
                 out.append(to_uint8(x).cpu())
         return torch.cat(out)
 
@@ -227,6 +232,7 @@ class AdversarialFamily(Family):
 
     def __init__(self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int):
         from ..augment import parse_policy
+
         self.loss = losses.get_loss(cfg.loss)
         penalties: list[losses.Penalty] = []
         if cfg.penalty_weight() > 0:
@@ -254,6 +260,7 @@ class AdversarialFamily(Family):
     def d_view(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Images as D sees them in both phases: instance noise, then DiffAugment."""
         from ..augment import diff_augment
+
         return diff_augment(tricks.add_noise(x, tricks.noise_sigma(self.cfg, self.steps_done), gen), self.augment, gen)
 
     @property
@@ -267,8 +274,9 @@ class AdversarialFamily(Family):
 
     def _d_inputs(self, x: torch.Tensor, fake, gen: torch.Generator):
         """(real batch, generated batch) as D sees them: swapped, noised and augmented."""
-        x = tricks.swap_real(x, full_size(fake), tricks.swap_count(self.cfg, x.shape[0], self.steps_done,
-                                                                   self.steps_per_epoch))
+        x = tricks.swap_real(
+            x, full_size(fake), tricks.swap_count(self.cfg, x.shape[0], self.steps_done, self.steps_per_epoch)
+        )
         return self.d_view(x, gen), self.d_view(fake, gen)
 
     def _d_update(self, x, yl, gen) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -302,24 +310,29 @@ class AdversarialFamily(Family):
         yl = self.labels_for(y)
         for _ in range(self.cfg.d_steps):
             d_loss, real_logits, fake_logits, fake = self._d_update(x, yl, gen)
-        D.requires_grad_(False)                      # no weight gradients for D in the G step
-        if self.steps_done < self.cfg.d_pretrain_steps:   # D alone against the untrained G
+        D.requires_grad_(False)  # no weight gradients for D in the G step
+        if self.steps_done < self.cfg.d_pretrain_steps:  # D alone against the untrained G
             with torch.no_grad(), self.autocast():
                 g_loss = self.loss.g_loss(D(detached(fake), yl), D(x, yl) if self.loss.relativistic else None)
         else:
-            for i in range(self.cfg.g_steps):        # the first reuses the last fake batch (as pytorch/examples)
+            for i in range(self.cfg.g_steps):  # the first reuses the last fake batch (as pytorch/examples)
                 batch = fake if i == 0 else self.generate_for_d(self.noise(x.shape[0], gen, x.device), yl)
                 g_loss = self._g_update(batch, x, yl, gen)
         D.requires_grad_(True)
         self.steps_done += 1
         self.update_ema(x.shape[0])
         r = self.readout
-        return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach(),
-                r.keys[0]: r.values(real_logits).mean(), r.keys[1]: r.values(fake_logits).mean()}
+        return {
+            "loss_d": d_loss.detach(),
+            "loss_g": g_loss.detach(),
+            r.keys[0]: r.values(real_logits).mean(),
+            r.keys[1]: r.values(fake_logits).mean(),
+        }
 
     @torch.no_grad()
-    def judge(self, images: torch.Tensor, labels: torch.Tensor | None, batch: int = 128,
-              as_in_training: bool = True) -> torch.Tensor:
+    def judge(
+        self, images: torch.Tensor, labels: torch.Tensor | None, batch: int = 128, as_in_training: bool = True
+    ) -> torch.Tensor:
         """D's logits (N,) float32 on the CPU for images (N, C, H, W) in [-1, 1] (labels (N,) for conditional D).
 
         ``as_in_training``: D in training mode, in batches of ``batch`` of one kind (as the losses see it;
@@ -333,9 +346,9 @@ class AdversarialFamily(Family):
         try:
             with _statistics_kept(D):
                 for i in range(0, len(images), batch):
-                    yb = labels[i:i + batch].to(device) if self.conditional and labels is not None else None
+                    yb = labels[i : i + batch].to(device) if self.conditional and labels is not None else None
                     with self.autocast():
-                        out.append(D(images[i:i + batch].to(device), yb).float().cpu())
+                        out.append(D(images[i : i + batch].to(device), yb).float().cpu())
         finally:
             D.train(was)
         return torch.cat(out)
@@ -348,7 +361,7 @@ class AdversarialFamily(Family):
         with _statistics_kept(G):
             for i in range(0, len(z), batch):
                 with self.autocast():
-                    out.append(G(z[i:i + batch], y[i:i + batch] if self.conditional else None).float())
+                    out.append(G(z[i : i + batch], y[i : i + batch] if self.conditional else None).float())
         return torch.cat(out)
 
 
@@ -365,8 +378,11 @@ def full_size(images) -> torch.Tensor:
 @contextmanager
 def _statistics_kept(net: nn.Module) -> Iterator[None]:
     """Run ``net`` (e.g. in training mode, to look) and put its BatchNorm running statistics back after."""
-    saved = {k: v.clone() for k, v in net.state_dict().items()
-             if "running" in k or "num_batches" in k or k.endswith(("._u", "._v"))}   # BatchNorm; spectral norm
+    saved = {
+        k: v.clone()
+        for k, v in net.state_dict().items()
+        if "running" in k or "num_batches" in k or k.endswith(("._u", "._v"))
+    }  # BatchNorm; spectral norm
     try:
         yield
     finally:
@@ -379,15 +395,19 @@ def check_known(cfg: ModelConfig) -> None:
     if cfg.loss not in losses.LOSSES:
         raise ConfigError(f"unknown loss {cfg.loss!r}: use one of {', '.join(losses.LOSSES)}")
     if cfg.label_smoothing > 0 and not losses.get_loss(cfg.loss).supports_smoothing:
-        raise ConfigError(f"--label-smoothing applies to the nonsaturating and lsgan losses; {cfg.loss} has no "
-                          "probability targets: drop --label-smoothing")
+        raise ConfigError(
+            f"--label-smoothing applies to the nonsaturating and lsgan losses; {cfg.loss} has no "
+            "probability targets: drop --label-smoothing"
+        )
     if cfg.d_cond not in ("concat", "projection"):
         raise ConfigError(f"unknown d_cond {cfg.d_cond!r}: use concat or projection")
     if cfg.pair_labels not in ("true", "random"):
         raise ConfigError(f"--pair-labels {cfg.pair_labels!r}: use true or random")
     if cfg.pair_labels == "random" and cfg.name not in ("mlp-mse", "conv-mse"):
-        raise ConfigError(f"--pair-labels random replays the article's MSE experiment: use it with mlp-mse or "
-                          f"conv-mse, not {cfg.name}")
+        raise ConfigError(
+            f"--pair-labels random replays the article's MSE experiment: use it with mlp-mse or "
+            f"conv-mse, not {cfg.name}"
+        )
     if cfg.d_steps < 1:
         raise ConfigError("--d-steps must be at least 1")
     if not (math.isfinite(cfg.ema_images) and cfg.ema_images >= 0):

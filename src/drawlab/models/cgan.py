@@ -2,6 +2,7 @@
 beside the image (``d_cond="concat"``, Mirza & Osindero 2014; ``--d-cond projection`` adds the
 projection of Miyato & Koyama 2018 instead, which collapsed within classes in our MNIST runs),
 so ``sample --label K`` draws class K."""
+
 from __future__ import annotations
 
 from .base import register

@@ -1,4 +1,5 @@
 """conv-mse: the naive generator with a transposed-conv body, still trained with pixel MSE."""
+
 from __future__ import annotations
 
 from .base import ReconstructionFamily, register

@@ -1,4 +1,5 @@
 """dcgan: Radford et al. 2015, scaled to the image size (transposed convs, BatchNorm, LeakyReLU in D)."""
+
 from __future__ import annotations
 
 from .base import AdversarialFamily, register
@@ -13,8 +14,9 @@ class DCGAN(AdversarialFamily):
 
     def build_networks(self):
         g = ConvGenerator(self.cfg.z_dim, self.shape, self.cfg.width, self.num_classes)
-        d = ConvDiscriminator(self.shape, self.cfg.d_width or self.cfg.width, self.num_classes, self.cfg.d_cond,
-                              self.d_norm)
+        d = ConvDiscriminator(
+            self.shape, self.cfg.d_width or self.cfg.width, self.num_classes, self.cfg.d_cond, self.d_norm
+        )
         dcgan_init(g)
         dcgan_init(d)
         return {"G": g, "D": d}

@@ -1,4 +1,5 @@
 """gan: the original fully connected GAN (Goodfellow et al. 2014) with the non-saturating loss on logits."""
+
 from __future__ import annotations
 
 from .base import AdversarialFamily, register
@@ -12,5 +13,7 @@ class GAN(AdversarialFamily):
     rung = 3.0
 
     def build_networks(self):
-        return {"G": MLPGenerator(self.cfg.z_dim, self.shape, (256, 512, 1024)),
-                "D": MLPDiscriminator(self.shape, (512, 256))}
+        return {
+            "G": MLPGenerator(self.cfg.z_dim, self.shape, (256, 512, 1024)),
+            "D": MLPDiscriminator(self.shape, (512, 256)),
+        }

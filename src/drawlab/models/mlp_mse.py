@@ -3,6 +3,7 @@
 Whatever z says, the MSE-optimal output is the mean of the real images of that label:
 the blurry "average digit". Shown honestly, as the first rung of the ladder.
 """
+
 from __future__ import annotations
 
 from .base import ReconstructionFamily, register

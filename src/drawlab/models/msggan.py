@@ -12,18 +12,18 @@ DiffAugment) and the WGAN gradient penalty, real images become such a pyramid to
 its parameters once and applies them alike at every scale (a shift of 1/8 of the side is 1/8 at 4x4
 too), and the penalty's gradient is taken w.r.t. every scale D reads.
 """
+
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from ..augment import diff_augment_pyramid
 from ..losses import Images
 from . import tricks
 from .base import AdversarialFamily, register
-from .nets import Conditioner, norm_layer, stage_channels, stage_plan, dcgan_init
-
+from .nets import Conditioner, dcgan_init, norm_layer, stage_channels, stage_plan
 
 
 class MSGGenerator(nn.Module):
@@ -40,13 +40,17 @@ class MSGGenerator(nn.Module):
         chans = stage_channels(width, k) if k > 0 else [width]
         self.cond = Conditioner(num_classes, min(50, 4 * max(num_classes, 1)))
         self.c0 = chans[0]
-        self.fc = nn.Sequential(nn.Linear(z_dim + self.cond.dim, self.c0 * self.start ** 2, bias=False),
-                                nn.BatchNorm1d(self.c0 * self.start ** 2), nn.ReLU(True))
-        self.ups = nn.ModuleList(nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False),
-                                               nn.BatchNorm2d(cout), nn.ReLU(True))
-                                 for cin, cout in zip(chans, chans[1:] + [max(chans[-1] // 2, 8)]))
+        self.fc = nn.Sequential(
+            nn.Linear(z_dim + self.cond.dim, self.c0 * self.start**2, bias=False),
+            nn.BatchNorm1d(self.c0 * self.start**2),
+            nn.ReLU(True),
+        )
+        self.ups = nn.ModuleList(
+            nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True))
+            for cin, cout in zip(chans, chans[1:] + [max(chans[-1] // 2, 8)])
+        )
         outs = [chans[0]] + chans[1:] + [max(chans[-1] // 2, 8)]
-        self.to_image = nn.ModuleList(nn.Sequential(nn.Conv2d(c, c_img, 1), nn.Tanh()) for c in outs[:k + 1])
+        self.to_image = nn.ModuleList(nn.Sequential(nn.Conv2d(c, c_img, 1), nn.Tanh()) for c in outs[: k + 1])
         self.ups = self.ups[:k]
 
     def pyramid(self, z: torch.Tensor, y: torch.Tensor | None = None) -> list[torch.Tensor]:
@@ -75,7 +79,7 @@ class MSGDiscriminator(nn.Module):
         chans = list(reversed(stage_channels(width, self.k))) if self.k > 0 else []
         self.num_classes = num_classes
         blocks, cin = [], c_img + num_classes
-        for i, cout in enumerate(chans):                           # (cin [+ image], s) -> (cout, s/2)
+        for i, cout in enumerate(chans):  # (cin [+ image], s) -> (cout, s/2)
             layers: list[nn.Module] = [nn.Conv2d(cin + (c_img if i > 0 else 0), cout, 4, 2, 1, bias=i == 0)]
             if i > 0 and norm != "none":
                 layers.append(norm_layer(norm, cout))
@@ -84,7 +88,7 @@ class MSGDiscriminator(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         c_last = cin + (c_img if self.k > 0 else 0)
         self.final = nn.Sequential(nn.Conv2d(c_last, c_last, 3, 1, 1), nn.LeakyReLU(0.2, True), nn.Flatten())
-        self.out = nn.Linear(c_last * self.start ** 2, 1)
+        self.out = nn.Linear(c_last * self.start**2, 1)
 
     def scales(self, x: Images) -> list[torch.Tensor]:
         """Fine to coarse: G's pyramid reversed, or average-pooled from one full-size batch."""
@@ -149,5 +153,3 @@ class MSGGAN(AdversarialFamily):
             return [t.float() for t in g.pyramid(z, y if self.conditional else None)]
         finally:
             g.train(was)
-
-

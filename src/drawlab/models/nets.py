@@ -3,6 +3,7 @@
 Depth and widths derive from the image size and channel count, so any square size works:
 the generator starts at ``start`` x ``start`` (4..7 for the usual sizes) and doubles ``k`` times.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,11 +54,11 @@ class FoldConvTranspose2d(nn.ConvTranspose2d):
             return super().forward(x, output_size)
         b, c, h, w = x.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        cols = x.permute(0, 2, 3, 1).reshape(b * h * w, c) @ self.weight.reshape(c, -1)   # (B*H*W, Cout*kh*kw)
-        cols = cols.view(b, h * w, -1).transpose(1, 2)                                     # (B, Cout*kh*kw, H*W)
+        cols = x.permute(0, 2, 3, 1).reshape(b * h * w, c) @ self.weight.reshape(c, -1)  # (B*H*W, Cout*kh*kw)
+        cols = cols.view(b, h * w, -1).transpose(1, 2)  # (B, Cout*kh*kw, H*W)
         full = ((h - 1) * sh + kh, (w - 1) * sw + kw)
-        out = nn.functional.fold(cols, full, (kh, kw), stride=(sh, sw))                    # (B, Cout, full)
-        out = out[:, :, ph:full[0] - ph, pw:full[1] - pw]
+        out = nn.functional.fold(cols, full, (kh, kw), stride=(sh, sw))  # (B, Cout, full)
+        out = out[:, :, ph : full[0] - ph, pw : full[1] - pw]
         return out + self.bias.view(1, -1, 1, 1) if self.bias is not None else out
 
 
@@ -67,23 +68,26 @@ class ConvGenerator(nn.Module):
     z [+ label] -> Linear -> (c0, start, start) -> k x [ConvTranspose 4x4 stride 2, BN, ReLU] -> tanh.
     """
 
-    def __init__(self, z_dim: int, shape: tuple[int, int, int], width: int = 64,
-                 num_classes: int = 0, one_hot: bool = False):
+    def __init__(
+        self, z_dim: int, shape: tuple[int, int, int], width: int = 64, num_classes: int = 0, one_hot: bool = False
+    ):
         super().__init__()
         c_img, size, _ = shape
         self.start, k = stage_plan(size)
         chans = stage_channels(width, k)
         self.cond = Conditioner(num_classes, min(50, 4 * max(num_classes, 1)), one_hot)
-        self.fc = nn.Sequential(                                   # (B, z+c) -> (B, c0*s*s)
-            nn.Linear(z_dim + self.cond.dim, chans[0] * self.start ** 2, bias=False),
-            nn.BatchNorm1d(chans[0] * self.start ** 2), nn.ReLU(True))
+        self.fc = nn.Sequential(  # (B, z+c) -> (B, c0*s*s)
+            nn.Linear(z_dim + self.cond.dim, chans[0] * self.start**2, bias=False),
+            nn.BatchNorm1d(chans[0] * self.start**2),
+            nn.ReLU(True),
+        )
         self.c0 = chans[0]
         layers: list[nn.Module] = []
-        for cin, cout in zip(chans[:-1], chans[1:]):              # (c_i, s, s) -> (c_i+1, 2s, 2s)
+        for cin, cout in zip(chans[:-1], chans[1:]):  # (c_i, s, s) -> (c_i+1, 2s, 2s)
             layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
-        if k > 0:                                                   # (c_last, size/2) -> (C, size)
+        if k > 0:  # (c_last, size/2) -> (C, size)
             layers += [FoldConvTranspose2d(chans[-1], c_img, 4, 2, 1), nn.Tanh()]
-        else:                                                       # no upsampling: 3x3 conv to image
+        else:  # no upsampling: 3x3 conv to image
             layers += [nn.Conv2d(chans[-1], c_img, 3, 1, 1), nn.Tanh()]
         self.body = nn.Sequential(*layers)
 
@@ -112,16 +116,22 @@ class ConvDiscriminator(nn.Module):
     (Mirza & Osindero); ``cond="projection"`` adds <embed(y), features> to the logit (Miyato & Koyama).
     """
 
-    def __init__(self, shape: tuple[int, int, int], width: int = 64, num_classes: int = 0, cond: str = "concat",
-                 norm: str = "batch"):
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        width: int = 64,
+        num_classes: int = 0,
+        cond: str = "concat",
+        norm: str = "batch",
+    ):
         super().__init__()
         c_img, size, _ = shape
         start, k = stage_plan(size)
-        chans = list(reversed(stage_channels(width, k)))           # fine -> coarse
+        chans = list(reversed(stage_channels(width, k)))  # fine -> coarse
         self.num_classes, self.cond = num_classes, cond if num_classes > 0 else "none"
         layers: list[nn.Module] = []
         cin = c_img + (num_classes if self.cond == "concat" else 0)
-        for i, cout in enumerate(chans if k > 0 else []):          # (cin, s) -> (cout, s/2)
+        for i, cout in enumerate(chans if k > 0 else []):  # (cin, s) -> (cout, s/2)
             layers.append(nn.Conv2d(cin, cout, 4, 2, 1, bias=i == 0))
             if i > 0 and norm != "none":
                 layers.append(norm_layer(norm, cout))
@@ -132,7 +142,7 @@ class ConvDiscriminator(nn.Module):
         self.out = nn.Linear(feat, 1)
         self.embed = nn.Embedding(num_classes, feat) if self.cond == "projection" else None
         if self.embed is not None:
-            nn.init.zeros_(self.embed.weight)                      # starts unconditional, learns the projection
+            nn.init.zeros_(self.embed.weight)  # starts unconditional, learns the projection
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The flattened conv features (B, feat), label planes appended first when conditional."""
@@ -164,8 +174,14 @@ class ConvEncoder(ConvDiscriminator):
 class MLPGenerator(nn.Module):
     """(z, y) -> images (B, C, H, W) in [-1, 1] through fully connected layers."""
 
-    def __init__(self, z_dim: int, shape: tuple[int, int, int], hidden: tuple[int, ...] = (256, 512, 1024),
-                 num_classes: int = 0, one_hot: bool = True):
+    def __init__(
+        self,
+        z_dim: int,
+        shape: tuple[int, int, int],
+        hidden: tuple[int, ...] = (256, 512, 1024),
+        num_classes: int = 0,
+        one_hot: bool = True,
+    ):
         super().__init__()
         self.shape = shape
         self.cond = Conditioner(num_classes, 0, one_hot=one_hot)

@@ -3,6 +3,7 @@
 Every random draw comes from the trainer's generator, so a resumed run repeats them exactly.
 Images are float (B, C, H, W) in [-1, 1]; targets float (B,) with 1 = real, 0 = generated.
 """
+
 from __future__ import annotations
 
 import torch
@@ -12,8 +13,9 @@ from ..config import ModelConfig
 from ..errors import ConfigError
 
 
-def targets(n: int, real: bool, smoothing: float, flip: float, gen: torch.Generator,
-            device: torch.device) -> torch.Tensor:
+def targets(
+    n: int, real: bool, smoothing: float, flip: float, gen: torch.Generator, device: torch.device
+) -> torch.Tensor:
     """D's targets (n,): 1 - ``smoothing`` for real images (one-sided smoothing), 0 for generated ones,
     each flipped to the other side with probability ``flip``."""
     t = torch.full((n,), 1.0 - smoothing if real else 0.0, device=device)
@@ -60,8 +62,10 @@ def check_tricks(cfg: ModelConfig, adversarial: bool, family: str) -> None:
             on["d_steps"] = cfg.d_steps
         if on:
             name = "--" + next(iter(on)).replace("_", "-")
-            raise ConfigError(f"{name} is a trick for adversarial models ({_adversarial()}); {family} has no "
-                              "discriminator: drop it or choose one of those models")
+            raise ConfigError(
+                f"{name} is a trick for adversarial models ({_adversarial()}); {family} has no "
+                "discriminator: drop it or choose one of those models"
+            )
         return
     for name in ("g_steps",):
         if getattr(cfg, name) < 1:
@@ -71,11 +75,14 @@ def check_tricks(cfg: ModelConfig, adversarial: bool, family: str) -> None:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
     for name in ("swap_real_fraction", "flip_labels"):
         if not 0 <= getattr(cfg, name) <= 1:
-            raise ConfigError(f"--{name.replace('_', '-')} is a fraction: give a value in [0, 1], "
-                              f"got {getattr(cfg, name)}")
+            raise ConfigError(
+                f"--{name.replace('_', '-')} is a fraction: give a value in [0, 1], got {getattr(cfg, name)}"
+            )
     if cfg.flip_labels >= 0.5:
-        raise ConfigError(f"--flip-labels {cfg.flip_labels} flips half or more of D's targets, which teaches D "
-                          "the opposite task: use a small value such as 0.05")
+        raise ConfigError(
+            f"--flip-labels {cfg.flip_labels} flips half or more of D's targets, which teaches D "
+            "the opposite task: use a small value such as 0.05"
+        )
     if cfg.instance_noise_steps is not None and cfg.instance_noise_steps < 1:
         raise ConfigError(f"--instance-noise-steps must be at least 1, got {cfg.instance_noise_steps}")
     if cfg.swap_real_fraction > 0 and cfg.swap_until_epoch <= 0:
@@ -90,6 +97,7 @@ def check_stabilisers(cfg: ModelConfig, adversarial: bool, family: str) -> None:
     """One clear line for a loss regulariser or stabiliser with a bad value, a bad combination, or one
     switched on for a model without a discriminator."""
     from ..augment import parse_policy
+
     if cfg.spectral_norm not in SPECTRAL:
         raise ConfigError(f"--spectral-norm {cfg.spectral_norm!r}: use one of {', '.join(SPECTRAL)}")
     if cfg.d_norm not in NORMS:
@@ -108,18 +116,22 @@ def check_stabilisers(cfg: ModelConfig, adversarial: bool, family: str) -> None:
     if not adversarial:
         if on:
             name = "--" + next(iter(on)).replace("_", "-")
-            raise ConfigError(f"{name} regularises a discriminator; {family} has none: drop it or choose an "
-                              f"adversarial model ({_adversarial()})")
+            raise ConfigError(
+                f"{name} regularises a discriminator; {family} has none: drop it or choose an "
+                f"adversarial model ({_adversarial()})"
+            )
         return
     if cfg.loss == "wgan-gp" and cfg.penalty_weight() <= 0:
         raise ConfigError("--loss wgan-gp is defined with its gradient penalty: give --gp-weight > 0 (10 is usual)")
     penalised = cfg.penalty_weight() > 0 or cfg.r1 > 0
     if penalised and cfg.resolved_d_norm() == "batch":
-        raise ConfigError("a gradient penalty (--gp-weight, --r1) with --d-norm batch mixes every image of a batch "
-                          "into each image's gradient: use --d-norm layer, instance or none (auto chooses)")
+        raise ConfigError(
+            "a gradient penalty (--gp-weight, --r1) with --d-norm batch mixes every image of a batch "
+            "into each image's gradient: use --d-norm layer, instance or none (auto chooses)"
+        )
 
 
 def _adversarial() -> str:
     from .base import adversarial_names
-    return adversarial_names()
 
+    return adversarial_names()

@@ -8,6 +8,7 @@ Gaussian with fixed sigma = 0.1 (in [0, 1] pixel units) for colour. The KL term 
 pulls them in. Logged per image, in nats: the ELBO, the reconstruction term and the KL term.
 Conditional when the data has labels (labels into encoder and decoder): ``sample --label K`` draws class K.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,8 @@ from .. import rng
 from .base import Family, register
 from .nets import ConvEncoder, ConvGenerator, dcgan_init
 
-KL_WARMUP = 500        # steps of the linear KL warm-up
-GAUSSIAN_SIGMA = 0.1   # the Gaussian likelihood's fixed sigma, in [0, 1] pixel units
+KL_WARMUP = 500  # steps of the linear KL warm-up
+GAUSSIAN_SIGMA = 0.1  # the Gaussian likelihood's fixed sigma, in [0, 1] pixel units
 
 
 def bernoulli_nll(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -32,7 +33,7 @@ def bernoulli_nll(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def gaussian_nll(recon: torch.Tensor, x: torch.Tensor, sigma: float = GAUSSIAN_SIGMA) -> torch.Tensor:
     """-log N(x; recon, sigma^2) per image (B,), on the [0, 1] pixel scale."""
     d = ((recon.float() - x.float()) / 2).pow(2).flatten(1)
-    return (d / (2 * sigma ** 2) + math.log(sigma * math.sqrt(2 * math.pi))).sum(1)
+    return (d / (2 * sigma**2) + math.log(sigma * math.sqrt(2 * math.pi))).sum(1)
 
 
 def kl_to_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -75,9 +76,14 @@ class VAE(Family):
         nll = (bernoulli_nll if self.likelihood == "bernoulli" else gaussian_nll)(recon, x).mean()
         kl = kl_to_standard_normal(mean, logvar).mean()
         beta = min(1.0, (self.steps_done + 1) / KL_WARMUP)
-        loss = (nll + beta * kl) / math.prod(self.shape)              # per pixel: a learning rate that fits
+        loss = (nll + beta * kl) / math.prod(self.shape)  # per pixel: a learning rate that fits
         self.optimise(loss)
         self.steps_done += 1
         self.update_ema(x.shape[0])
-        return {"loss_g": loss.detach(), "elbo": -(nll + kl).detach(), "recon_nll": nll.detach(), "kl": kl.detach(),
-                "kl_weight": torch.tensor(beta)}
+        return {
+            "loss_g": loss.detach(),
+            "elbo": -(nll + kl).detach(),
+            "recon_nll": nll.detach(),
+            "kl": kl.detach(),
+            "kl_weight": torch.tensor(beta),
+        }

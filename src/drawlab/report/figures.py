@@ -6,6 +6,7 @@ training or was interrupted)::
     monitor/evolution.png     the fixed-noise grid through training, one row per kept step
     monitor/evolution.gif     the same as a looping animation of a few seconds
 """
+
 from __future__ import annotations
 
 import math
@@ -21,18 +22,20 @@ from ..losses import HINGE_LOGIT, PROBABILITY, Readout, Scale
 from ..run import RunDir
 from ..training.d_monitor import load_history
 
-GIF_SECONDS = 4.0          # one loop of the evolution animation
+GIF_SECONDS = 4.0  # one loop of the evolution animation
 GIF_MAX_FRAMES = 80
-GIF_MAX_SIDE = 480         # pixels: frames are shrunk to this
-STRIP_ROWS = 12            # kept steps shown in the strip
-STRIP_TILES = 10           # fixed-noise images per strip row
+GIF_MAX_SIDE = 480  # pixels: frames are shrunk to this
+STRIP_ROWS = 12  # kept steps shown in the strip
+STRIP_TILES = 10  # fixed-noise images per strip row
 _STEP_RE = re.compile(r"step-(\d+)\.png$")
 
 
 def _plt():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -77,14 +80,17 @@ def d_heatmap(run: RunDir, path: Path) -> Path | None:
     edges = h["edges"]
     xe = _cell_edges(x)
     from matplotlib.colors import PowerNorm
+
     fig = plt.figure(figsize=(9, 7.2))
     gs = fig.add_gridspec(3, 2, height_ratios=[3, 3, 2], width_ratios=[40, 1], hspace=0.35, wspace=0.12)
     axes = [fig.add_subplot(gs[0, 0])]
     axes += [fig.add_subplot(gs[1, 0], sharex=axes[0]), fig.add_subplot(gs[2, 0], sharex=axes[0])]
     vmax = max(float(h["real_hist"].max()), float(h["fake_hist"].max()), 1e-9)
-    norm = PowerNorm(0.5, vmin=0, vmax=vmax)          # square-root colours: the tails stay visible
-    for ax, key, title in ((axes[0], "real_hist", f"real images (n={int(h['n'])})"),
-                           (axes[1], "fake_hist", f"generated images, fixed noise (n={int(h['n'])})")):
+    norm = PowerNorm(0.5, vmin=0, vmax=vmax)  # square-root colours: the tails stay visible
+    for ax, key, title in (
+        (axes[0], "real_hist", f"real images (n={int(h['n'])})"),
+        (axes[1], "fake_hist", f"generated images, fixed noise (n={int(h['n'])})"),
+    ):
         mesh = ax.pcolormesh(xe, edges, h[key].T, cmap="magma", norm=norm, shading="flat")
         ax.set_ylabel(_axis_name(r), fontsize=8)
         ax.set_title(f"{title}: distribution of {_axis_name(r)}", fontsize=10, loc="left")
@@ -98,11 +104,24 @@ def d_heatmap(run: RunDir, path: Path) -> Path | None:
     ax.set_ylim(0.0, 1.02)
     ax.set_ylabel("AUC")
     ax.set_xlabel("epoch")
-    ax.text(0.01, 0.04, "AUC 1 = D separates them perfectly, 0.5 = it cannot tell them apart", transform=ax.transAxes,
-            fontsize=8, color="grey")
-    gap = ax.twinx()                                   # how far apart the two distributions sit
-    gap.plot(x, h["real_mean"] - h["fake_mean"], "s--", ms=2, lw=1, color="C3",
-             label=f"mean {r.names[0]} - mean {r.names[1]} (right)")
+    ax.text(
+        0.01,
+        0.04,
+        "AUC 1 = D separates them perfectly, 0.5 = it cannot tell them apart",
+        transform=ax.transAxes,
+        fontsize=8,
+        color="grey",
+    )
+    gap = ax.twinx()  # how far apart the two distributions sit
+    gap.plot(
+        x,
+        h["real_mean"] - h["fake_mean"],
+        "s--",
+        ms=2,
+        lw=1,
+        color="C3",
+        label=f"mean {r.names[0]} - mean {r.names[1]} (right)",
+    )
     gap.set_ylabel("gap of means", fontsize=8)
     if r.scale is Scale.PROBABILITY:
         gap.set_ylim(-1.02, 1.02)
@@ -209,7 +228,12 @@ def _tiles(grid: Image.Image, n: int, pad: int = 2) -> list[Image.Image]:
     out = []
     for i in range(n):
         r, c = divmod(i, cols)
-        box = (pad + c * (tile + pad), pad + r * (tile + pad), pad + c * (tile + pad) + tile, pad + r * (tile + pad) + tile)
+        box = (
+            pad + c * (tile + pad),
+            pad + r * (tile + pad),
+            pad + c * (tile + pad) + tile,
+            pad + r * (tile + pad) + tile,
+        )
         if box[3] <= grid.height:
             out.append(grid.crop(box))
     return out
@@ -251,10 +275,14 @@ def evolution_gif(grids: list[tuple[int, Path]], path: Path) -> Path | None:
                 im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
             ImageDraw.Draw(im).text((4, 2), f"step {step:,}", fill=(255, 0, 0))
             frames.append(im)
-    per = max(40, int(1000 * GIF_SECONDS / len(frames)) // 10 * 10)   # browsers slow down frames under 20 ms
+    per = max(40, int(1000 * GIF_SECONDS / len(frames)) // 10 * 10)  # browsers slow down frames under 20 ms
     durations = [per] * (len(frames) - 1) + [per + 1000]
-    return atomic_write(path, lambda tmp: frames[0].save(tmp, format="GIF", save_all=True,
-                                                          append_images=frames[1:], duration=durations, loop=0))
+    return atomic_write(
+        path,
+        lambda tmp: frames[0].save(
+            tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
+        ),
+    )
 
 
 def write_figures(run: RunDir | str | Path) -> list[Path]:
@@ -262,6 +290,10 @@ def write_figures(run: RunDir | str | Path) -> list[Path]:
     run = run if isinstance(run, RunDir) else RunDir(run)
     m = run.monitor
     grids = sample_grids(run)
-    made = [d_heatmap(run, m / "d_heatmap.png"), losses_plot(run, m / "losses.png"),
-            evolution_strip(grids, m / "evolution.png"), evolution_gif(grids, m / "evolution.gif")]
+    made = [
+        d_heatmap(run, m / "d_heatmap.png"),
+        losses_plot(run, m / "losses.png"),
+        evolution_strip(grids, m / "evolution.png"),
+        evolution_gif(grids, m / "evolution.gif"),
+    ]
     return [p for p in made if p is not None]

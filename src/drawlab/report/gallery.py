@@ -1,11 +1,12 @@
 """The ranked gallery (the "uncanny valley"): of ``n`` samples, the ``k`` the discriminator rates most
 real and the ``k`` it rates least real; for families without D, the nearest to and farthest from the
 real data in the evaluation features. Written to ``RUN/monitor/gallery.png``."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from PIL import Image, ImageDraw
@@ -24,9 +25,9 @@ K = 16
 @dataclass
 class Gallery:
     path: Path
-    method: str        # how the samples were ranked, in words
-    top: str           # caption of the first band
-    bottom: str        # caption of the second band
+    method: str  # how the samples were ranked, in words
+    top: str  # caption of the first band
+    bottom: str  # caption of the second band
     step: int
 
 
@@ -35,12 +36,19 @@ def d_scores(family, images: torch.Tensor, labels: torch.Tensor, batch: int = 12
     return family.judge(to_unit_range(images), labels, batch, as_in_training=False)
 
 
-def feature_scores(run: RunDir, cfg, images: torch.Tensor, device: torch.device,
-                   echo: Callable[[str], None] | None, feature_steps: int | None = None) -> torch.Tensor:
+def feature_scores(
+    run: RunDir,
+    cfg,
+    images: torch.Tensor,
+    device: torch.device,
+    echo: Callable[[str], None] | None,
+    feature_steps: int | None = None,
+) -> torch.Tensor:
     """Minus the distance (N,) of each image to its nearest real image in the evaluation features
     (higher = closer to the real data), over up to 5,000 real images."""
     from ..data import default_data_root, open_configured
     from ..metrics.features import get_feature_net, real_images
+
     root = Path(cfg.data.root or default_data_root()).expanduser()
     ds = open_configured(cfg.data, str(root))
     fnet = get_feature_net(ds, root, device, steps=feature_steps, echo=echo)
@@ -50,8 +58,15 @@ def feature_scores(run: RunDir, cfg, images: torch.Tensor, device: torch.device,
     return -torch.cdist(f_fake, f_real).min(dim=1).values.float()
 
 
-def ranked_gallery(run_dir: str | Path, n: int = N_SAMPLES, k: int = K, seed: int = 0, device: str = "cpu",
-                   echo: Callable[[str], None] | None = None, feature_steps: int | None = None) -> Gallery:
+def ranked_gallery(
+    run_dir: str | Path,
+    n: int = N_SAMPLES,
+    k: int = K,
+    seed: int = 0,
+    device: str = "cpu",
+    echo: Callable[[str], None] | None = None,
+    feature_steps: int | None = None,
+) -> Gallery:
     """Rank ``n`` samples of the run's newest checkpoint and write the top and bottom ``k`` as one picture."""
     run = RunDir(run_dir)
     dev = pick_device(device)
@@ -64,8 +79,10 @@ def ranked_gallery(run_dir: str | Path, n: int = N_SAMPLES, k: int = K, seed: in
         top, bottom = f"the {k} D rates most real", f"the {k} D rates least real"
     else:
         scores = feature_scores(run, cfg, images, dev, echo, feature_steps)
-        method = (f"{n:,} samples (seed {seed}) ranked by distance to the nearest real image in the evaluation "
-                  f"features (the model has no discriminator)")
+        method = (
+            f"{n:,} samples (seed {seed}) ranked by distance to the nearest real image in the evaluation "
+            f"features (the model has no discriminator)"
+        )
         top, bottom = f"the {k} nearest the real data", f"the {k} farthest from it"
     order = torch.argsort(scores, descending=True)
     k = min(k, n // 2)

@@ -2,20 +2,22 @@
 happened in a run: the verdicts first, then the config, the final grid, the evolution, the curves,
 D's distributions, the evaluation, the ranked gallery, and timing. Works on a run that is still
 training or was interrupted: every section draws on whatever files exist."""
+
 from __future__ import annotations
 
 import base64
 import html
 import statistics
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from .. import verdicts
 from ..errors import DrawlabError
 from ..files import atomic_write_bytes
-from ..losses import PROBABILITY, HINGE_LOGIT
+from ..losses import HINGE_LOGIT, PROBABILITY
 from ..run import RunDir
 from ..training.d_monitor import load_history
 from ..training.diagnostics import explain
@@ -46,6 +48,7 @@ def _table(rows: list[tuple[Any, ...]], head: tuple[str, ...]) -> str:
     def cell(v: Any, tag: str = "td") -> str:
         cls = ' class="num"' if isinstance(v, (int, float)) or (isinstance(v, str) and v[:1].isdigit()) else ""
         return f"<{tag}{cls if tag == 'td' else ''}>{html.escape(str(v))}</{tag}>"
+
     out = ["<table><tr>" + "".join(cell(h, "th") for h in head) + "</tr>"]
     out += ["<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in rows]
     return "".join(out) + "</table>"
@@ -59,7 +62,7 @@ def _state(run: RunDir) -> dict[str, Any]:
     try:
         s = torch.load(ck.state, map_location="cpu", weights_only=True)
         return {"step": int(s["step"]), "elapsed": float(s.get("elapsed", 0.0)), "precision": s.get("precision")}
-    except Exception:  # noqa: BLE001 - a damaged file: the report still shows the rest
+    except Exception:
         return {"step": ck.step}
 
 
@@ -71,29 +74,43 @@ def verdict_section(run: RunDir, log: dict[str, list[dict]], steps: int) -> str:
         parts.append(f'<div class="healthy">{html.escape(verdicts.healthy_line(steps))}</div>')
     for v in found:
         since = f" (since step {v.since:,})" if v.since != v.step else ""
-        parts.append(f'<div class="verdict"><b>{html.escape(v.kind.title)}</b> at step {v.step:,}{since}: '
-                     f'{html.escape(v.what)}.<br><span class="try">Try {html.escape(v.try_)}.</span></div>')
+        parts.append(
+            f'<div class="verdict"><b>{html.escape(v.kind.title)}</b> at step {v.step:,}{since}: '
+            f'{html.escape(v.what)}.<br><span class="try">Try {html.escape(v.try_)}.</span></div>'
+        )
     last = log["train"][-1] if log["train"] else None
     for r in (PROBABILITY, HINGE_LOGIT):
         if last and r.keys[0] in last:
             real, fake = last[r.keys[0]], last[r.keys[1]]
-            parts.append(f"<p>At the last record (step {last['step']:,}): {r.names[0]} = {real:.2f}, "
-                         f"{r.names[1]} = {fake:.2f} ({html.escape(r.meaning)}): "
-                         f"{html.escape(explain(real, fake, r))}.</p>")
+            parts.append(
+                f"<p>At the last record (step {last['step']:,}): {r.names[0]} = {real:.2f}, "
+                f"{r.names[1]} = {fake:.2f} ({html.escape(r.meaning)}): "
+                f"{html.escape(explain(real, fake, r))}.</p>"
+            )
     return "".join(parts)
 
 
 def config_section(cfg_d: dict[str, Any], facts: dict[str, Any]) -> str:
     m, d = cfg_d["model"], cfg_d["data"]
     length = next((f"{cfg_d[k]} {k}" for k in ("steps", "epochs", "minutes") if cfg_d.get(k) is not None), "-")
-    rows = [("model", m["name"]), ("data", f"{facts.get('data_name', d['spec'])} {tuple(facts.get('shape', []))} "
-                                           f"x {facts.get('data_size', '?')}"),
-            ("preset", cfg_d.get("preset") or "-"), ("length", length), ("batch size", cfg_d["batch_size"]),
-            ("z dim / width / D width", f"{m['z_dim']} / {m['width']} / {m.get('d_width') or m['width']}"),
-            ("learning rates G / D", f"{m['lr_g']:g} / {m['lr_d']:g} (Adam betas {m['beta1']}, {m['beta2']})"),
-            ("loss", m["loss"]), ("EMA half-life", f"{m['ema_images']:,.0f} images" if m["ema_images"] else "off"), ("seed", cfg_d["seed"]),
-            ("device / precision", f"{cfg_d['device']} / {cfg_d['precision']}")]
+    rows = [
+        ("model", m["name"]),
+        (
+            "data",
+            f"{facts.get('data_name', d['spec'])} {tuple(facts.get('shape', []))} x {facts.get('data_size', '?')}",
+        ),
+        ("preset", cfg_d.get("preset") or "-"),
+        ("length", length),
+        ("batch size", cfg_d["batch_size"]),
+        ("z dim / width / D width", f"{m['z_dim']} / {m['width']} / {m.get('d_width') or m['width']}"),
+        ("learning rates G / D", f"{m['lr_g']:g} / {m['lr_d']:g} (Adam betas {m['beta1']}, {m['beta2']})"),
+        ("loss", m["loss"]),
+        ("EMA half-life", f"{m['ema_images']:,.0f} images" if m["ema_images"] else "off"),
+        ("seed", cfg_d["seed"]),
+        ("device / precision", f"{cfg_d['device']} / {cfg_d['precision']}"),
+    ]
     from ..config import ModelConfig
+
     on = ModelConfig(**{k: v for k, v in m.items() if k in ModelConfig.__dataclass_fields__}).tricks()
     rows.append(("tricks", ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in on.items()) or "none"))
     return "<h2>Config</h2>" + _table(rows, ("setting", "value"))
@@ -102,57 +119,80 @@ def config_section(cfg_d: dict[str, Any], facts: dict[str, Any]) -> str:
 def eval_section(run: RunDir) -> str:
     p = run.path / "eval.json"
     if not p.is_file():
-        return (f'<h2>Evaluation</h2><p class="note">Not evaluated yet: <code>drawlab evaluate {html.escape(str(run.path))}'
-                "</code> measures FID, precision, recall, modes and more beside their real-data values.</p>")
+        return (
+            f'<h2>Evaluation</h2><p class="note">Not evaluated yet: <code>drawlab evaluate {html.escape(str(run.path))}'
+            "</code> measures FID, precision, recall, modes and more beside their real-data values.</p>"
+        )
     from ..metrics.evaluate import read_eval
     from ..metrics.report import fmt, headline
+
     try:
         rec = read_eval(run.path)
     except DrawlabError as e:
         return f'<h2>Evaluation</h2><p class="note">{html.escape(str(e))}</p>'
-    rows = [(name, fmt(e["value"], e.get("spread")), fmt(e.get("real"), e.get("real_spread")), e.get("better", ""))
-            for name, e in rec["metrics"].items()]
-    return ("<h2>Evaluation</h2>" + f"<p>{html.escape(headline(rec))}</p>"
-            + _table(rows, ("metric", "value", "real data", "better")))
+    rows = [
+        (name, fmt(e["value"], e.get("spread")), fmt(e.get("real"), e.get("real_spread")), e.get("better", ""))
+        for name, e in rec["metrics"].items()
+    ]
+    return (
+        "<h2>Evaluation</h2>"
+        + f"<p>{html.escape(headline(rec))}</p>"
+        + _table(rows, ("metric", "value", "real data", "better"))
+    )
 
 
 def timing_section(run: RunDir, log: dict[str, list[dict]], state: dict[str, Any], cfg_d: dict[str, Any]) -> str:
     ips = [r["img_per_s"] for r in log["train"] if isinstance(r.get("img_per_s"), (int, float))]
-    rows = [("step (newest checkpoint)", f"{state.get('step', 0):,}"),
-            ("training time", f"{state.get('elapsed', 0.0) / 60:.1f} min"),
-            ("speed (median over log intervals)", f"{statistics.median(ips):.0f} images/s" if ips else "-"),
-            ("precision", state.get("precision") or cfg_d.get("precision"))]
+    rows = [
+        ("step (newest checkpoint)", f"{state.get('step', 0):,}"),
+        ("training time", f"{state.get('elapsed', 0.0) / 60:.1f} min"),
+        ("speed (median over log intervals)", f"{statistics.median(ips):.0f} images/s" if ips else "-"),
+        ("precision", state.get("precision") or cfg_d.get("precision")),
+    ]
     last = log["train"][-1]["step"] if log["train"] else 0
     if last > state.get("step", 0):
         rows.append(("log reaches", f"step {last:,} (still training, or stopped after the last checkpoint)"))
     cks = run.list_checkpoints()
     size = sum(p.stat().st_size for c in cks for p in (c.weights, c.state) if p.exists())
-    rows.append(("checkpoints kept", f"{len(cks)} ({size / 2 ** 20:.1f} MiB)"))
+    rows.append(("checkpoints kept", f"{len(cks)} ({size / 2**20:.1f} MiB)"))
     return "<h2>Timing and speed</h2>" + _table(rows, ("", ""))
 
 
-def build_report(run_dir: str | Path, out: str | Path | None = None, device: str = "cpu", gallery: bool = True,
-                 echo: Callable[[str], None] | None = None, feature_steps: int | None = None) -> Path:
+def build_report(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    device: str = "cpu",
+    gallery: bool = True,
+    echo: Callable[[str], None] | None = None,
+    feature_steps: int | None = None,
+) -> Path:
     """Write the report of ``run_dir`` to ``out`` (default RUN/report.html); returns its path."""
     run = RunDir(run_dir)
-    cfg, facts = run.read_config()          # RunError (one line, exit 2) when the folder is not a run
+    cfg, facts = run.read_config()  # RunError (one line, exit 2) when the folder is not a run
     cfg_d = cfg.to_dict()
     out = Path(out) if out else run.path / "report.html"
     write_figures(run)
     log, state = read_log(run), _state(run)
     steps = max([state.get("step", 0)] + [r["step"] for r in log["train"]])
     m = run.monitor
-    body = [f"<h1>drawlab report: {html.escape(run.path.name)}</h1>",
-            f'<p class="sub">{html.escape(cfg.model.name)} on {html.escape(str(facts.get("data_name")))}, '
-            f"step {steps:,} &middot; {html.escape(str(run.path.absolute()))}</p>",
-            verdict_section(run, log, steps), config_section(cfg_d, facts)]
+    body = [
+        f"<h1>drawlab report: {html.escape(run.path.name)}</h1>",
+        f'<p class="sub">{html.escape(cfg.model.name)} on {html.escape(str(facts.get("data_name")))}, '
+        f"step {steps:,} &middot; {html.escape(str(run.path.absolute()))}</p>",
+        verdict_section(run, log, steps),
+        config_section(cfg_d, facts),
+    ]
     grids = sample_grids(run)
     if grids:
         body.append(f"<h2>Samples from fixed noise, step {grids[-1][0]:,}</h2>" + _img(grids[-1][1], "final grid", 560))
     if (m / "evolution.gif").is_file():
-        body.append("<h2>Evolution</h2><div class='row'>" + _img(m / "evolution.gif", "evolution animation", 420)
-                    + _img(m / "evolution.png", "evolution strip", 620) + "</div>"
-                    + '<p class="note">The same fixed noise at each kept step: animation (left) and strip (right).</p>')
+        body.append(
+            "<h2>Evolution</h2><div class='row'>"
+            + _img(m / "evolution.gif", "evolution animation", 420)
+            + _img(m / "evolution.png", "evolution strip", 620)
+            + "</div>"
+            + '<p class="note">The same fixed noise at each kept step: animation (left) and strip (right).</p>'
+        )
     if (m / "losses.png").is_file():
         body.append("<h2>Losses and D's outputs</h2>" + _img(m / "losses.png", "losses"))
     body.append(_heatmap_section(m))
@@ -160,8 +200,10 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, device: str
     if gallery:
         body.append(_gallery_section(run, device, echo, feature_steps))
     body.append(timing_section(run, log, state, cfg_d))
-    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>drawlab report: {html.escape(run.path.name)}"
-            f"</title><style>{CSS}</style></head><body>{''.join(body)}</body></html>")
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>drawlab report: {html.escape(run.path.name)}"
+        f"</title><style>{CSS}</style></head><body>{''.join(body)}</body></html>"
+    )
     atomic_write_bytes(out, page.encode())
     return out
 
@@ -173,16 +215,21 @@ def _heatmap_section(m: Path) -> str:
     auc = ""
     if h is not None and len(h["auc"]):
         a = h["auc"]
-        auc = (f"<p>ROC-AUC of D separating real from generated: {a[0]:.2f} at the first snapshot, "
-               f"{a.max():.2f} at most, {a[-1]:.2f} at the last (0.5: cannot tell them apart; 1: perfectly).</p>")
+        auc = (
+            f"<p>ROC-AUC of D separating real from generated: {a[0]:.2f} at the first snapshot, "
+            f"{a.max():.2f} at most, {a[-1]:.2f} at the last (0.5: cannot tell them apart; 1: perfectly).</p>"
+        )
     return "<h2>What D thinks, epoch by epoch</h2>" + _img(m / "d_heatmap.png", "D heatmap") + auc
 
 
 def _gallery_section(run: RunDir, device: str, echo, feature_steps: int | None) -> str:
     from .gallery import ranked_gallery
+
     try:
         g = ranked_gallery(run.path, device=device, echo=echo, feature_steps=feature_steps)
     except DrawlabError as e:
         return f'<h2>Ranked gallery</h2><p class="note">{html.escape(str(e))}</p>'
-    return (f"<h2>Ranked gallery</h2><p>{html.escape(g.method)}: top, {html.escape(g.top)}; "
-            f"bottom, {html.escape(g.bottom)}.</p>" + _img(g.path, "ranked gallery", 620))
+    return (
+        f"<h2>Ranked gallery</h2><p>{html.escape(g.method)}: top, {html.escape(g.top)}; "
+        f"bottom, {html.escape(g.bottom)}.</p>" + _img(g.path, "ranked gallery", 620)
+    )

@@ -1,4 +1,5 @@
 """The explorer: a local web page to play with trained runs (`drawlab serve`)."""
+
 from .explorer import Explorer, View
 from .server import make_server, serve
 

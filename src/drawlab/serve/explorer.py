@@ -7,14 +7,16 @@ directions (in standard deviations); ``dim`` and ``dimval`` one raw latent dimen
 kept training step (empty: the run's checkpoint). With everything at its default the picture is
 ``drawlab sample --seeds SEED``.
 """
+
 from __future__ import annotations
 
 import base64
 import io
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,9 +27,9 @@ from ..errors import ConfigError
 from ..explore.directions import Directions, principal_directions_of
 from ..explore.frames import gif_bytes, interpolation
 from ..explore.inspect import heat, saliency
-
-SMOOTH = 8   # SmoothGrad samples for the page's saliency (16 in `drawlab inspect`): fast enough to follow a slider
 from ..latent import lerp, seed_label, seed_latent, slerp
+
+SMOOTH = 8  # SmoothGrad samples for the page's saliency (16 in `drawlab inspect`): fast enough to follow a slider
 
 
 def png_bytes(a: np.ndarray) -> bytes:
@@ -49,6 +51,7 @@ def _hwc(img: torch.Tensor) -> np.ndarray:
 @dataclass
 class Loaded:
     """One run as the explorer holds it: its drawer, principal directions and snapshot drawers."""
+
     name: str
     drawer: Drawer
     directions: Directions | None
@@ -58,6 +61,7 @@ class Loaded:
 @dataclass
 class View:
     """One picture: PNG bytes, its latent and label, D's reading (None without D), its saliency PNG."""
+
     png: bytes
     z: torch.Tensor
     label: int
@@ -83,14 +87,22 @@ class Explorer:
         out = []
         for r in self.runs:
             d = r.drawer
-            out.append({
-                "name": r.name, "model": d.family.name, "data": d.facts.get("data_name", ""), "step": d.step,
-                "z_dim": d.z_dim, "shape": list(d.shape), "conditional": d.conditional,
-                "classes": (d.class_names or [str(i) for i in range(d.num_classes)]) if d.conditional else [],
-                "directions": [round(100 * float(s), 1) for s in r.directions.share] if r.directions else [],
-                "snapshots": d.snapshot_steps(), "has_d": bool(d.family.adversarial),
-                "d_scale": d.family.readout.scale.value if d.family.adversarial else None,
-            })
+            out.append(
+                {
+                    "name": r.name,
+                    "model": d.family.name,
+                    "data": d.facts.get("data_name", ""),
+                    "step": d.step,
+                    "z_dim": d.z_dim,
+                    "shape": list(d.shape),
+                    "conditional": d.conditional,
+                    "classes": (d.class_names or [str(i) for i in range(d.num_classes)]) if d.conditional else [],
+                    "directions": [round(100 * float(s), 1) for s in r.directions.share] if r.directions else [],
+                    "snapshots": d.snapshot_steps(),
+                    "has_d": bool(d.family.adversarial),
+                    "d_scale": d.family.readout.scale.value if d.family.adversarial else None,
+                }
+            )
         return {"runs": out}
 
     # -- parameters ----------------------------------------------------------------------------
@@ -112,22 +124,24 @@ class Explorer:
     def latent(self, r: Loaded, q: Mapping[str, str]) -> tuple[torch.Tensor, int]:
         """(z (z_dim,), label) for a request: seed, then interpolation, directions, raw dimension."""
         d = r.drawer
-        seed = _int(q, "seed", 0, 0, 2 ** 63 - 1)
+        seed = _int(q, "seed", 0, 0, 2**63 - 1)
         z = seed_latent(seed, d.z_dim)
         if q.get("seed2", "") != "":
             t = _float(q, "t", 0.0, 0.0, 1.0)
             mode = q.get("interp", "slerp")
             if mode not in ("lerp", "slerp"):
                 raise ConfigError(f"interp {mode!r}: use lerp or slerp")
-            z2 = seed_latent(_int(q, "seed2", 0, 0, 2 ** 63 - 1), d.z_dim)
+            z2 = seed_latent(_int(q, "seed2", 0, 0, 2**63 - 1), d.z_dim)
             z = (slerp if mode == "slerp" else lerp)(z, z2, t)
         try:
             offsets = [float(v) for v in q.get("dirs", "").split(",") if v.strip() != ""]
         except ValueError:
             raise ConfigError(f"dirs={q.get('dirs')!r}: give numbers separated by commas") from None
         if offsets and (r.directions is None or len(offsets) > len(r.directions.vectors)):
-            raise ConfigError(f"{len(offsets)} direction offsets, but this run has "
-                              f"{0 if r.directions is None else len(r.directions.vectors)} directions")
+            raise ConfigError(
+                f"{len(offsets)} direction offsets, but this run has "
+                f"{0 if r.directions is None else len(r.directions.vectors)} directions"
+            )
         for k, v in enumerate(offsets):
             if not -10 <= v <= 10:
                 raise ConfigError(f"direction offset {v} is out of range: use -10..10")
@@ -161,15 +175,20 @@ class Explorer:
 
     def view_json(self, q: Mapping[str, str]) -> dict[str, Any]:
         v = self.view(q)
-        return {"image": data_url(v.png), "label": v.label, "d": v.d_value,
-                "saliency": data_url(v.saliency_png) if v.saliency_png else None, "ms": round(v.ms, 1)}
+        return {
+            "image": data_url(v.png),
+            "label": v.label,
+            "d": v.d_value,
+            "saliency": data_url(v.saliency_png) if v.saliency_png else None,
+            "ms": round(v.ms, 1),
+        }
 
     def gif(self, q: Mapping[str, str]) -> bytes:
         """An interpolation GIF from ``seed`` to ``seed2`` (24 frames, ``interp``) in the shown class."""
         r = self._run(q)
         _, label = self.latent(r, {k: v for k, v in q.items() if k not in ("seed2", "dirs", "dim")})
-        a = _int(q, "seed", 0, 0, 2 ** 63 - 1)
-        b = _int(q, "seed2", a + 1, 0, 2 ** 63 - 1) if q.get("seed2", "") != "" else a + 1
+        a = _int(q, "seed", 0, 0, 2**63 - 1)
+        b = _int(q, "seed2", a + 1, 0, 2**63 - 1) if q.get("seed2", "") != "" else a + 1
         with self.lock:
             d = self._drawer(r, q)
             f = interpolation(d, a, b, 24, q.get("interp", "slerp") != "lerp", label if d.conditional else None)
@@ -190,7 +209,7 @@ def _number(q: Mapping[str, str], key: str, default, lo, hi, cast=int):
     return v
 
 
-def _int(q: Mapping[str, str], key: str, default: int, lo: int = -2 ** 63, hi: int = 2 ** 63 - 1) -> int:
+def _int(q: Mapping[str, str], key: str, default: int, lo: int = -(2**63), hi: int = 2**63 - 1) -> int:
     return _number(q, key, default, lo, hi, int)
 
 

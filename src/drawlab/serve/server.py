@@ -10,6 +10,7 @@ forbids them), nothing is sent anywhere, and it listens on 127.0.0.1 unless told
     GET /api/gif?...      an interpolation GIF download (seed -> seed2)
 A bad parameter is a 400 with one line of JSON ``{"error": ...}``.
 """
+
 from __future__ import annotations
 
 import errno
@@ -22,8 +23,10 @@ from urllib.parse import parse_qsl, urlparse
 from ..errors import ConfigError, DrawlabError
 from .explorer import Explorer
 
-CSP = ("default-src 'none'; img-src 'self' data: blob:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-       "connect-src 'self'; form-action 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; img-src 'self' data: blob:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "connect-src 'self'; form-action 'none'; base-uri 'none'"
+)
 
 
 def page() -> bytes:
@@ -34,7 +37,7 @@ class Handler(BaseHTTPRequestHandler):
     explorer: Explorer
     server_version = "drawlab-explorer"
 
-    def log_message(self, fmt, *args) -> None:    # quiet: the terminal is for the URL and errors
+    def log_message(self, fmt, *args) -> None:  # quiet: the terminal is for the URL and errors
         pass
 
     def _send(self, code: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
@@ -52,7 +55,7 @@ class Handler(BaseHTTPRequestHandler):
     def _json(self, code: int, obj) -> None:
         self._send(code, json.dumps(obj).encode(), "application/json")
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server name
+    def do_GET(self) -> None:
         url = urlparse(self.path)
         q = dict(parse_qsl(url.query, keep_blank_values=True))
         ex = self.explorer
@@ -65,11 +68,16 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(200, ex.view_json(q))
             elif url.path == "/api/png":
                 seed = q.get("seed", "0")
-                self._send(200, ex.view({**q, "saliency": "0"}).png, "image/png",
-                           {"Content-Disposition": f'attachment; filename="seed-{int(seed or 0)}.png"'})
+                self._send(
+                    200,
+                    ex.view({**q, "saliency": "0"}).png,
+                    "image/png",
+                    {"Content-Disposition": f'attachment; filename="seed-{int(seed or 0)}.png"'},
+                )
             elif url.path == "/api/gif":
-                self._send(200, ex.gif(q), "image/gif",
-                           {"Content-Disposition": 'attachment; filename="interpolation.gif"'})
+                self._send(
+                    200, ex.gif(q), "image/gif", {"Content-Disposition": 'attachment; filename="interpolation.gif"'}
+                )
             else:
                 self._json(404, {"error": f"no such page: {url.path}"})
         except (DrawlabError, ValueError) as e:
@@ -85,7 +93,9 @@ def make_server(explorer: Explorer, host: str = "127.0.0.1", port: int = 7860) -
         server = ThreadingHTTPServer((host, port), handler)
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
-            raise ConfigError(f"port {port} is in use on {host}: give another --port (or --port 0 for any free one)") from None
+            raise ConfigError(
+                f"port {port} is in use on {host}: give another --port (or --port 0 for any free one)"
+            ) from None
         raise ConfigError(f"cannot listen on {host}:{port} ({e.strerror or e}): check --host and --port") from None
     server.daemon_threads = True
     return server

@@ -1,4 +1,5 @@
 """Training: one loop for every model family."""
+
 from .trainer import Trainer, TrainResult
 
-__all__ = ["Trainer", "TrainResult"]
+__all__ = ["TrainResult", "Trainer"]

@@ -1,4 +1,5 @@
 """Options a TrainConfig can hold but a run cannot: each refused with one line before anything is built."""
+
 from __future__ import annotations
 
 from ..config import TrainConfig
@@ -15,7 +16,7 @@ def check_config(cfg: TrainConfig) -> None:
         v = getattr(cfg, name)
         if v is not None and v < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
-    if not 0 <= cfg.seed < 2 ** 63:
+    if not 0 <= cfg.seed < 2**63:
         raise ConfigError(f"--seed must be between 0 and 2**63 - 1, got {cfg.seed}")
     if cfg.model.d_width is not None and cfg.model.d_width < 1:
         raise ConfigError(f"--d-width must be at least 1, got {cfg.model.d_width}")
@@ -48,8 +49,10 @@ def same_run(saved: TrainConfig, cfg: TrainConfig) -> None:
         a.pop(k, None), b.pop(k, None)
     diff = sorted(_diff(a, b))
     if diff:
-        raise ConfigError(f"resume continues a run with its own settings, and {', '.join(diff[:3])} differ from its "
-                          "config.json: resume with the run's config (RunDir(...).read_config()) or start a new run")
+        raise ConfigError(
+            f"resume continues a run with its own settings, and {', '.join(diff[:3])} differ from its "
+            "config.json: resume with the run's config (RunDir(...).read_config()) or start a new run"
+        )
 
 
 def _diff(a: dict, b: dict, prefix: str = "") -> list[str]:

@@ -1,5 +1,6 @@
 """The terminal side of a training run: the progress bar, the summary line, and Ctrl-C / SIGTERM
 turned into a clean stop between steps."""
+
 from __future__ import annotations
 
 import signal
@@ -69,5 +70,6 @@ def progress_bar(enabled: bool, total: int | None, initial: int, minutes: float 
     if not enabled:
         return NoBar()
     from tqdm import tqdm
+
     desc = "train" if total is not None else f"train ({minutes:g} min)"
     return tqdm(total=total, initial=initial, desc=desc, unit="step", dynamic_ncols=True, file=sys.stderr)

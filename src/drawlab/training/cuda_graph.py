@@ -7,6 +7,7 @@ eager warm-up steps (so the optimizers' state exists); each later step copies th
 graph's input tensors, sets the EMA's weight for this step (it ramps up: a tensor on the device, not a
 number baked into the graph) and replays. Same arithmetic as eager steps.
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,8 +33,9 @@ def decide(cfg: TrainConfig, device_type: str, processes: int) -> tuple[bool, st
         why = f"cannot capture a step that --{stepwise[0].replace('_', '-')} changes as training goes on"
         hint = "drop --cuda-graphs or the trick"
     else:
-        return cfg.cuda_graphs is not False, ("off (--no-cuda-graphs)" if cfg.cuda_graphs is False else
-                                              "on: the step is replayed as one CUDA graph")
+        return cfg.cuda_graphs is not False, (
+            "off (--no-cuda-graphs)" if cfg.cuda_graphs is False else "on: the step is replayed as one CUDA graph"
+        )
     if cfg.cuda_graphs:
         raise ConfigError(f"--cuda-graphs {why}: {hint}")
     return False, f"off: CUDA graphs {why}"
@@ -74,7 +76,7 @@ class GraphedStep:
         make_capturable(self.family, True)
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):                      # the last eager step, on a side stream
+        with torch.cuda.stream(side):  # the last eager step, on a side stream
             out = self.family.train_step(x, y, self.gen)
         torch.cuda.current_stream().wait_stream(side)
         self._capture(x, y)
@@ -96,5 +98,5 @@ class GraphedStep:
         steps_before = self.family.steps_done
         with torch.cuda.graph(graph):
             self.out = self.family.train_step(self.x, self.y, self.gen)
-        self.family.steps_done = steps_before             # capture records the step; it runs at replay
+        self.family.steps_done = steps_before  # capture records the step; it runs at replay
         self.graph = graph

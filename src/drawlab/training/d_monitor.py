@@ -6,6 +6,7 @@ BatchNorm D also reads the batch's statistics, and separates all-real from all-g
 almost perfectly long after single images have become hard to tell apart. The generated images
 come from the training generator as D meets it in training. Stored in ``RUN/monitor/d_hist.npz`` (appended; trimmed on resume), TensorBoard
 histograms, and one ``"monitor": true`` record per snapshot in metrics.jsonl."""
+
 from __future__ import annotations
 
 import math
@@ -21,9 +22,9 @@ from ..latent import seeded_noise
 from ..losses import roc_auc
 from .events import Observer
 
-N_IMAGES = 512      # real and generated images per snapshot
+N_IMAGES = 512  # real and generated images per snapshot
 BINS = 50
-MIN_STEPS = 25      # epoch snapshots at most this often: tiny datasets have epochs of a few steps
+MIN_STEPS = 25  # epoch snapshots at most this often: tiny datasets have epochs of a few steps
 FIELDS = ("step", "epoch", "real_hist", "fake_hist", "auc", "real_mean", "fake_mean")
 
 
@@ -70,7 +71,7 @@ class DMonitor(Observer):
         self.history = _trimmed(load_history(self.path), t.step, r.scale.value, self.edges)
         self.stride = max(1, math.ceil(MIN_STEPS / t.batches.steps_per_epoch))
         if t.step == 0:
-            self.snapshot(t)              # before training: D cannot tell yet, the picture starts at AUC ~0.5
+            self.snapshot(t)  # before training: D cannot tell yet, the picture starts at AUC ~0.5
 
     def on_step(self, t) -> None:
         if self.every and t.step % self.every == 0:
@@ -94,25 +95,44 @@ class DMonitor(Observer):
         rv, fv = r.values(real_logits), r.values(fake_logits)
         lo, hi = self.edges[0], self.edges[-1]
         hist = [np.histogram(v.numpy().clip(lo, hi), self.edges)[0] / max(1, len(v)) for v in (rv, fv)]
-        return {"step": t.step, "epoch": t.step / t.batches.steps_per_epoch, "real_hist": hist[0],
-                "fake_hist": hist[1], "auc": roc_auc(real_logits, fake_logits), "real_mean": float(rv.mean()),
-                "fake_mean": float(fv.mean()), "real_values": rv, "fake_values": fv}
+        return {
+            "step": t.step,
+            "epoch": t.step / t.batches.steps_per_epoch,
+            "real_hist": hist[0],
+            "fake_hist": hist[1],
+            "auc": roc_auc(real_logits, fake_logits),
+            "real_mean": float(rv.mean()),
+            "fake_mean": float(fv.mean()),
+            "real_values": rv,
+            "fake_values": fv,
+        }
 
     def snapshot(self, t) -> None:
         m = self.measure(t)
         self.last_step = t.step
         row = {k: np.asarray(m[k])[None] for k in FIELDS}
         if self.history is None:
-            self.history = {**row, "edges": self.edges, "scale": np.array(t.family.readout.scale.value),
-                            "n": np.array(len(self.real))}
+            self.history = {
+                **row,
+                "edges": self.edges,
+                "scale": np.array(t.family.readout.scale.value),
+                "n": np.array(len(self.real)),
+            }
         else:
             self.history = {k: (np.concatenate([v, row[k]]) if k in FIELDS else v) for k, v in self.history.items()}
         hist = self.history
         atomic_write(self.path, lambda tmp: np.savez(tmp, **hist), "monitor")
         r = t.family.readout
-        t.logger.log_record({"step": t.step, "epoch": round(m["epoch"], 3), "monitor": True,
-                             "d_auc": round(m["auc"], 5), f"{r.keys[0]}_fixed": round(m["real_mean"], 5),
-                             f"{r.keys[1]}_fixed": round(m["fake_mean"], 5)})
+        t.logger.log_record(
+            {
+                "step": t.step,
+                "epoch": round(m["epoch"], 3),
+                "monitor": True,
+                "d_auc": round(m["auc"], 5),
+                f"{r.keys[0]}_fixed": round(m["real_mean"], 5),
+                f"{r.keys[1]}_fixed": round(m["fake_mean"], 5),
+            }
+        )
         t.logger.add_histogram("discriminator/real", m["real_values"], t.step)
         t.logger.add_histogram("discriminator/generated", m["fake_values"], t.step)
         t.logger.reset_clock()

@@ -1,4 +1,5 @@
 """Say in words what the discriminator's numbers mean right now; measure how diverse samples are."""
+
 from __future__ import annotations
 
 import torch

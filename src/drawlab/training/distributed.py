@@ -17,6 +17,7 @@ or GPU, on one machine or several).
   on any of them, or the time limit, stops all at the same step, and rank 0 writes the last checkpoint.
   A process that dies makes the others' next collective fail: they exit with one line (exit code 3).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -29,12 +30,13 @@ import torch.distributed as dist
 
 from ..errors import DistributedError
 
-TIMEOUT_S = 120          # a collective waiting longer than this for a silent process gives up
+TIMEOUT_S = 120  # a collective waiting longer than this for a silent process gives up
 
 
 @dataclass(frozen=True)
 class Team:
     """This process's place in the run: rank of world (0 of 1 when not distributed)."""
+
     rank: int = 0
     world: int = 1
     local_rank: int = 0
@@ -105,7 +107,7 @@ class Team:
         flat /= self.world
         offset = 0
         for g in grads:
-            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
             offset += g.numel()
 
 
@@ -114,8 +116,10 @@ def _collective(fn, *args, **kwargs) -> None:
         fn(*args, **kwargs)
     except (RuntimeError, dist.DistError) as e:
         why = re.sub(r"^\[[^\]]*\]\s*", "", (str(e).strip().splitlines() or [type(e).__name__])[0])[:100]
-        raise DistributedError(f"another process of this run stopped or failed ({why}); the last checkpoint "
-                               "stands: continue with drawlab train --resume RUN_DIR") from None
+        raise DistributedError(
+            f"another process of this run stopped or failed ({why}); the last checkpoint "
+            "stands: continue with drawlab train --resume RUN_DIR"
+        ) from None
 
 
 def env_world() -> int:

@@ -1,12 +1,13 @@
 """The in-training evaluation (``--eval-every N``) as an observer: FID and its companions logged as
 curves, the best-FID checkpoint kept, and a "no progress" verdict when FID stops improving."""
+
 from __future__ import annotations
 
 from ..files import read_jsonl
 from ..verdicts import Kind, Verdict
 from .events import Observer
 
-PATIENCE = 4   # evaluations without a new best FID before "no progress" is said
+PATIENCE = 4  # evaluations without a new best FID before "no progress" is said
 
 
 class EvalProbe(Observer):
@@ -14,13 +15,16 @@ class EvalProbe(Observer):
 
     def __init__(self, probe, every: int, patience: int = PATIENCE):
         self.probe, self.every, self.patience = probe, every, patience
-        self.history: list[tuple[int, float]] = []   # (step, FID)
+        self.history: list[tuple[int, float]] = []  # (step, FID)
         self.said = False
 
     def on_start(self, t) -> None:
         name = self.probe.name
-        self.history = [(int(r["step"]), float(r[name])) for r in read_jsonl(t.run.metrics)
-                        if r.get("eval") and name in r and int(r["step"]) <= t.step]
+        self.history = [
+            (int(r["step"]), float(r[name]))
+            for r in read_jsonl(t.run.metrics)
+            if r.get("eval") and name in r and int(r["step"]) <= t.step
+        ]
         self.said = any(v.kind is Kind.NO_PROGRESS for v in t.verdicts())
 
     def on_step(self, t) -> None:
@@ -43,17 +47,21 @@ class EvalProbe(Observer):
         return values
 
     def check(self) -> Verdict | None:
-        """"No progress" (once) when none of the last ``patience`` evaluations beat the best before them."""
+        """ "No progress" (once) when none of the last ``patience`` evaluations beat the best before them."""
         if self.said or len(self.history) <= self.patience:
             return None
-        before, last = self.history[:-self.patience], self.history[-self.patience:]
+        before, last = self.history[: -self.patience], self.history[-self.patience :]
         best_step, best = min(before, key=lambda sv: sv[1])
         if min(v for _, v in last) < best:
             return None
         self.said = True
         step = last[-1][0]
-        return Verdict(Kind.NO_PROGRESS, step, best_step,
-                       f"no progress: {self.probe.name} has not improved for the last {self.patience} evaluations "
-                       f"(best {best:.3g} at step {best_step:,})",
-                       f"stopping here and sampling the best weights (`drawlab sample RUN --checkpoint best`, "
-                       f"step {best_step:,}), or lower learning rates")
+        return Verdict(
+            Kind.NO_PROGRESS,
+            step,
+            best_step,
+            f"no progress: {self.probe.name} has not improved for the last {self.patience} evaluations "
+            f"(best {best:.3g} at step {best_step:,})",
+            f"stopping here and sampling the best weights (`drawlab sample RUN --checkpoint best`, "
+            f"step {best_step:,}), or lower learning rates",
+        )

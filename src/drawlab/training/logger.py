@@ -1,9 +1,11 @@
 """Training logs: running means of step metrics, metrics.jsonl and TensorBoard."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -14,8 +16,14 @@ class MetricsLogger:
     """Accumulates per-step metric tensors (no host sync per step) and writes one record per interval
     to ``metrics.jsonl`` (appended, so a resumed run continues its log) and to TensorBoard."""
 
-    def __init__(self, jsonl: Path | None, tb_dir: Path | None, batch_size: int, purge_step: int | None = None,
-                 reduce: Callable[[torch.Tensor], torch.Tensor] | None = None):
+    def __init__(
+        self,
+        jsonl: Path | None,
+        tb_dir: Path | None,
+        batch_size: int,
+        purge_step: int | None = None,
+        reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ):
         """``jsonl`` None: compute records without writing them (the other processes of a data-parallel
         run); ``reduce``: the mean over those processes of a (K,) tensor of sums."""
         self.jsonl, self.batch_size, self.reduce = jsonl, batch_size, reduce
@@ -23,6 +31,7 @@ class MetricsLogger:
         if tb_dir is not None:
             try:
                 from torch.utils.tensorboard import SummaryWriter
+
                 self.tb = SummaryWriter(str(tb_dir), purge_step=purge_step)  # hides events of redone steps
             except ImportError:  # tensorboard is a dependency, but a broken install must not stop training
                 self.tb = None

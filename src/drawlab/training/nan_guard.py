@@ -5,6 +5,7 @@ first), multiply both learning rates by ``LR_FACTOR`` (kept in config.json and s
 and continue from there; after ``MAX_ROLLBACKS`` rollbacks, or with ``--on-nan stop``, the run stops
 with one line (exit code 3) and its checkpoints stand.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,28 +47,30 @@ class NanGuard(Observer):
     def __init__(self, policy: str = "rollback", max_rollbacks: int = MAX_ROLLBACKS):
         self.policy, self.max_rollbacks = policy, max_rollbacks
 
-    def on_log(self, t: "Trainer", rec: dict[str, Any]) -> None:
+    def on_log(self, t: Trainer, rec: dict[str, Any]) -> None:
         bad = non_finite_losses(rec)
         if bad:
             self.trip(t, f"{', '.join(bad)} became {rec[bad[0]]} by step {t.step}")
 
-    def on_grid(self, t: "Trainer", images: torch.Tensor, path: Path) -> None:
-        self.check_weights(t)        # before the watchdog (a later observer) judges a grid of NaN
+    def on_grid(self, t: Trainer, images: torch.Tensor, path: Path) -> None:
+        self.check_weights(t)  # before the watchdog (a later observer) judges a grid of NaN
 
-    def on_epoch_end(self, t: "Trainer", epoch: int) -> None:
-        self.check_weights(t)        # before the D monitor (a later observer) measures with them
+    def on_epoch_end(self, t: Trainer, epoch: int) -> None:
+        self.check_weights(t)  # before the D monitor (a later observer) measures with them
 
-    def check_weights(self, t: "Trainer") -> bool:
+    def check_weights(self, t: Trainer) -> bool:
         """True when the weights are finite; otherwise trips (rolls back or raises) and returns False."""
         bad = non_finite_weights(t.family.nets)
         if bad:
             self.trip(t, f"non-finite weights in {', '.join(bad)} at step {t.step}")
         return not bad
 
-    def trip(self, t: "Trainer", what: str) -> None:
+    def trip(self, t: Trainer, what: str) -> None:
         done = len(t.rollbacks)
         if self.policy == "stop" or done >= self.max_rollbacks:
             reason = "--on-nan stop" if self.policy == "stop" else f"after {done} rollbacks"
-            raise NumericsError(f"training diverged: {what}; stopped ({reason}); the checkpoints written stand: "
-                                "lower the learning rates (--lr-g/--lr-d), or try --loss hinge or --spectral-norm d")
+            raise NumericsError(
+                f"training diverged: {what}; stopped ({reason}); the checkpoints written stand: "
+                "lower the learning rates (--lr-g/--lr-d), or try --loss hinge or --spectral-norm d"
+            )
         t.rollback(what, LR_FACTOR)

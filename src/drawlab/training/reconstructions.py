@@ -1,6 +1,7 @@
 """Extra sample grids for families that have more to show: reconstructions of autoencoders
 (``samples/recon-step-N.png``: fixed real images above, their reconstructions below) and every scale of a
 multi-scale generator (``samples/scales-step-N.png``)."""
+
 from __future__ import annotations
 
 import torch

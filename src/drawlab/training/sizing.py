@@ -7,10 +7,11 @@ default preset (5 minutes) draws better at batch 32 than at 128 on every machine
 would make fewer than 1,900 steps (a machine ~4x slower than the one it was first tuned on), batch 16 draws
 better still (independent judge's conditional accuracy 0.92 -> 0.955; benchmarks/RESULTS.md).
 """
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -21,8 +22,9 @@ from ..models import build_family
 WARMUP_STEPS, PROBE_STEPS = 2, 5
 
 
-def seconds_per_step(cfg: TrainConfig, shape: tuple[int, int, int], classes: int, batch: int,
-                     device: torch.device, autocast: Callable) -> float:
+def seconds_per_step(
+    cfg: TrainConfig, shape: tuple[int, int, int], classes: int, batch: int, device: torch.device, autocast: Callable
+) -> float:
     """Seconds per training step of ``cfg.model`` at ``batch`` here, laid out as the run will train it: the
     median of ``PROBE_STEPS`` steps after ``WARMUP_STEPS`` (one slow step of a busy machine does not decide);
     the global RNG state is left as it was."""
@@ -71,8 +73,15 @@ def fit_batch(cfg: TrainConfig, measure: Callable[[int], float]) -> tuple[int, d
     return chosen, {"seconds_per_step": seconds, "min_steps": dict(zip(cfg.fit_batch, need)), "chosen": chosen}
 
 
-def resolve(cfg: TrainConfig, shape: tuple[int, int, int], classes: int, device: torch.device,
-            autocast: Callable, echo: Callable[[str], None], new_run: bool) -> dict | None:
+def resolve(
+    cfg: TrainConfig,
+    shape: tuple[int, int, int],
+    classes: int,
+    device: torch.device,
+    autocast: Callable,
+    echo: Callable[[str], None],
+    new_run: bool,
+) -> dict | None:
     """Resolve ``cfg.fit_batch`` once, for a new minutes-limited run (``new_run``: not a resume, one process):
     set ``cfg.batch_size`` to the batch chosen and empty the list, so config.json holds the batch and a resume
     repeats the run as it was. Returns what was measured (config.json ``facts.sized_to_machine``), or None."""
@@ -84,13 +93,19 @@ def resolve(cfg: TrainConfig, shape: tuple[int, int, int], classes: int, device:
     if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in cfg.fit_batch):
         raise ConfigError(f"fit_batch must list whole batch sizes >= 1, got {cfg.fit_batch}: fix config.json")
     if len(min_steps(cfg)) != len(cfg.fit_batch) - 1:
-        raise ConfigError(f"fit_min_steps {cfg.fit_min_steps} needs one number per fit_batch {cfg.fit_batch} but "
-                          "the last: fix config.json")
+        raise ConfigError(
+            f"fit_min_steps {cfg.fit_min_steps} needs one number per fit_batch {cfg.fit_batch} but "
+            "the last: fix config.json"
+        )
     batch, info = fit_batch(cfg, lambda b: seconds_per_step(cfg, shape, classes, b, device, autocast))
     if batch != cfg.batch_size:
-        why = ", ".join(f"batch {b} ~{cfg.minutes * 60 / s:,.0f} steps (< {info['min_steps'][b]:,})"
-                        for b, s in info["seconds_per_step"].items())
-        echo(f"sized to this machine: batch {batch}, as in {cfg.minutes:g} minutes it would be {why}, too few to "
-             f"draw well; --batch-size {cfg.batch_size} keeps the preset's")
+        why = ", ".join(
+            f"batch {b} ~{cfg.minutes * 60 / s:,.0f} steps (< {info['min_steps'][b]:,})"
+            for b, s in info["seconds_per_step"].items()
+        )
+        echo(
+            f"sized to this machine: batch {batch}, as in {cfg.minutes:g} minutes it would be {why}, too few to "
+            f"draw well; --batch-size {cfg.batch_size} keeps the preset's"
+        )
     cfg.batch_size, cfg.fit_batch = batch, []
     return info

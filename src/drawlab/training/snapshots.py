@@ -1,6 +1,7 @@
 """Snapshots of the sampling generator at log-spaced steps (0, 50, 100, 200, 500, 1000, 2000, 5000, ...
 and the last step), outside the rotating checkpoints: the same latents drawn through training
 (`drawlab interpolate --mode checkpoints`, the explorer's checkpoint slider)."""
+
 from __future__ import annotations
 
 from .events import Observer
@@ -38,5 +39,7 @@ class Snapshots(Observer):
         if t.step not in t.run.list_snapshots():
             t.run.save_snapshot(t.family, t.step)
         snaps = t.run.list_snapshots()
-        t.echo(f"snapshots: {len(snaps)} of the generator (steps {', '.join(map(str, snaps))}) in "
-               f"{t.run.snapshots}, {disk_size(snaps.values())}")
+        t.echo(
+            f"snapshots: {len(snaps)} of the generator (steps {', '.join(map(str, snaps))}) in "
+            f"{t.run.snapshots}, {disk_size(snaps.values())}"
+        )

@@ -2,33 +2,35 @@
 
 The model family owns its networks and its step; the Trainer owns everything else.
 """
+
 from __future__ import annotations
 
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from .. import __version__, faults
+from .. import verdicts as verdicts_file
 from ..config import TrainConfig
 from ..data import Batches, ImageDataset, open_configured
 from ..device import autocast, describe, enable_fast_math, pick_device, pick_precision
 from ..errors import ConfigError, NumericsError
+from ..files import append_jsonl, trim_jsonl
 from ..images import grid_array, save_png, to_uint8
 from ..latent import balanced_labels, seeded_noise
-from ..rng import GlobalStream, make_generator
 from ..models import Family, build_family
-from ..files import append_jsonl, trim_jsonl
+from ..rng import GlobalStream, make_generator
 from ..run import RunDir
 from ..verdicts import Verdict
-from .. import verdicts as verdicts_file
+from . import cuda_graph, distributed
 from .checks import check_config, same_run
 from .console import StopFlag, postfix, progress_bar, summary_line
-from . import cuda_graph, distributed
 from .d_monitor import DMonitor
 from .diagnostics import diversity
 from .eval_probe import EvalProbe
@@ -40,13 +42,13 @@ from .reconstructions import Reconstructions, Scales
 from .snapshots import Snapshots
 from .watchdog import D_WINS_STEPS, Watchdog
 
-
 SMALL_DATASET = 1000  # fewer images than this earn a warning
 
 
 @dataclass
 class TrainResult:
     """What a finished (or interrupted) run reached."""
+
     run_dir: Path
     step: int
     epoch: float
@@ -61,23 +63,29 @@ class TrainResult:
 class Trainer:
     """Builds a run from a TrainConfig (or reopens one) and trains it to its target."""
 
-    def __init__(self, cfg: TrainConfig, run_dir: str | Path, resume: bool = False,
-                 progress: bool = True, echo: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        run_dir: str | Path,
+        resume: bool = False,
+        progress: bool = True,
+        echo: Callable[[str], None] | None = None,
+    ):
         check_config(cfg)
         faults.check()
         self.cfg, self.run, self.resume = cfg, RunDir(run_dir), resume
         self.echo = echo or (lambda s: print(s, file=sys.stderr))
         self.progress = progress
         self.team, self.device = distributed.join(pick_device(cfg.device))
-        if not self.team.main:      # the other processes of a data-parallel run say nothing and write nothing
+        if not self.team.main:  # the other processes of a data-parallel run say nothing and write nothing
             self.echo, self.progress = (lambda s: None), False
         self.precision = pick_precision(cfg.precision, self.device, self.echo)
         if cfg.precision == "auto" and not self.team.unanimous(self.precision == "bf16", self.device):
-            self.precision = "fp32"     # every process computes in the same precision
+            self.precision = "fp32"  # every process computes in the same precision
         self.graphs, why = cuda_graph.decide(cfg, self.device.type, self.team.world)
         if self.device.type == "cuda":
             self.echo(f"CUDA graphs {why}")
-        self.rng_cpu = GlobalStream(cfg.seed)   # torch's global CPU generator, as this run's own: never the caller's
+        self.rng_cpu = GlobalStream(cfg.seed)  # torch's global CPU generator, as this run's own: never the caller's
         with self.rng_cpu:
             self._build()
 
@@ -90,21 +98,25 @@ class Trainer:
         self.sized = self._fit_batch()
         self.family: Family = build_family(cfg.model, self.data.shape, self.data.num_classes)
         self.channels_last = cfg.channels_last and self.family.has_conv
-        self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.device,
-                               rank=self.team.rank, world=self.team.world)
+        self.batches = Batches(
+            self.data, cfg.batch_size, cfg.seed, self.device, rank=self.team.rank, world=self.team.world
+        )
         self.family.steps_per_epoch = self.batches.steps_per_epoch
         self.family.processes = self.team.world
         if cfg.model.instance_noise > 0 and cfg.model.instance_noise_steps is None:
-            cfg.model.instance_noise_steps = self._length_in_steps() or 1000   # resolved once, kept in config.json
-        self.gen = make_generator(self.device, self.team.rank, self.team.world)   # the same on every process
+            cfg.model.instance_noise_steps = self._length_in_steps() or 1000  # resolved once, kept in config.json
+        self.gen = make_generator(self.device, self.team.rank, self.team.world)  # the same on every process
         self.gen.manual_seed(cfg.seed)
         self.step, self.elapsed = 0, 0.0
-        self.rollbacks: list[dict[str, Any]] = []   # NaN rollbacks so far (config.json facts)
+        self.rollbacks: list[dict[str, Any]] = []  # NaN rollbacks so far (config.json facts)
         probe = None  # the in-training FID (--eval-every)
-        if cfg.eval_every and self.team.main:  # feature net and real features first: a bad --eval-n fails before any run exists
+        if (
+            cfg.eval_every and self.team.main
+        ):  # feature net and real features first: a bad --eval-n fails before any run exists
             from ..metrics.probe import FIDProbe
+
             probe = FIDProbe(self.data, cfg.eval_n, cfg.data.root, self.device, echo=self.echo)
-        self._lock = self.run.lock().__enter__() if self.team.main else None   # one trainer per run
+        self._lock = self.run.lock().__enter__() if self.team.main else None  # one trainer per run
         try:
             self._setup_run()
         except BaseException:
@@ -121,21 +133,36 @@ class Trainer:
     def _fit_batch(self) -> dict | None:
         """The preset's batch sized to this machine (``sizing.resolve``): for a new run on one process."""
         from .sizing import resolve
-        return resolve(self.cfg, tuple(self.data.shape), self.data.num_classes, self.device,
-                       lambda: autocast(self.device, self.precision), self.echo,
-                       new_run=not self.resume and not self.team.distributed)
+
+        return resolve(
+            self.cfg,
+            tuple(self.data.shape),
+            self.data.num_classes,
+            self.device,
+            lambda: autocast(self.device, self.precision),
+            self.echo,
+            new_run=not self.resume and not self.team.distributed,
+        )
 
     def _facts(self) -> dict[str, Any]:
         d = self.data
-        return {"shape": list(d.shape), "num_classes": d.num_classes, "class_names": list(d.class_names),
-                "conditional": self.family.conditional, "data_name": d.name, "data_size": len(d),
-                "data_fingerprint": d.fingerprint, "drawlab_version": __version__,
-                "torch_version": torch.__version__, "processes": self.team.world,
-                **({"sized_to_machine": self.sized} if self.sized else {}),
-                **({"nan_rollbacks": self.rollbacks} if self.rollbacks else {})}
+        return {
+            "shape": list(d.shape),
+            "num_classes": d.num_classes,
+            "class_names": list(d.class_names),
+            "conditional": self.family.conditional,
+            "data_name": d.name,
+            "data_size": len(d),
+            "data_fingerprint": d.fingerprint,
+            "drawlab_version": __version__,
+            "torch_version": torch.__version__,
+            "processes": self.team.world,
+            **({"sized_to_machine": self.sized} if self.sized else {}),
+            **({"nan_rollbacks": self.rollbacks} if self.rollbacks else {}),
+        }
 
     def _setup_run(self) -> None:
-        if not self.team.main:   # reads only: rank 0 creates the run and writes it
+        if not self.team.main:  # reads only: rank 0 creates the run and writes it
             return self._join_run()
         if self.resume:
             saved, facts = self.run.read_config()
@@ -146,20 +173,22 @@ class Trainer:
                 self.run.load_weights(self.family, ck)
                 state = self.run.load_state(self.family, ck)
                 self._restore(state)
-            if facts.get("data_fingerprint") != self.data.fingerprint:     # kept, not overwritten: evaluate says so
+            if facts.get("data_fingerprint") != self.data.fingerprint:  # kept, not overwritten: evaluate says so
                 was = {k: facts.get(k) for k in ("data_name", "data_size", "data_fingerprint")}
                 facts["data_history"] = [*facts.get("data_history", []), {**was, "until_step": self.step}]
-                self.echo(f"drawlab: warning: the data changed since this run started ({was['data_name']}, "
-                          f"{was['data_size']} images -> {self.data.name}, {len(self.data)}): from step {self.step} "
-                          "it learns from the new data; config.json keeps the history (facts.data_history)")
+                self.echo(
+                    f"drawlab: warning: the data changed since this run started ({was['data_name']}, "
+                    f"{was['data_size']} images -> {self.data.name}, {len(self.data)}): from step {self.step} "
+                    "it learns from the new data; config.json keeps the history (facts.data_history)"
+                )
             self.run.write_config(self.cfg, {**facts, **self._facts()})
             trim_jsonl(self.run.metrics, self.step)
-            self.run.clear_after(self.step)     # what a hard stop left past the checkpoint resumed from
+            self.run.clear_after(self.step)  # what a hard stop left past the checkpoint resumed from
         else:
             self.run.create(self.cfg, self._facts())
         n, z_dim, k = self.cfg.grid_n, self.cfg.model.z_dim, self.family.num_classes
         noise = self.run.load_fixed_noise(n, z_dim, k)
-        if noise is None:                        # new, or absent / damaged: the same seeded noise again
+        if noise is None:  # new, or absent / damaged: the same seeded noise again
             noise = seeded_noise(n, z_dim, self.cfg.seed + 1), balanced_labels(n, k)
             self.run.save_fixed_noise(*noise)
         self.fixed_z, self.fixed_y = noise[0].to(self.device), noise[1].to(self.device)
@@ -177,12 +206,14 @@ class Trainer:
     def _observers(self, probe) -> list[Observer]:
         """The watchers of this run (see events.py): watchdog and D monitor for adversarial families,
         the in-training evaluation when asked for, and the pictures at the end."""
-        obs: list[Observer] = [NanGuard(self.cfg.on_nan)]     # first: a rollback precedes what others make of NaN
+        obs: list[Observer] = [NanGuard(self.cfg.on_nan)]  # first: a rollback precedes what others make of NaN
         if self.family.adversarial:
-            target = self._length_in_steps()       # a short run may say "D wins" after a quarter of it
+            target = self._length_in_steps()  # a short run may say "D wins" after a quarter of it
             wins = D_WINS_STEPS if target is None else min(D_WINS_STEPS, max(1, target // 4))
-            obs += [Watchdog(self._real_diversity(), self.cfg.model, self.family.readout, d_wins_steps=wins),
-                    DMonitor(self.cfg.monitor_every)]
+            obs += [
+                Watchdog(self._real_diversity(), self.cfg.model, self.family.readout, d_wins_steps=wins),
+                DMonitor(self.cfg.monitor_every),
+            ]
         if probe is not None:
             obs.append(EvalProbe(probe, self.cfg.eval_every))
         if getattr(self.family, "reconstructs", False):
@@ -214,11 +245,18 @@ class Trainer:
         g = torch.Generator().manual_seed(self.cfg.seed)
         labels = self.fixed_y.cpu() if self.family.conditional and self.data.labels is not None else None
         if labels is None:
-            idx = torch.randperm(len(self.data), generator=g)[:len(self.fixed_z)]
+            idx = torch.randperm(len(self.data), generator=g)[: len(self.fixed_z)]
         else:
-            idx = torch.cat([(self.data.labels == k).nonzero().flatten()[
-                torch.randperm(int((self.data.labels == k).sum()), generator=g)[:int((labels == k).sum())]]
-                for k in labels.unique().tolist()])
+            idx = torch.cat(
+                [
+                    (self.data.labels == k)
+                    .nonzero()
+                    .flatten()[
+                        torch.randperm(int((self.data.labels == k).sum()), generator=g)[: int((labels == k).sum())]
+                    ]
+                    for k in labels.unique().tolist()
+                ]
+            )
             labels = self.data.labels[idx]
         images = torch.stack([self.data.load_item(int(i))[0] for i in idx])
         return diversity(images, labels)
@@ -228,11 +266,13 @@ class Trainer:
         self.elapsed = float(state.get("elapsed", 0.0))
         was = int(state.get("processes", 1))
         if was != self.team.world:
-            self.echo(f"note: this run was trained by {was} process(es) and continues on {self.team.world}: the same "
-                      f"global batch ({self.cfg.batch_size}), so the same data and noise; sums may round differently "
-                      "and BatchNorm statistics are per process")
+            self.echo(
+                f"note: this run was trained by {was} process(es) and continues on {self.team.world}: the same "
+                f"global batch ({self.cfg.batch_size}), so the same data and noise; sums may round differently "
+                "and BatchNorm statistics are per process"
+            )
         self.family.steps_done = self.step
-        for opt in self.family.opts.values():   # a run captured on a GPU resumes anywhere
+        for opt in self.family.opts.values():  # a run captured on a GPU resumes anywhere
             for group in opt.param_groups:
                 group["capturable"] = False
         self.rng_cpu.set(state["rng_cpu"])
@@ -241,12 +281,19 @@ class Trainer:
             self.gen.set_state(saved)
         else:  # the run moved between CPU and GPU: their generators' states do not translate
             self.gen.manual_seed(self.cfg.seed * 1_000_003 + self.step)
-            self.echo(f"note: resuming on {self.device.type}, not the device this run was saved on: "
-                      "training noise continues from a fresh seed (same weights and optimizers)")
+            self.echo(
+                f"note: resuming on {self.device.type}, not the device this run was saved on: "
+                "training noise continues from a fresh seed (same weights and optimizers)"
+            )
 
     def _state(self) -> dict[str, Any]:
-        return {"elapsed": self.elapsed, "rng_cpu": self.rng_cpu.get(),
-                "rng_train": self.gen.get_state().cpu(), "precision": self.precision, "processes": self.team.world}
+        return {
+            "elapsed": self.elapsed,
+            "rng_cpu": self.rng_cpu.get(),
+            "rng_train": self.gen.get_state().cpu(),
+            "precision": self.precision,
+            "processes": self.team.world,
+        }
 
     # -- targets ----------------------------------------------------------------------------------
     def _length_in_steps(self) -> int | None:
@@ -291,9 +338,12 @@ class Trainer:
 
     def _step_function(self):
         """``family.train_step`` with this run's generator, as a CUDA graph when asked for on a GPU."""
-        step = (cuda_graph.GraphedStep(self.family, self.gen) if self.graphs
-                else lambda x, y: self.family.train_step(x, y, self.gen))
-        if faults.planned("nan"):     # testing aid (DRAWLAB_FAULT=nan@STEP): that step's batch becomes NaN
+        step = (
+            cuda_graph.GraphedStep(self.family, self.gen)
+            if self.graphs
+            else lambda x, y: self.family.train_step(x, y, self.gen)
+        )
+        if faults.planned("nan"):  # testing aid (DRAWLAB_FAULT=nan@STEP): that step's batch becomes NaN
             return lambda x, y: step(x * float("nan") if faults.nan_at(self.step + 1) else x, y)
         return step
 
@@ -302,7 +352,7 @@ class Trainer:
         if not self.team.main:
             return None
         guard = self.observers.find(NanGuard)
-        if guard is not None and not guard.check_weights(self):      # never a checkpoint with NaN in it
+        if guard is not None and not guard.check_weights(self):  # never a checkpoint with NaN in it
             return None
         path = self.run.save_checkpoint(self.family, self.step, self._state(), self.cfg.keep_checkpoints).weights
         self.observers.emit(Event.CHECKPOINT, self)
@@ -333,15 +383,20 @@ class Trainer:
         target = self.target_steps()
         spe = self.batches.steps_per_epoch
         if self._done(target):
-            return TrainResult(self.run.path, self.step, self.step / spe, self.elapsed, 0.0,
-                               None, None, already_done=True)
+            return TrainResult(
+                self.run.path, self.step, self.step / spe, self.elapsed, 0.0, None, None, already_done=True
+            )
         grid_every = self._every(self.cfg.sample_every, target)
         ckpt_every = self._every(self.cfg.checkpoint_every, target) if self.cfg.checkpoint_every else grid_every
         self._announce()
         main = self.team.main
-        self.logger = MetricsLogger(self.run.metrics if main else None, self.run.tensorboard if main else None,
-                                    self.cfg.batch_size, purge_step=self.step + 1 if self.resume else None,
-                                    reduce=self.team.mean if self.team.distributed else None)
+        self.logger = MetricsLogger(
+            self.run.metrics if main else None,
+            self.run.tensorboard if main else None,
+            self.cfg.batch_size,
+            purge_step=self.step + 1 if self.resume else None,
+            reduce=self.team.mean if self.team.distributed else None,
+        )
         self.observers.emit(Event.START, self)
         bar = progress_bar(self.progress, target, self.step, self.cfg.minutes)
         start_step, t_start = self.step, time.perf_counter()
@@ -392,35 +447,41 @@ class Trainer:
         recorded in config.json (facts.nan_rollbacks, model.lr_g/lr_d) and metrics.jsonl. See nan_guard.py."""
         ck = self.run.latest_checkpoint()
         if ck is None:
-            raise NumericsError(f"training diverged: {what}, before the first checkpoint: lower the learning "
-                                "rates (--lr-g/--lr-d) or checkpoint sooner (--checkpoint-every)")
+            raise NumericsError(
+                f"training diverged: {what}, before the first checkpoint: lower the learning "
+                "rates (--lr-g/--lr-d) or checkpoint sooner (--checkpoint-every)"
+            )
         bad_step = self.step
         self.run.load_weights(self.family, ck)
         self._restore(self.run.load_state(self.family, ck))
         m = self.cfg.model
         m.lr_g, m.lr_d = m.lr_g * lr_factor, m.lr_d * lr_factor
-        for name, opt in self.family.opts.items():
+        for _name, opt in self.family.opts.items():
             for group in opt.param_groups:
                 group["lr"] *= lr_factor
-        self.rollbacks.append({"at_step": bad_step, "to_step": self.step, "why": what,
-                               "lr_g": m.lr_g, "lr_d": m.lr_d})
-        self.logger.discard()                          # the running means of the diverged steps
+        self.rollbacks.append({"at_step": bad_step, "to_step": self.step, "why": what, "lr_g": m.lr_g, "lr_d": m.lr_d})
+        self.logger.discard()  # the running means of the diverged steps
         trim_jsonl(self.run.metrics, self.step)
         self.run.clear_after(self.step)
-        append_jsonl(self.run.metrics, {"step": self.step, "event": "nan-rollback", "time": time.time(),
-                                        **self.rollbacks[-1]})
+        append_jsonl(
+            self.run.metrics, {"step": self.step, "event": "nan-rollback", "time": time.time(), **self.rollbacks[-1]}
+        )
         _, facts = self.run.read_config()
         self.run.write_config(self.cfg, {**facts, **self._facts()})
         self._batch_iter, self._step_fn = self.batches.iterate(self.step), self._step_function()
-        self.echo(f"drawlab: warning: {what}: rolled back to step {self.step} (the newest checkpoint) and "
-                  f"multiplied the learning rates by {lr_factor} (lr_g {m.lr_g:.3g}, lr_d {m.lr_d:.3g}); "
-                  f"rollback {len(self.rollbacks)}")
+        self.echo(
+            f"drawlab: warning: {what}: rolled back to step {self.step} (the newest checkpoint) and "
+            f"multiplied the learning rates by {lr_factor} (lr_g {m.lr_g:.3g}, lr_d {m.lr_d:.3g}); "
+            f"rollback {len(self.rollbacks)}"
+        )
 
     def _announce(self) -> None:
         if len(self.data) < SMALL_DATASET:
-            self.echo(f"drawlab: warning: only {len(self.data)} training images: GANs tend to memorise or collapse on so few; "
-                      "watch the sample grids, and prefer more data or image augmentation")
-        self.echo(f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
-                  f"{describe(self.device)}, {self.precision} | run: {self.run.path}")
-
-
+            self.echo(
+                f"drawlab: warning: only {len(self.data)} training images: GANs tend to memorise or collapse on so few; "
+                "watch the sample grids, and prefer more data or image augmentation"
+            )
+        self.echo(
+            f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
+            f"{describe(self.device)}, {self.precision} | run: {self.run.path}"
+        )

@@ -1,5 +1,6 @@
 """The watchdog: reads the training log and the fixed-noise samples, and records in words, once each,
 when D has won, the generator's loss froze, a loss became NaN, or the samples collapsed."""
+
 from __future__ import annotations
 
 import math
@@ -16,12 +17,11 @@ from ..verdicts import Kind, Verdict
 from .diagnostics import diversity
 from .events import Observer
 
-
-WARMUP_STEPS = 250    # fixed-noise samples of a healthy run are diverse by now (measured: 41% of the real
+WARMUP_STEPS = 250  # fixed-noise samples of a healthy run are diverse by now (measured: 41% of the real
 NEVER_DIVERSE = 0.25  # images' at step 273 for mnist-cgan; a run collapsed from the start: 20%)...
-FLAT_GRIDS = 3        # ...unless still rising (faces: 16%, 24%, ... of the real faces' at steps 200, 400, ...):
-                      # "collapsed from the start" needs this many grids without a 10% rise
-D_WINS_STEPS = 200    # D must win this long: D winning early is common and often passes (faces-dcgan: steps 100-250)
+FLAT_GRIDS = 3  # ...unless still rising (faces: 16%, 24%, ... of the real faces' at steps 200, 400, ...):
+# "collapsed from the start" needs this many grids without a 10% rise
+D_WINS_STEPS = 200  # D must win this long: D winning early is common and often passes (faces-dcgan: steps 100-250)
 
 
 class Watchdog(Observer):
@@ -32,11 +32,18 @@ class Watchdog(Observer):
     ``Trainer.verdict`` (a warning, and a line in ``RUN/monitor/verdicts.jsonl``).
     """
 
-    def __init__(self, data_diversity: float, cfg: ModelConfig | None = None, readout: Readout = PROBABILITY,
-                 patience: int = 3, collapse_ratio: float = 0.5, d_wins_steps: int = D_WINS_STEPS):
+    def __init__(
+        self,
+        data_diversity: float,
+        cfg: ModelConfig | None = None,
+        readout: Readout = PROBABILITY,
+        patience: int = 3,
+        collapse_ratio: float = 0.5,
+        d_wins_steps: int = D_WINS_STEPS,
+    ):
         self.data_diversity, self.patience, self.collapse_ratio = data_diversity, patience, collapse_ratio
-        self.d_wins_steps = d_wins_steps        # how long D must have won (and ``patience`` records) to say so
-        self.ratios: list[float] = []           # diversity / the real images', grid by grid
+        self.d_wins_steps = d_wins_steps  # how long D must have won (and ``patience`` records) to say so
+        self.ratios: list[float] = []  # diversity / the real images', grid by grid
         self.cfg, self.readout = cfg or ModelConfig(), readout
         self.best_ratio = 0.0  # early samples are alike before G has learnt anything: collapse is a fall from here
         self.said: set[Kind] = set()
@@ -45,7 +52,7 @@ class Watchdog(Observer):
 
     # -- as an observer -----------------------------------------------------------------------------
     def on_start(self, t) -> None:
-        trim_jsonl(t.run.monitor / "verdicts.jsonl", t.step)   # findings past the checkpoint are redone
+        trim_jsonl(t.run.monitor / "verdicts.jsonl", t.step)  # findings past the checkpoint are redone
         self.said = verdicts.kinds(t.verdicts())
 
     def on_log(self, t, rec: dict[str, Any]) -> None:
@@ -70,19 +77,31 @@ class Watchdog(Observer):
         step, out = int(rec["step"]), []
         lr = min(self.cfg.lr_g, self.cfg.lr_d)
         if any(not math.isfinite(v) for k, v in rec.items() if k.startswith("loss")):
-            out += self._once(Verdict(Kind.NAN, step, step, f"a loss became infinite or NaN at step {step:,}: "
-                                      "training diverged", f"a lower --lr (e.g. {lr / 4:g}), or start again "
-                                      "from an earlier checkpoint"))
+            out += self._once(
+                Verdict(
+                    Kind.NAN,
+                    step,
+                    step,
+                    f"a loss became infinite or NaN at step {step:,}: training diverged",
+                    f"a lower --lr (e.g. {lr / 4:g}), or start again from an earlier checkpoint",
+                )
+            )
         out += self._check_d_wins(rec, step)
-        window = self.records[-2 * self.patience:]
+        window = self.records[-2 * self.patience :]
         if len(window) == 2 * self.patience and "loss_g" in rec:
             spread = max(r["loss_g"] for r in window) - min(r["loss_g"] for r in window)
             if spread < 1e-4 * max(1.0, abs(rec["loss_g"])):
                 since = int(window[0]["step"])
-                out += self._once(Verdict(Kind.FROZEN, step, since, f"the generator's loss has not moved since "
-                                          f"step {since:,}: training is stuck",
-                                          f"other learning rates (now --lr-g {self.cfg.lr_g:g}, "
-                                          f"--lr-d {self.cfg.lr_d:g}), and check that the data is what you meant"))
+                out += self._once(
+                    Verdict(
+                        Kind.FROZEN,
+                        step,
+                        since,
+                        f"the generator's loss has not moved since step {since:,}: training is stuck",
+                        f"other learning rates (now --lr-g {self.cfg.lr_g:g}, "
+                        f"--lr-d {self.cfg.lr_d:g}), and check that the data is what you meant",
+                    )
+                )
         return out
 
     def _check_d_wins(self, rec: dict, step: int) -> list[Verdict]:
@@ -92,9 +111,12 @@ class Watchdog(Observer):
             self.win_since = None
             return []
         if self.win_since is None:
-            self.win_since = step                    # the first record of the streak
-        streak = [x for x in self.records[-self.patience:] if x.get(r.keys[0]) is not None
-                  and r.wins(x[r.keys[0]], x[r.keys[1]])]
+            self.win_since = step  # the first record of the streak
+        streak = [
+            x
+            for x in self.records[-self.patience :]
+            if x.get(r.keys[0]) is not None and r.wins(x[r.keys[0]], x[r.keys[1]])
+        ]
         if len(streak) < self.patience or step - self.win_since < self.d_wins_steps:
             return []
         since = self.win_since
@@ -104,11 +126,20 @@ class Watchdog(Observer):
             how = f"{r.names[1]} below {r.won[1]:g} and {r.names[0]} above {r.won[0]:g}: past the hinge margins"
         d_width = self.cfg.d_width or self.cfg.width
         lr_g, lr_d = self.cfg.lr_g, self.cfg.lr_d
-        lr = (f"--lr-g {lr_d:g} (G now learns {lr_d / lr_g:.0f}x slower than D)" if lr_g < lr_d / 4
-              else f"--lr-d {lr_g / 2:g} (half of --lr-g)")
-        return self._once(Verdict(Kind.D_WINS, step, since, f"D has been winning since step {since:,} ({how}); "
-                                  "G gets almost no useful gradient",
-                                  f"{lr}, --instance-noise 0.1, or --d-width {max(4, d_width // 2)}"))
+        lr = (
+            f"--lr-g {lr_d:g} (G now learns {lr_d / lr_g:.0f}x slower than D)"
+            if lr_g < lr_d / 4
+            else f"--lr-d {lr_g / 2:g} (half of --lr-g)"
+        )
+        return self._once(
+            Verdict(
+                Kind.D_WINS,
+                step,
+                since,
+                f"D has been winning since step {since:,} ({how}); G gets almost no useful gradient",
+                f"{lr}, --instance-noise 0.1, or --d-width {max(4, d_width // 2)}",
+            )
+        )
 
     def check_samples(self, images: torch.Tensor, labels: torch.Tensor | None, step: int) -> list[Verdict]:
         """Findings in the fixed-noise samples (uint8 (N, C, H, W)) at ``step``: collapse is diversity
@@ -121,11 +152,18 @@ class Watchdog(Observer):
         self.best_ratio = max(self.best_ratio, ratio)
         self.ratios.append(ratio)
         flat = len(self.ratios) >= FLAT_GRIDS and ratio <= 1.1 * self.ratios[-FLAT_GRIDS]
-        never_diverse = step >= WARMUP_STEPS and ratio < NEVER_DIVERSE and flat   # alike from the start, still so
+        never_diverse = step >= WARMUP_STEPS and ratio < NEVER_DIVERSE and flat  # alike from the start, still so
         if never_diverse or (ratio < self.collapse_ratio and ratio < 0.5 * self.best_ratio):
             which = "of the same class " if labels is not None else ""
-            return self._once(Verdict(Kind.COLLAPSE, step, step, f"samples {which}from different noise look alike "
-                                      f"at step {step:,} (diversity {ratio:.0%} of the real images'): mode collapse",
-                                      f"a lower --lr (e.g. {self.cfg.lr_g / 2:g}), --flip-labels 0.05, "
-                                      "--instance-noise 0.1, or more data"))
+            return self._once(
+                Verdict(
+                    Kind.COLLAPSE,
+                    step,
+                    step,
+                    f"samples {which}from different noise look alike "
+                    f"at step {step:,} (diversity {ratio:.0%} of the real images'): mode collapse",
+                    f"a lower --lr (e.g. {self.cfg.lr_g / 2:g}), --flip-labels 0.05, "
+                    "--instance-noise 0.1, or more data",
+                )
+            )
         return []
