@@ -213,7 +213,7 @@ def main(argv=None) -> int:
     ap.add_argument("--monitor-steps", type=int, default=312, help="steps per monitoring run (312 = 8 epochs)")
     a = ap.parse_args(argv)
     device = pick_device(a.device)
-    precision = pick_precision(a.precision, device)
+    precision = pick_precision(a.precision, device).value
     enable_fast_math(device)
     torch.manual_seed(0)
     print(f"# drawlab speed benchmark, {time.strftime('%Y-%m-%d %H:%M')}")

@@ -15,29 +15,48 @@ def test_choose_precision_follows_the_measurement() -> None:
         raise AssertionError("a CPU without bf16 units is not probed")
 
     assert device.choose_precision(False, never)[0] == "fp32"
-    choice, why = device.choose_precision(True, lambda: (1.0, 0.5))
-    assert choice == "bf16" and "2.0x as fast" in why
+    choice, why, speedup = device.choose_precision(True, lambda: (1.0, 0.5))
+    assert choice == "bf16" and "2.0x as fast" in why and speedup == pytest.approx(2.0)
     assert device.choose_precision(True, lambda: (1.0, 0.95))[0] == "fp32"  # faster, but not by 10%
-    choice, why = device.choose_precision(True, lambda: (1.0, 4.0))
+    choice, why, _ = device.choose_precision(True, lambda: (1.0, 4.0))
     assert choice == "fp32" and "0.2x" in why  # emulated bf16: far slower
 
 
-def test_bf16_probe_measures_both_on_this_cpu() -> None:
+def test_the_probes_two_timings_differ_only_by_the_precision_of_the_layers() -> None:
+    x, conv, lin = device.probe_layers()
+    assert device.probe_pass(None, x, conv, lin) == torch.float32
+    assert device.probe_pass(torch.bfloat16, x, conv, lin) == torch.bfloat16
+    assert conv.weight.grad is not None and torch.isfinite(conv.weight.grad).all()  # a backward pass ran
     fp32_s, bf16_s = device.bf16_probe(repeats=1)
-    assert fp32_s > 0 and bf16_s > 0
+    assert 0 < fp32_s < 60 and 0 < bf16_s < 60
 
 
 def test_pick_precision_auto_says_why_and_explicit_choices_stand(monkeypatch) -> None:
     cpu = torch.device("cpu")
+    monkeypatch.delenv(device.PROBE_ENV, raising=False)
     monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: True)
     monkeypatch.setattr(device, "bf16_probe", lambda: (3.0, 1.0))
-    said: list[str] = []
-    assert device.pick_precision("auto", cpu, said.append) == "bf16" and "3.0x" in said[0]
+    choice = device.pick_precision("auto", cpu)
+    assert choice.value == "bf16" and "3.0x" in choice.why and choice.speedup == pytest.approx(3.0)
     monkeypatch.setattr(device, "bf16_probe", lambda: (1.0, 3.0))
-    assert device.pick_precision("auto", cpu) == "fp32"
-    assert device.pick_precision("bf16", cpu) == "bf16" and device.pick_precision("fp32", cpu) == "fp32"
+    assert device.pick_precision("auto", cpu).value == "fp32"
+    assert device.pick_precision("bf16", cpu).value == "bf16" and device.pick_precision("fp32", cpu).value == "fp32"
     with pytest.raises(ConfigError, match="unknown precision"):
         device.pick_precision("fp8", cpu)
+
+
+@pytest.mark.parametrize("forced", ["bf16", "fp32"])
+def test_the_probe_can_be_faked_both_ways_on_any_cpu(monkeypatch, forced: str) -> None:
+    """$DRAWLAB_PRECISION_PROBE stands in for bf16 units and the measurement, so an AVX2 machine runs the
+    bf16 branch and a bf16 machine the fp32 one; the real probe is never called."""
+    monkeypatch.setenv(device.PROBE_ENV, forced)
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setattr(device, "bf16_probe", lambda: pytest.fail("the faked probe must not measure"))
+    choice = device.pick_precision("auto", torch.device("cpu"))
+    assert choice.value == forced and device.PROBE_ENV in choice.why
+    monkeypatch.setenv(device.PROBE_ENV, "fp8")
+    with pytest.raises(ConfigError, match="use bf16 or fp32"):
+        device.pick_precision("auto", torch.device("cpu"))
 
 
 # CUDA graphs: on by default where the step allows it; the decision is plain logic, tested here on any CPU.

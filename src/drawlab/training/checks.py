@@ -7,7 +7,10 @@ from ..errors import ConfigError
 
 
 def check_config(cfg: TrainConfig) -> None:
-    """Reject impossible options with one clear line."""
+    """Reject impossible options with one clear line, before any data is opened or hardware probed."""
+    from ..models import get_family
+
+    get_family(cfg.model.name)  # an unknown model is said before the data loads
     if cfg.batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
     if cfg.eval_every is not None and cfg.eval_every < 1:

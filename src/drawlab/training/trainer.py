@@ -19,7 +19,7 @@ from .. import __version__, faults
 from .. import verdicts as verdicts_file
 from ..config import TrainConfig
 from ..data import Batches, ImageDataset, open_configured
-from ..device import autocast, describe, enable_fast_math, pick_device, pick_precision
+from ..device import Precision, autocast, describe, enable_fast_math, pick_device, pick_precision
 from ..errors import ConfigError, NumericsError
 from ..files import append_jsonl, trim_jsonl
 from ..images import grid_array, save_png, to_uint8
@@ -79,9 +79,7 @@ class Trainer:
         self.team, self.device = distributed.join(pick_device(cfg.device))
         if not self.team.main:  # the other processes of a data-parallel run say nothing and write nothing
             self.echo, self.progress = (lambda s: None), False
-        self.precision = pick_precision(cfg.precision, self.device, self.echo)
-        if cfg.precision == "auto" and not self.team.unanimous(self.precision == "bf16", self.device):
-            self.precision = "fp32"  # every process computes in the same precision
+        self.precision, self.precision_choice = "fp32", None  # decided once the data is open (``_pick_precision``)
         self.graphs, why = cuda_graph.decide(cfg, self.device.type, self.team.world)
         if self.device.type == "cuda":
             self.echo(f"CUDA graphs {why}")
@@ -95,6 +93,7 @@ class Trainer:
         self.data: ImageDataset = open_configured(cfg.data)
         if self.data.notice:
             self.echo(self.data.notice)
+        self._pick_precision()
         self.sized = self._fit_batch()
         self.family: Family = build_family(cfg.model, self.data.shape, self.data.num_classes)
         self.channels_last = cfg.channels_last and self.family.has_conv
@@ -130,6 +129,17 @@ class Trainer:
         enable_fast_math(self.device)
 
     # -- set-up -----------------------------------------------------------------------------------
+    def _pick_precision(self) -> None:
+        """The precision of this run (``device.pick_precision``), after every input has been checked and the
+        data opened, so that a bad input is answered before any probe; the decision goes to config.json's
+        facts and the start line, never to a line of its own."""
+        choice = pick_precision(self.cfg.precision, self.device)
+        if self.cfg.precision == "auto":  # every process votes, and all compute in the same precision
+            everyone = self.team.unanimous(choice.value == "bf16", self.device)
+            if choice.value == "bf16" and not everyone:
+                choice = Precision("fp32", "auto", "another process of this run measured bf16 slower")
+        self.precision, self.precision_choice = choice.value, choice
+
     def _fit_batch(self) -> dict | None:
         """The preset's batch sized to this machine (``sizing.resolve``): for a new run on one process."""
         from .sizing import resolve
@@ -157,6 +167,7 @@ class Trainer:
             "drawlab_version": __version__,
             "torch_version": torch.__version__,
             "processes": self.team.world,
+            "precision": self.precision_choice.to_dict() if self.precision_choice else None,
             **({"sized_to_machine": self.sized} if self.sized else {}),
             **({"nan_rollbacks": self.rollbacks} if self.rollbacks else {}),
         }
@@ -483,5 +494,5 @@ class Trainer:
             )
         self.echo(
             f"training {self.family.name} on {self.data.name} {tuple(self.data.shape)} x {len(self.data)} | "
-            f"{describe(self.device)}, {self.precision} | run: {self.run.path}"
+            f"{describe(self.device)}, {self.precision} ({self.precision_choice.why}) | run: {self.run.path}"
         )
