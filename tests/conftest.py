@@ -30,6 +30,17 @@ def _drawlab_env(tmp_path_factory: pytest.TempPathFactory):
     mp.undo()
 
 
+@pytest.fixture(params=["bf16", "fp32"])
+def forced_probe(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The precision probe's decision forced each way ($DRAWLAB_PRECISION_PROBE, see device.fake_probe), so
+    a test of what `--precision auto` prints passes whatever this CPU would measure, and an AVX2 machine
+    exercises the bf16 branch too. (The whole suite can be forced too: DRAWLAB_PRECISION_PROBE=bf16 make test.)"""
+    from drawlab.device import PROBE_ENV
+
+    monkeypatch.setenv(PROBE_ENV, request.param)
+    return request.param
+
+
 def train_cli(*args: str) -> int:
     """`drawlab train TINY ARGS` in this process; returns the exit code."""
     return main(["train", *TINY, *args])

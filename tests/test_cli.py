@@ -203,7 +203,10 @@ ERRORS = {
         lambda t, r: ["sample", str(r.getfixturevalue("cgan_run")), "--label", "10"],
         "out of range",
     ),
-    "negative-label": (lambda t, r: ["sample", str(r.getfixturevalue("cgan_run")), "--label", "-1"], "out of range"),
+    "negative-label": (
+        lambda t, r: ["sample", str(r.getfixturevalue("cgan_run")), "--label", "-1"],
+        "--label: must be in [0,",
+    ),
     "jpg-out": (lambda t, r: ["sample", str(r.getfixturevalue("dcgan_run")), "--out", "x.jpg"], ".png"),
     "missing-run": (lambda t, r: ["sample", str(t / "nowhere")], "does not exist"),
     "not-a-run": (lambda t, r: ["sample", str(t)], "not a drawlab run"),

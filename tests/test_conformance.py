@@ -43,7 +43,7 @@ def test_family_trains_samples_and_resumes_exactly(name: str, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("name", FAMILIES)
-def test_family_refuses_bad_data_with_one_line(name: str, tmp_path: Path, capsys) -> None:
+def test_family_refuses_bad_data_with_one_line(name: str, tmp_path: Path, forced_probe: str, capsys) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     cases = [(f"folder:{empty}", "no image files")]

@@ -76,7 +76,7 @@ def test_a_run_trained_with_cuda_graphs_resumes_on_the_cpu(tmp_path: Path, tiny_
     assert RunDir(run).latest_checkpoint().step == 3
 
 
-def test_cuda_graphs_on_the_cpu_is_a_clear_error(tmp_path: Path, capsys) -> None:
+def test_cuda_graphs_on_the_cpu_is_a_clear_error(tmp_path: Path, forced_probe: str, capsys) -> None:
     assert (
         main(
             [

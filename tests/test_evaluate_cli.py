@@ -114,7 +114,7 @@ def test_evaluate_prints_a_table(evaluated: dict[str, Path], capsys) -> None:
     [
         (["--n", "50"], "more samples than feature dimensions"),
         (["--checkpoint", "999"], "no checkpoint '999'"),
-        (["--feature-steps", "0"], "--feature-steps must be at least 1"),
+        (["--feature-steps", "0"], "--feature-steps: must be in [1,"),
     ],
 )
 def test_evaluate_bad_input_is_one_line(evaluated: dict[str, Path], args, message, capsys) -> None:

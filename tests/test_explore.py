@@ -176,15 +176,18 @@ def test_maximise_raises_what_it_maximises(run60: Path) -> None:
     [
         (["interpolate", "{run}", "--mode", "sweep"], "needs --dim"),
         (["interpolate", "{run}", "--from", "1"], "needs --from SEED and --to SEED"),
-        (["interpolate", "{run}", "--from", "1", "--to", "2", "--steps", "1"], "--steps must be between"),
+        (["interpolate", "{run}", "--from", "1", "--to", "2", "--steps", "1"], "--steps: must be in [2, 1000], got 1"),
         (["interpolate", "{run}", "--from", "1", "--to", "2", "--out", "x.jpg"], "use a .png"),
-        (["interpolate", "{run}", "--from", "-1", "--to", "2"], "--from must be between"),
+        (["interpolate", "{run}", "--from", "-1", "--to", "2"], "--from: must be in [0,"),
         (["interpolate", "{run}", "--mode", "sweep", "--dim", "8"], "--dim 8 is out of range"),
         (["interpolate", "{run}", "--mode", "sweep", "--direction", "x"], "whole numbers"),
         (["interpolate", "{run}", "--mode", "classes", "--label", "10"], "out of range"),
         (["interpolate", "{run}", "--mode", "checkpoints", "--seeds", ""], "is empty"),
-        (["interpolate", "{run}", "--mode", "walk", "--step-size", "0"], "--step-size must be above 0"),
-        (["interpolate", "{run}", "--mode", "sweep", "--dim", "0", "--range", "nan", "3"], "two finite numbers"),
+        (["interpolate", "{run}", "--mode", "walk", "--step-size", "0"], "--step-size: must be in (0, 100], got 0"),
+        (
+            ["interpolate", "{run}", "--mode", "sweep", "--dim", "0", "--range", "nan", "3"],
+            "--range: must be a finite number, got nan",
+        ),
         (["sample", "{run}", "--seeds", "1,x"], "whole numbers"),
         (["inspect", "{run}", "--maximise", "--channels", "99"], "out of range"),
         (["inspect", "{run}", "--maximise", "--layer", "7"], "--layer 7 is out of range"),
@@ -193,7 +196,7 @@ def test_maximise_raises_what_it_maximises(run60: Path) -> None:
         (["inspect", "{run}", "--saliency", "--checkpoint", "999"], "no checkpoint"),
         (["interpolate", "{tmp}", "--from", "1", "--to", "2"], "not a drawlab run"),
         (["serve", "{tmp}"], "not a drawlab run"),
-        (["serve", "{run}", "--port", "70000"], "--port must be between"),
+        (["serve", "{run}", "--port", "70000"], "--port: must be in [0, 65535], got 70000"),
     ],
 )
 def test_bad_inputs_one_line_exit_2(run60: Path, tmp_path: Path, capsys, args, words) -> None:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import cli_explore
-from .cli_args import check_out_file, check_seed, parse_ints
-from .cli_train import _add_train, cmd_train, config_from_args  # noqa: F401 - config_from_args: the API of old
+from .cli_args import LABEL, SEED, check_out_file, check_seed, parse_ints, whole
+from .cli_train import _add_train, cmd_train
 from .config import DEFAULT_PRESET, PRESETS
 from .errors import ConfigError, DrawlabError
 
@@ -25,18 +25,18 @@ def _add_sample(sub) -> None:
         description="Draw images from a trained run: a PNG grid or an .npz of uint8 images.",
     )
     p.add_argument("run_dir")
-    p.add_argument("--n", type=int, default=64, help="how many images (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same images, always")
+    p.add_argument("--n", type=whole(1, 1_000_000), default=64, help="how many images (default 64)")
+    p.add_argument("--seed", type=SEED, default=0, help="the same seed gives the same images, always")
     p.add_argument(
         "--seeds",
         help="one image per seed, e.g. 3,17,42 (the class is seed %% classes unless --label "
         "says; the same picture as in `interpolate` and `serve`)",
     )
-    p.add_argument("--label", type=int, help="class to draw (conditional models)")
+    p.add_argument("--label", type=LABEL, help="class to draw (conditional models)")
     p.add_argument("--checkpoint", help="step or file name of a checkpoint (default: the newest)")
     p.add_argument("--out", default=None, help="grid.png or samples.npz (default RUN/samples/sample-seedS.png)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--nrow", type=int, default=None, help="images per grid row")
+    p.add_argument("--nrow", type=whole(1, 10_000), default=None, help="images per grid row")
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
@@ -108,12 +108,12 @@ def _add_evaluate(sub) -> None:
     p.add_argument("run_dir")
     p.add_argument(
         "--n",
-        type=int,
+        type=whole(2, 1_000_000),
         default=10_000,
         help="generated and real images per set (default 10000; len(data) // 2 when the data is smaller)",
     )
     p.add_argument("--checkpoint", help="step or file name of a checkpoint (default: the newest)")
-    p.add_argument("--seed", type=int, default=0, help="noise and real-split seed (default 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="noise and real-split seed (default 0)")
     p.add_argument("--json", dest="json_out", help="also write the evaluation to this JSON file")
     p.add_argument("--device", default="cpu")
     p.add_argument(
@@ -126,7 +126,7 @@ def _add_evaluate(sub) -> None:
     )
     p.add_argument(
         "--feature-steps",
-        type=int,
+        type=whole(1, 10_000_000),
         help="training steps of the feature network when it is first trained (default: about 10 epochs)",
     )
 
@@ -206,7 +206,7 @@ def _add_report(sub) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument(
         "--feature-steps",
-        type=int,
+        type=whole(1, 10_000_000),
         help="models without D rank the gallery in evaluation features: "
         "training steps of that network when it is first trained",
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+from .config import Range
 from .errors import ConfigError
 
 
@@ -46,3 +48,31 @@ def check_range(value: int, option: str, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise ConfigError(f"{option} must be between {lo} and {hi}, got {value}")
     return value
+
+
+class Number:
+    """An argparse ``type``: a number of ``kind`` (int or float) that ``rng`` allows (always finite); any
+    other text is one line naming the rule, e.g. "argument --n: must be in [1, 1000000], got 0"."""
+
+    def __init__(self, kind: type, rng: Range):
+        self.kind, self.range = kind, rng
+        self.__name__ = "whole number" if kind is int else "number"
+
+    def __call__(self, text: str) -> int | float:
+        try:
+            value = self.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {self.__name__}") from None
+        why = self.range.problem(value)
+        if why:
+            raise argparse.ArgumentTypeError(why)
+        return value
+
+
+def whole(lo: int, hi: int) -> Number:
+    """A whole number in [lo, hi]."""
+    return Number(int, Range(lo, hi, integer=True))
+
+
+SEED = whole(0, 2**63 - 1)
+LABEL = whole(0, 2**31 - 1)

@@ -6,7 +6,8 @@ import argparse
 import math
 from pathlib import Path
 
-from .cli_args import check_out_file, check_range, check_seed, parse_ints
+from .cli_args import LABEL, SEED, Number, check_out_file, check_range, check_seed, parse_ints, whole
+from .config import Range
 from .errors import ConfigError
 
 MODES = ("slerp", "lerp", "sweep", "classes", "walk", "checkpoints")
@@ -27,25 +28,32 @@ def _add_interpolate(sub) -> None:
         help="slerp/lerp: --from S --to S; sweep: --seed S with --dim or --direction; classes: --seed S "
         "(conditional models); walk: --seed S; checkpoints: --seeds through the kept snapshots",
     )
-    p.add_argument("--from", dest="from_seed", type=int, help="first seed (lerp, slerp)")
-    p.add_argument("--to", dest="to_seed", type=int, help="last seed (lerp, slerp)")
-    p.add_argument("--seed", type=int, default=0, help="the starting seed (sweep, classes, walk; default 0)")
+    p.add_argument("--from", dest="from_seed", type=SEED, help="first seed (lerp, slerp)")
+    p.add_argument("--to", dest="to_seed", type=SEED, help="last seed (lerp, slerp)")
+    p.add_argument("--seed", type=SEED, default=0, help="the starting seed (sweep, classes, walk; default 0)")
     p.add_argument("--seeds", default="1,2,3", help="seeds, one row each (checkpoints; default 1,2,3)")
-    p.add_argument("--steps", type=int, default=10, help="frames per row (default 10)")
-    p.add_argument("--label", type=int, help="class to draw (conditional models; default the seed's own)")
+    p.add_argument("--steps", type=whole(2, 1000), default=10, help="frames per row (default 10)")
+    p.add_argument("--label", type=LABEL, help="class to draw (conditional models; default the seed's own)")
     p.add_argument("--dim", help="sweep these raw latent dimensions, one row each, e.g. 0,5")
     p.add_argument("--direction", help="sweep these principal directions (0 = the largest), one row each, e.g. 0,1,2")
     p.add_argument(
         "--range",
         nargs=2,
-        type=float,
+        type=Number(float, Range(-1000, 1000)),
         default=(-3.0, 3.0),
         metavar=("LO", "HI"),
         help="sweep values: a dimension is set to each, a direction moved by each (default -3 3)",
     )
-    p.add_argument("--step-size", type=float, default=0.3, help="random-walk step per coordinate (default 0.3)")
+    p.add_argument(
+        "--step-size",
+        type=Number(float, Range(0, 100, lo_open=True)),
+        default=0.3,
+        help="random-walk step per coordinate (default 0.3)",
+    )
     p.add_argument("--out", help="strip.png, anim.gif or frames.npz (default RUN/explore/MODE.png)")
-    p.add_argument("--seconds", type=float, default=3.0, help="GIF length (default 3)")
+    p.add_argument(
+        "--seconds", type=Number(float, Range(0, 600, lo_open=True)), default=3.0, help="GIF length (default 3)"
+    )
     p.add_argument("--checkpoint", help="step, file name or 'best' (default: the newest)")
     p.add_argument("--device", default="cpu")
 
@@ -126,18 +134,20 @@ def _add_inspect(sub) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--saliency", action="store_true")
     what.add_argument("--maximise", "--maximize", action="store_true")
-    p.add_argument("--seed", type=int, default=0, help="the generated image's seed, and the real image's pick")
+    p.add_argument("--seed", type=SEED, default=0, help="the generated image's seed, and the real image's pick")
     p.add_argument("--image", help="an image file to look at instead of a generated one")
-    p.add_argument("--label", type=int, help="the class D is told (conditional models; default the seed's own)")
+    p.add_argument("--label", type=LABEL, help="the class D is told (conditional models; default the seed's own)")
     p.add_argument(
         "--smooth",
-        type=int,
+        type=whole(1, 1024),
         default=16,
         help="SmoothGrad: average the saliency over this many noisy copies (default 16; 1 = the plain gradient)",
     )
     p.add_argument("--channels", default="0,1,2,3", help="D's channels to maximise (default 0,1,2,3)")
-    p.add_argument("--layer", type=int, help="index of D's layer (default: the last convolution)")
-    p.add_argument("--iterations", type=int, default=200, help="optimisation steps of --maximise (default 200)")
+    p.add_argument("--layer", type=whole(-1000, 1000), help="index of D's layer (default: the last convolution)")
+    p.add_argument(
+        "--iterations", type=whole(1, 100_000), default=200, help="optimisation steps of --maximise (default 200)"
+    )
     p.add_argument("--out", help="PNG (default RUN/explore/saliency.png or maximise.png)")
     p.add_argument("--checkpoint", help="step, file name or 'best' (default: the newest)")
     p.add_argument("--device", default="cpu")
@@ -182,10 +192,10 @@ def _add_serve(sub) -> None:
         description="Serve the explorer at http://HOST:PORT: a local web page with no outbound calls.",
     )
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    p.add_argument("--port", type=int, default=7860, help="default 7860 (0: any free port)")
+    p.add_argument("--port", type=whole(0, 65535), default=7860, help="default 7860 (0: any free port)")
     p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--directions", type=int, default=6, help="principal-direction sliders (default 6)")
+    p.add_argument("--directions", type=whole(0, 20), default=6, help="principal-direction sliders (default 6)")
 
 
 def cmd_serve(a: argparse.Namespace) -> int:

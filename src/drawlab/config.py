@@ -2,59 +2,228 @@
 
 A ``TrainConfig`` holds everything needed to rebuild a run; it is written to
 ``RUN/config.json`` and read back on resume and sampling.
+
+Every setting is declared once, here: its default, its command-line flag, its help, the check of its
+value and whether a ``--resume`` may change it (an ``Option`` in the field's metadata, made by ``opt``).
+The CLI's options (``cli_train``), the validation (``check_values``, called by ``training.checks``) and
+the resume rules (``resume_may_change``) are derived from these declarations.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+
+LOSS_HELP = "adversarial loss (see `drawlab losses`; default: the model's own, nonsaturating for most)"
+PRECISIONS = ("auto", "fp32", "bf16")
+ON_NAN = ("rollback", "stop")
+SPECTRAL = ("none", "d", "g", "both")
+NORMS = ("auto", "batch", "layer", "instance", "none")
+
+
+@dataclass(frozen=True)
+class Range:
+    """A number's allowed values: ``lo`` <= x <= ``hi`` (``lo_open``/``hi_open``: strictly), always finite;
+    ``integer``: a whole number; ``hint``: a typical value for the message (e.g. "e.g. 2e-4")."""
+
+    lo: float = -math.inf
+    hi: float = math.inf
+    lo_open: bool = False
+    hi_open: bool = False
+    integer: bool = False
+    hint: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not allowed (None when it is)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number, got {value!r}"
+        if self.integer and not isinstance(value, int):
+            return f"must be a whole number, got {value!r}"
+        if not math.isfinite(value):
+            return f"must be a finite number, got {value}"
+        below = value <= self.lo if self.lo_open else value < self.lo
+        above = value >= self.hi if self.hi_open else value > self.hi
+        if below or above:
+            return f"must be in {self.describe()}, got {value}"
+        return None
+
+    def describe(self) -> str:
+        """The interval in words, e.g. '(0, 1]' or '>= 1'."""
+        hint = f" ({self.hint})" if self.hint else ""
+        if math.isinf(self.hi):
+            return f"{'>' if self.lo_open else '>='} {_num(self.lo)}{hint}"
+        left, right = "(" if self.lo_open else "[", ")" if self.hi_open else "]"
+        return f"{left}{_num(self.lo)}, {_num(self.hi)}{right}{hint}"
+
+
+def _num(x: float) -> str:
+    if isinstance(x, int):
+        return str(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+POSITIVE_INT = Range(1, 2**31 - 1, integer=True)
+STEPS = Range(0, 2**40, integer=True)
+FRACTION = Range(0, 1)
+
+
+@dataclass(frozen=True)
+class Option:
+    """How one setting meets the user: ``flag`` (None: not on the command line), ``help``, the ``check``
+    of its value (a Range, or the allowed ``choices``), whether a ``--resume`` may change it, and the
+    argparse ``group`` and ``metavar`` it is listed under."""
+
+    flag: str | None
+    help: str = ""
+    check: Range | None = None
+    choices: tuple[Any, ...] | None = None
+    resume: bool = False
+    group: str | None = None
+    metavar: str | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not allowed for this setting (None when it is; None is always allowed where
+        the field's type admits it, which ``from_dict`` checks)."""
+        if value is None:
+            return None
+        if self.choices is not None and value not in self.choices:
+            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
+        if self.check is not None:
+            return self.check.problem(value)
+        return None
+
+
+def opt(default: Any = None, flag: str | None = None, help: str = "", *, factory: Any = None, **kw: Any) -> Any:
+    """A dataclass field declared with its ``Option`` (see there)."""
+    meta = {"option": Option(flag, help, **kw)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
 class ModelConfig:
     """Which model family and its hyper-parameters."""
 
-    name: str = "dcgan"  # a name from the model registry (`drawlab models`)
-    z_dim: int = 100  # latent size
-    width: int = 64  # channels of the generator's last hidden stage (doubled per stage towards 4x4)
-    d_width: int | None = None  # the discriminator's first-stage channels (None: same as width)
-    lr_g: float = 2e-4  # Adam learning rate of the generator
-    lr_d: float = 2e-4  # Adam learning rate of the discriminator
-    beta1: float = 0.5  # Adam beta1
-    beta2: float = 0.999  # Adam beta2
-    ema_images: float = 0.0  # half-life, in images seen, of the moving average of G used for sampling (0: off)
-    ema_rampup: float = (
-        0.0  # ...at most this share of the images seen so far (0: no ramp-up; it forgets the random start)
+    name: str = opt("dcgan", "--model", "model family (see `drawlab models`)")
+    z_dim: int = opt(100, "--z-dim", "latent size", check=Range(1, 4096, integer=True))
+    width: int = opt(
+        64,
+        "--width",
+        "generator width: channels of its last hidden stage (doubled per stage towards 4x4)",
+        check=Range(1, 4096, integer=True),
     )
-    loss: str = "nonsaturating"  # adversarial loss: nonsaturating (BCE on logits) | hinge | lsgan | wgan-gp | ra-hinge
-    label_smoothing: float = 0.0  # one-sided: real target 1 - s for D (0: off)
-    d_steps: int = 1  # discriminator updates per generator update
-    d_cond: str = "concat"  # how a conditional D sees the label: "concat" (one-hot planes) or "projection"
+    d_width: int | None = opt(
+        None,
+        "--d-width",
+        "the discriminator's first-stage channels (default: --width)",
+        check=Range(1, 4096, integer=True),
+    )
+    lr_g: float = opt(
+        2e-4, "--lr-g", "Adam learning rate of the generator", check=Range(0, 10, lo_open=True, hint="e.g. 2e-4")
+    )
+    lr_d: float = opt(
+        2e-4, "--lr-d", "Adam learning rate of the discriminator", check=Range(0, 10, lo_open=True, hint="e.g. 2e-4")
+    )
+    beta1: float = opt(0.5, None, "Adam beta1", check=Range(0, 1, hi_open=True))
+    beta2: float = opt(0.999, None, "Adam beta2", check=Range(0, 1, hi_open=True))
+    ema_images: float = opt(
+        0.0,
+        "--ema",
+        "sample from a moving average of G with this half-life in images seen, e.g. 10000 (0: off)",
+        check=Range(0, 1e12),
+        metavar="IMAGES",
+    )
+    ema_rampup: float = opt(
+        0.0,
+        "--ema-rampup",
+        "cap the EMA half-life at SHARE x the images seen so far, e.g. 0.05 (0: no ramp-up; it forgets the random start)",
+        check=Range(0, 1e6),
+        metavar="SHARE",
+    )
+    loss: str | None = opt(None, "--loss", LOSS_HELP + "; wgan-gp: n-critic via --d-steps")
+    label_smoothing: float = opt(
+        0.0, "--label-smoothing", "one-sided: D's real target becomes 1 - S (0: off)", check=Range(0, 1, hi_open=True)
+    )
+    d_steps: int = opt(1, "--d-steps", "D updates per G update", check=Range(1, 100, integer=True))
+    d_cond: str = opt(
+        "concat",
+        "--d-cond",
+        "how a conditional D sees the label: one-hot planes (concat, default) or projection",
+        choices=("concat", "projection"),
+    )
     # the classic stabilising tricks (adversarial families only; all off by default)
-    g_steps: int = 1  # generator updates per step (after the d_steps D updates)
-    d_pretrain_steps: int = 0  # the first N steps update D alone, against the untrained G
-    swap_real_fraction: float = 0.0  # share of each real batch replaced by generated images labelled real...
-    swap_until_epoch: float = 0.0  # ...until this epoch (the DCGAN article: 0.2 for the first 200 epochs)
-    flip_labels: float = 0.0  # chance that each of D's targets is flipped (real <-> generated)
-    instance_noise: float = (
-        0.0  # std of Gaussian noise added to D's inputs (real and generated), in pixel units of [-1, 1]...
+    g_steps: int = opt(
+        1, "--g-steps", "G updates per step (default 1)", check=Range(1, 100, integer=True), group="tricks"
     )
-    instance_noise_steps: int | None = (
-        None  # ...decaying linearly to 0 at this step (None: the run's length, else 1000)
+    d_pretrain_steps: int = opt(
+        0, "--d-pretrain-steps", "the first N steps train D alone against the untrained G", check=STEPS, group="tricks"
     )
-
+    swap_real_fraction: float = opt(
+        0.0,
+        "--swap-real-fraction",
+        "share of each real batch replaced by generated images labelled real (with --swap-until-epoch)",
+        check=FRACTION,
+        group="tricks",
+    )
+    swap_until_epoch: float = opt(
+        0.0,
+        "--swap-until-epoch",
+        "epoch at which swapping stops (the DCGAN article: 0.2 for the first 200 epochs)",
+        check=Range(0, 1e9),
+        group="tricks",
+    )
+    flip_labels: float = opt(
+        0.0,
+        "--flip-labels",
+        "chance of flipping each of D's targets (real <-> generated), e.g. 0.05",
+        check=Range(0, 0.5, hi_open=True),
+        group="tricks",
+    )
+    instance_noise: float = opt(
+        0.0,
+        "--instance-noise",
+        "Gaussian noise of std SIGMA on D's inputs (images in [-1, 1]), decaying linearly to 0",
+        check=Range(0, 100),
+        group="tricks",
+        metavar="SIGMA",
+    )
+    instance_noise_steps: int | None = opt(
+        None,
+        "--instance-noise-steps",
+        "step at which the instance noise reaches 0 (default: the run's length, or 1000 for --minutes)",
+        check=Range(1, 2**40, integer=True),
+        group="tricks",
+    )
     # losses' regularisers and stabilisers (adversarial families; all off by default)
-    gp_weight: float | None = None  # gradient penalty weight (None: 10 with --loss wgan-gp, else off)
-    r1: float = 0.0  # R1 penalty gamma on real images (0: off)...
-    r1_every: int = 16  # ...applied every N steps with its weight times N (lazy regularisation)
-    spectral_norm: str = "none"  # spectral normalisation of the weights: none | d | g | both
-    diffaugment: str = ""  # DiffAugment policy for everything D sees: any of color,translation,cutout
-    d_norm: str = "auto"  # D's normalisation: auto (follows the loss) | batch | layer | instance | none
-    pair_labels: str = "true"  # MSE models: train on each image's own label ("true") or a random one ("random")
+    gp_weight: float | None = opt(
+        None, "--gp-weight", "gradient penalty weight (default 10 with --loss wgan-gp, else off)", check=Range(0, 1e6)
+    )
+    r1: float = opt(
+        0.0, "--r1", "R1 penalty gamma on real images (e.g. 1 for MNIST, 10 for faces; 0: off)", check=Range(0, 1e6)
+    )
+    r1_every: int = opt(
+        16, "--r1-every", "lazy R1: every N steps, weight times N (default 16)", check=Range(1, 10_000, integer=True)
+    )
+    spectral_norm: str = opt("none", "--spectral-norm", "spectral normalisation of the weights", choices=SPECTRAL)
+    diffaugment: str = opt("", "--diffaugment", "DiffAugment for D's inputs: any of color,translation,cutout")
+    d_norm: str = opt(
+        "auto",
+        "--d-norm",
+        "D's normalisation (auto: BatchNorm, none with R1 or spectral norm, layer with WGAN-GP)",
+        choices=NORMS,
+    )
+    pair_labels: str = opt(
+        "true",
+        "--pair-labels",
+        "MSE models: give G each image's own label (true) or a random one (random, the article's bug)",
+        choices=("true", "random"),
+    )
 
     def penalty_weight(self) -> float:
         """The gradient-penalty weight in force (10 by default under wgan-gp)."""
@@ -103,14 +272,27 @@ class ModelConfig:
 class DataConfig:
     """Which images to learn from."""
 
-    spec: str = "mnist"  # mnist | mnist-5k | fashion | folder:PATH (`drawlab data`)
-    root: str | None = None  # data root (default: $DRAWLAB_DATA or ~/.cache/drawlab)
-    size: int | None = None  # resize + centre-crop to size x size (None: native, 64 for folders)
-    channels: int | None = None  # 1 or 3 (None: native)
-    limit: int | None = None  # only N images, drawn once with a fixed seed (None: all)
-    binarize: bool = False  # pixels set to 0 or 255 at the midpoint (the article's binarised digits)
-    patches: int = 4000  # patches:IMAGE -- how many crops of the drawing
-    patch_flips: bool = False  # patches:IMAGE -- crops randomly mirrored and turned by multiples of 90 degrees
+    spec: str = opt(
+        "mnist", "--data", "data spec: mnist, mnist-5k, fashion, folder:PATH or a folder path (`drawlab data`)"
+    )
+    root: str | None = opt(
+        None, "--data-root", "where datasets live and are cached (default $DRAWLAB_DATA or ~/.cache/drawlab)"
+    )
+    size: int | None = opt(
+        None,
+        "--size",
+        "resize + centre-crop images to SIZE x SIZE (default: native, 64 for folders)",
+        check=Range(4, 1024, integer=True),
+    )
+    channels: int | None = opt(None, "--channels", "1 (grey) or 3 (RGB) (default: native)", choices=(1, 3))
+    limit: int | None = opt(
+        None, "--limit", "train on N images only (drawn once with a fixed seed)", check=Range(1, 2**40, integer=True)
+    )
+    binarize: bool = opt(False, "--binarize", "pixels to 0 or 255 at the midpoint (the article's binarised digits)")
+    patches: int = opt(
+        4000, "--patches", "patches:IMAGE -- how many crops (default 4000)", check=Range(1, 10_000_000, integer=True)
+    )
+    patch_flips: bool = opt(False, "--patch-flips", "patches:IMAGE -- mirror and turn crops by multiples of 90 degrees")
 
 
 @dataclass
@@ -119,32 +301,76 @@ class TrainConfig:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    preset: str | None = None
-    batch_size: int = 128
-    seed: int = 0
-    steps: int | None = None
-    epochs: int | None = None
-    minutes: float | None = None
-    device: str = "auto"  # auto | cpu | cuda | mps
-    precision: str = "auto"  # auto | fp32 | bf16 (auto: bf16 only where the hardware is fast at it)
-    channels_last: bool = True  # NHWC memory layout for conv models (faster on CPU and GPU)
-    cuda_graphs: bool | None = None  # replay each step as one CUDA graph: None = when the step allows it (one GPU)
-    log_every: int = 50  # steps between metrics.jsonl / TensorBoard records
-    sample_every: int | None = None  # steps between sample grids (None: once per epoch, at most about 40 per run)
-    checkpoint_every: int | None = None  # steps between checkpoints (None: same as sample grids)
-    keep_checkpoints: int = 3  # older checkpoints are deleted (the newest always survives)
-    grid_n: int = 100  # images in each progress grid (from the run's fixed noise)
-    eval_every: int | None = (
-        None  # steps between in-training evaluations (FID, precision, recall, coverage...; best-FID checkpoint kept)
+    preset: str | None = opt(None, None, "the named recipe this run started from")
+    batch_size: int = opt(128, "--batch-size", "images per step", check=Range(1, 1_000_000, integer=True))
+    seed: int = opt(0, "--seed", "the run's seed: the same seed, the same run", check=Range(0, 2**63 - 1, integer=True))
+    steps: int | None = opt(None, "--steps", "total training steps", check=STEPS, resume=True, group="length")
+    epochs: int | None = opt(
+        None, "--epochs", "total epochs", check=Range(0, 1_000_000, integer=True), resume=True, group="length"
     )
-    eval_n: int = 2000  # generated images per in-training FID
-    monitor_every: int | None = None  # steps between D-histogram snapshots (None: every epoch, at most every 25 steps)
-    fit_batch: list[int] = field(default_factory=list)  # batch sizes to choose from by this machine's speed, largest
-    #   first: the first whose measured steps in ``minutes`` reach its ``fit_min_steps`` (else the last); resolved
-    #   once at the start of a new minutes-limited run, then emptied: config.json keeps the batch_size chosen
-    fit_min_steps: int | list[int] = 1100  # one number for every fit_batch but the last, or one number each
-    on_nan: str = (
-        "rollback"  # non-finite losses/weights: rollback (to the newest checkpoint, lr x 0.5; 3 at most) | stop
+    minutes: float | None = opt(
+        None, "--minutes", "total minutes of training", check=Range(0, 1e7), resume=True, group="length"
+    )
+    device: str = opt("auto", "--device", "auto, cpu, cuda, cuda:N or mps (default auto)", resume=True)
+    precision: str = opt(
+        "auto",
+        "--precision",
+        "auto (bf16 only where this machine measures it faster), fp32 or bf16",
+        choices=PRECISIONS,
+        resume=True,
+    )
+    channels_last: bool = opt(True, None, "NHWC memory layout for conv models (faster on CPU and GPU)")
+    cuda_graphs: bool | None = opt(
+        None,
+        "--cuda-graphs",
+        "replay each training step as one CUDA graph (default: on a single GPU when the step allows it; "
+        "--cuda-graphs insists, --no-cuda-graphs turns it off)",
+        resume=True,
+    )
+    log_every: int = opt(50, None, "steps between metrics.jsonl / TensorBoard records", check=POSITIVE_INT)
+    sample_every: int | None = opt(
+        None,
+        "--sample-every",
+        "steps between sample grids (default: once per epoch, about 40 per run at most)",
+        check=POSITIVE_INT,
+    )
+    checkpoint_every: int | None = opt(
+        None, "--checkpoint-every", "steps between checkpoints (default: as sample grids)", check=POSITIVE_INT
+    )
+    keep_checkpoints: int = opt(
+        3, None, "older checkpoints are deleted (the newest always survives)", check=POSITIVE_INT
+    )
+    grid_n: int = opt(
+        100, None, "images in each progress grid (from the run's fixed noise)", check=Range(1, 10_000, integer=True)
+    )
+    eval_every: int | None = opt(
+        None, "--eval-every", "steps between in-training FIDs; keeps the best checkpoint", check=POSITIVE_INT
+    )
+    eval_n: int = opt(
+        2000, "--eval-n", "generated images per in-training FID (default 2000)", check=Range(1, 1_000_000, integer=True)
+    )
+    monitor_every: int | None = opt(
+        None,
+        "--monitor-every",
+        "steps between snapshots of D's output histograms (default: every epoch)",
+        check=POSITIVE_INT,
+    )
+    fit_batch: list[int] = opt(
+        None,
+        None,
+        "batch sizes to choose from by this machine's speed, largest first: the first whose measured steps in "
+        "``minutes`` reach its ``fit_min_steps`` (else the last); resolved once at the start of a new "
+        "minutes-limited run, then emptied: config.json keeps the batch_size chosen",
+        factory=list,
+    )
+    fit_min_steps: int | list[int] = opt(1100, None, "one number for every fit_batch but the last, or one number each")
+    on_nan: str = opt(
+        "rollback",
+        "--on-nan",
+        "non-finite losses or weights: roll back to the newest checkpoint with the learning rates halved "
+        "(default; at most 3 times), or stop at once (exit 3)",
+        choices=ON_NAN,
+        resume=True,
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,6 +383,60 @@ class TrainConfig:
         model = ModelConfig(**_known(ModelConfig, _migrate_ema(d.pop("model", {}), d.get("batch_size", 128)), "model."))
         data = DataConfig(**_known(DataConfig, d.pop("data", {}), "data."))
         return cls(model=model, data=data, **_known(cls, d, ""))
+
+
+SECTIONS: tuple[tuple[str, type], ...] = (("model", ModelConfig), ("data", DataConfig), ("", TrainConfig))
+
+
+def options() -> Iterator[tuple[str, Option, dataclasses.Field]]:
+    """Every declared setting: (its path in config.json, e.g. 'model.lr_g' or 'batch_size'; its Option; its field)."""
+    for section, cls in SECTIONS:
+        for f in dataclasses.fields(cls):
+            o = f.metadata.get("option")
+            if o is not None:
+                yield (f"{section}.{f.name}" if section else f.name), o, f
+
+
+def get_path(cfg: TrainConfig, path: str) -> Any:
+    """The value at ``path`` ('model.lr_g', 'seed') of ``cfg``."""
+    obj: Any = cfg
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def set_path(cfg: TrainConfig, path: str, value: Any) -> None:
+    """Set the value at ``path`` of ``cfg``."""
+    *parents, last = path.split(".")
+    obj: Any = cfg
+    for part in parents:
+        obj = getattr(obj, part)
+    setattr(obj, last, value)
+
+
+def name_of(path: str, option: Option) -> str:
+    """How a message names a setting: its flag, else its config.json key."""
+    return option.flag or path
+
+
+def check_values(cfg: TrainConfig) -> None:
+    """Every declared setting of ``cfg`` checked against its own declaration (range, finiteness, choices):
+    the first bad one is a ConfigError line naming it, what is allowed and what was given."""
+    for path, o, _ in options():
+        why = o.problem(get_path(cfg, path))
+        if why:
+            raise ConfigError(f"{name_of(path, o)} {why}")
+    for b in cfg.fit_batch:
+        if not (isinstance(b, int) and b >= 1):
+            raise ConfigError(f"fit_batch must hold batch sizes >= 1, got {cfg.fit_batch!r}")
+    mins = cfg.fit_min_steps if isinstance(cfg.fit_min_steps, list) else [cfg.fit_min_steps]
+    if not all(isinstance(m, int) and m >= 0 for m in mins):
+        raise ConfigError(f"fit_min_steps must be whole numbers >= 0, got {cfg.fit_min_steps!r}")
+
+
+def resume_may_change() -> tuple[str, ...]:
+    """The settings a ``--resume`` may give again (its length and runtime choices): config.json paths."""
+    return tuple(path for path, o, _ in options() if o.resume)
 
 
 def _migrate_ema(m: dict[str, Any], batch: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ found without editing any list; building blocks (nets, tricks, base) simply regi
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 
@@ -25,5 +26,8 @@ def list_models() -> list[tuple[str, str]]:
 
 def build_family(cfg, shape: tuple[int, int, int], num_classes: int) -> Family:
     """Instantiate the family named in ``cfg`` (a ModelConfig) for images of ``shape`` (C, H, W)."""
+    cls = get_family(cfg.name)
+    if cfg.loss is None:  # the family's own loss (a config of the Python API may leave it out)
+        cfg = dataclasses.replace(cfg, loss=cls.default_loss or "nonsaturating")
     check_known(cfg)
-    return get_family(cfg.name)(cfg, shape, num_classes)
+    return cls(cfg, shape, num_classes)

@@ -57,6 +57,8 @@ class Family:
     uses_labels: ClassVar[bool] = False  # the generator takes the label when the data has labels
     adversarial: ClassVar[bool] = False  # has a discriminator "D" (and so the tricks, monitors and gallery)
     reconstructs: ClassVar[bool] = False  # has ``reconstruct(x, y)`` (autoencoders): reconstruction grids
+    default_loss: ClassVar[str | None] = None  # the adversarial loss used when none is given (None: nonsaturating)
+    pairs_labels: ClassVar[bool] = False  # --pair-labels random applies (MSE families: the article's experiment)
 
     def __init__(self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int):
         if self.needs_labels and num_classes <= 1:
@@ -198,6 +200,7 @@ class ReconstructionFamily(Family):
     conditional mean, the blurry 'average digit', whatever the noise says."""
 
     uses_labels = True
+    pairs_labels = True
 
     def __init__(self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int):
         super().__init__(cfg, shape, num_classes)

@@ -115,6 +115,7 @@ class MSGDiscriminator(nn.Module):
 @register
 class MSGGAN(AdversarialFamily):
     name = "msggan"
+    default_loss = "ra-hinge"  # its own loss (Karnewar & Wang)
     summary = "MSG-GAN (Karnewar & Wang): G draws every scale, D reads each at its depth; relativistic hinge"
     rung = 6.0
     uses_labels = True

@@ -1,55 +1,97 @@
-"""Options a TrainConfig can hold but a run cannot: each refused with one line before anything is built."""
+"""The one home of config checks: every setting against its declaration (config.py), then the rules that
+need the registries (model, loss, data source) and combinations of settings. Each bad value is refused
+with one line before any data is opened, hardware probed or file written.
+"""
 
 from __future__ import annotations
 
-from ..config import TrainConfig
+import copy
+
+from .. import losses
+from ..augment import parse_policy
+from ..config import TrainConfig, check_values, resume_may_change
+from ..data.sources import parse_spec
 from ..errors import ConfigError
+from ..models import REGISTRY, Family, get_family
 
 
-def check_config(cfg: TrainConfig) -> None:
-    """Reject impossible options with one clear line, before any data is opened or hardware probed."""
-    from ..models import get_family
-
-    get_family(cfg.model.name)  # an unknown model is said before the data loads
-    if cfg.batch_size < 1:
-        raise ConfigError("--batch-size must be at least 1")
-    if cfg.eval_every is not None and cfg.eval_every < 1:
-        raise ConfigError("--eval-every must be at least 1 (steps between in-training FIDs)")
-    for name in ("sample_every", "checkpoint_every", "eval_n", "keep_checkpoints", "grid_n", "log_every"):
-        v = getattr(cfg, name)
-        if v is not None and v < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
-    if not 0 <= cfg.seed < 2**63:
-        raise ConfigError(f"--seed must be between 0 and 2**63 - 1, got {cfg.seed}")
-    if cfg.model.d_width is not None and cfg.model.d_width < 1:
-        raise ConfigError(f"--d-width must be at least 1, got {cfg.model.d_width}")
-    if not 0 <= cfg.model.label_smoothing < 1:
-        raise ConfigError(f"--label-smoothing must be in [0, 1), e.g. 0.1; got {cfg.model.label_smoothing}")
-    for name in ("steps", "epochs"):
-        v = getattr(cfg, name)
-        if v is not None and v < 0:
-            raise ConfigError(f"--{name} must be >= 0")
-    if cfg.minutes is not None and cfg.minutes < 0:
-        raise ConfigError("--minutes must be >= 0")
-    if cfg.model.lr_g <= 0 or cfg.model.lr_d <= 0:
-        raise ConfigError("learning rates must be > 0")
-    if cfg.model.z_dim < 1 or cfg.model.width < 1:
-        raise ConfigError("--z-dim and --width must be >= 1")
-    if cfg.on_nan not in ("rollback", "stop"):
-        raise ConfigError(f"--on-nan must be rollback or stop, got {cfg.on_nan!r}")
-    if cfg.monitor_every is not None and cfg.monitor_every < 1:
-        raise ConfigError(f"--monitor-every must be at least 1 (steps between D histograms), got {cfg.monitor_every}")
+def check_config(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` checked, as a resolved copy (the family's own loss where none is given); the caller's
+    object is never changed. ConfigError (one line) names the first bad setting."""
+    check_values(cfg)
+    family = get_family(cfg.model.name)  # an unknown model is said before the data loads
+    cfg = copy.deepcopy(cfg)
+    if cfg.model.loss is None:
+        cfg.model.loss = family.default_loss or "nonsaturating"
+    _check_loss(cfg)
+    _check_family(cfg, family)
+    _check_combinations(cfg)
+    parse_spec(cfg.data.spec)  # a spec no source reads is said before anything opens
+    return cfg
 
 
-RESUME_MAY_CHANGE = ("steps", "epochs", "minutes", "device", "precision", "cuda_graphs", "on_nan")
+def _check_loss(cfg: TrainConfig) -> None:
+    m = cfg.model
+    if m.loss not in losses.LOSSES:
+        raise ConfigError(f"--loss {m.loss!r} is unknown: use one of {', '.join(losses.LOSSES)}")
+    if m.label_smoothing > 0 and not losses.get_loss(m.loss).supports_smoothing:
+        smooth = ", ".join(n for n, v in losses.LOSSES.items() if v.supports_smoothing)
+        raise ConfigError(
+            f"--label-smoothing applies to the {smooth} losses; {m.loss} has no probability targets: "
+            "drop --label-smoothing"
+        )
+
+
+def _adversarial() -> str:
+    return ", ".join(sorted(n for n, cls in REGISTRY.items() if cls.adversarial))
+
+
+def _check_family(cfg: TrainConfig, family: type[Family]) -> None:
+    """Options that only some families understand."""
+    m = cfg.model
+    if m.pair_labels == "random" and not family.pairs_labels:
+        pairing = ", ".join(sorted(n for n, cls in REGISTRY.items() if cls.pairs_labels))
+        raise ConfigError(
+            f"--pair-labels random replays the article's MSE experiment: use it with {pairing}, not {m.name}"
+        )
+    if family.adversarial:
+        return
+    if m.tricks():
+        name = "--" + next(iter(m.tricks())).replace("_", "-")
+        raise ConfigError(
+            f"{name} is a trick for adversarial models ({_adversarial()}); {m.name} has no discriminator: drop it "
+            "or choose one of those models"
+        )
+    if m.stabilisers():
+        name = "--" + next(iter(m.stabilisers())).replace("_", "-")
+        raise ConfigError(
+            f"{name} regularises a discriminator; {m.name} has none: drop it or choose an adversarial model "
+            f"({_adversarial()})"
+        )
+
+
+def _check_combinations(cfg: TrainConfig) -> None:
+    m = cfg.model
+    try:
+        parse_policy(m.diffaugment)
+    except ValueError as e:
+        raise ConfigError(f"--diffaugment: {e}") from None
+    if m.swap_real_fraction > 0 and m.swap_until_epoch <= 0:
+        raise ConfigError("--swap-real-fraction needs --swap-until-epoch E (> 0): the epoch at which swapping stops")
+    if m.loss == "wgan-gp" and m.penalty_weight() <= 0:
+        raise ConfigError("--loss wgan-gp is defined with its gradient penalty: give --gp-weight > 0 (10 is usual)")
 
 
 def same_run(saved: TrainConfig, cfg: TrainConfig) -> None:
     """ConfigError when ``cfg`` differs from the run's config.json in more than its length and runtime
-    choices (RESUME_MAY_CHANGE): a resume continues the run it finds, it never rewrites it."""
+    choices (``config.resume_may_change``): a resume continues the run it finds, it never rewrites it."""
     a, b = saved.to_dict(), cfg.to_dict()
-    for k in RESUME_MAY_CHANGE:
-        a.pop(k, None), b.pop(k, None)
+    for path in resume_may_change():
+        for d in (a, b):
+            *parents, last = path.split(".")
+            for part in parents:
+                d = d.get(part, {})
+            d.pop(last, None)
     diff = sorted(_diff(a, b))
     if diff:
         raise ConfigError(

@@ -71,7 +71,7 @@ class Trainer:
         progress: bool = True,
         echo: Callable[[str], None] | None = None,
     ):
-        check_config(cfg)
+        cfg = check_config(cfg)  # a checked, resolved copy: the caller's config is never changed
         faults.check()
         self.cfg, self.run, self.resume = cfg, RunDir(run_dir), resume
         self.echo = echo or (lambda s: print(s, file=sys.stderr))
