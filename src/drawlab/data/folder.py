@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from drawlab.data.base import Argument, Source, Spec, register
 from drawlab.data.cache import load_cached, save_cached
 from drawlab.data.dataset import DataWarning, ImageDataset, StreamingImageDataset, make_fingerprint
 from drawlab.data.decode import decode_many, is_colour_mode, probe_mode, try_decode
 from drawlab.data.scan import FolderScan, scan_folder
 from drawlab.errors import DataError
+
+if TYPE_CHECKING:
+    from drawlab.config import DataConfig
 
 DEFAULT_FOLDER_SIZE = 64
 PROBE_FILES = 48  # readable files whose mode decides the default channel count
@@ -161,3 +166,24 @@ def open_folder(
         kept = [p for p, good in zip(scan.abspaths(), ok) if good]
         return StreamingImageDataset(images=None, reader=FolderItemReader(kept, size, channels), **common)
     return ImageDataset(images=torch.from_numpy(images), **common)
+
+
+@register
+class Folder(Source):
+    """``folder:PATH``, or the bare path of an existing folder."""
+
+    name = "folder"
+    summary = (
+        f"your png/jpg/jpeg/webp/bmp images under PATH; subfolders become classes; default size {DEFAULT_FOLDER_SIZE}"
+    )
+    rank = 50
+    argument = Argument.FOLDER
+    hint = "a path, e.g. folder:./my_images"
+    bare = "the path of an existing folder"
+
+    def recognises_bare(self, text: str) -> bool:
+        return Path(text).expanduser().exists()
+
+    def open(self, spec: Spec, dc: DataConfig, root: Path, max_memory_bytes: int) -> ImageDataset:
+        assert spec.arg is not None
+        return open_folder(Path(spec.arg), root, dc.size, dc.channels, max_memory_bytes)
