@@ -4,7 +4,7 @@ IDX pair, wrapping native arrays as a dataset, and ``DigitsSource``, their commo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -48,10 +48,8 @@ def dataset_from_arrays(
     channels = images.shape[1] if channels is None else channels
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= len(class_names)):
         raise DataError(f"{name}: labels outside 0..{len(class_names) - 1}; the label file is broken")
-    fingerprint = make_fingerprint(
-        name, memoryview(arrays[0]).cast("B"), memoryview(arrays[1]).cast("B"), size, channels
-    )
-    common = dict(
+    fingerprint = make_fingerprint(name, arrays[0].data.cast("B"), arrays[1].data.cast("B"), size, channels)
+    common: dict[str, Any] = dict(
         name=name,
         shape=(channels, size, size),
         num_classes=len(class_names),

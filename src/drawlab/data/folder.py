@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -154,7 +154,7 @@ def open_folder(
     labels = None
     if scan.labels is not None:
         labels = torch.tensor(scan.labels, dtype=torch.int64)[torch.from_numpy(ok)]
-    common = dict(
+    common: dict[str, Any] = dict(
         name=f"folder:{root}",
         shape=(channels, size, size),
         num_classes=len(scan.class_names),
