@@ -228,6 +228,13 @@ def test_bad_specs_and_options(tmp_path: Path) -> None:
         open_dataset("mnist-5k", channels=2)
     with pytest.raises(DataError, match="needs a path"):
         open_dataset("folder:")
+    with pytest.raises(DataError, match="takes nothing after it"):
+        open_dataset("mnist-5k:x")
+    for spec in ("folder:~drawlab-no-such-user/x", "patches:~drawlab-no-such-user/x.png"):
+        with pytest.raises(DataError, match="cannot expand ~"):
+            open_dataset(spec)
+    with pytest.raises(DataError, match="unknown dataset"):
+        open_dataset("~drawlab-no-such-user/x")  # a bare path that cannot be a folder
 
 
 def test_sources_and_data_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -18,6 +18,14 @@ if TYPE_CHECKING:
     from drawlab.data.dataset import ImageDataset
 
 
+def user_path(text: str | Path) -> Path:
+    """``text`` as a path with ``~`` expanded; DataError (not RuntimeError) when ``~user`` cannot be."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        raise DataError(f"cannot expand ~ in {str(text)!r}: no such user or no home directory") from None
+
+
 class Argument(Enum):
     """What follows ``NAME:`` in a source's spec."""
 
@@ -83,10 +91,11 @@ class Source:
 
     def absolute(self, spec: Spec) -> str:
         """The spec as config.json stores it, naming the same data from any working directory: a path
-        argument made absolute (``~`` expanded); a spec without argument as its name."""
+        argument made absolute (``~`` expanded); a spec without argument as its name. DataError when the
+        path cannot be expanded."""
         if spec.arg is None:
             return spec.kind
-        return f"{self.name}:{Path(spec.arg).expanduser().absolute()}"
+        return f"{self.name}:{user_path(spec.arg).absolute()}"
 
     def open(self, spec: Spec, dc: DataConfig, root: Path, max_memory_bytes: int) -> ImageDataset:
         """The dataset ``spec`` names: uint8 images (N, C, H, W) in [0, 255], ``shape`` (C, H, W) with C 1 or

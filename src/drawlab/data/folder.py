@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from drawlab.data.base import Argument, Source, Spec, register
+from drawlab.data.base import Argument, Source, Spec, register, user_path
 from drawlab.data.cache import load_cached, save_cached
 from drawlab.data.dataset import DataWarning, ImageDataset, StreamingImageDataset, make_fingerprint
 from drawlab.data.decode import decode_many, is_colour_mode, probe_mode, try_decode
@@ -129,7 +129,7 @@ def open_folder(
     path: Path, cache_root: Path, size: int | None, channels: int | None, max_memory_bytes: int
 ) -> ImageDataset:
     """Open a folder of images (options already validated); see the module docstring for conventions."""
-    root = path.expanduser().resolve()
+    root = user_path(path).resolve()
     scan = scan_folder(root)
     if scan.ignored:
         warnings.warn(
@@ -182,7 +182,10 @@ class Folder(Source):
     bare = "the path of an existing folder"
 
     def recognises_bare(self, text: str) -> bool:
-        return Path(text).expanduser().exists()
+        try:
+            return user_path(text).exists()
+        except (DataError, OSError, ValueError):  # no such ~user, a NUL byte, a name too long
+            return False
 
     def open(self, spec: Spec, dc: DataConfig, root: Path, max_memory_bytes: int) -> ImageDataset:
         assert spec.arg is not None

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from drawlab.data.base import Argument, Source, Spec, register
+from drawlab.data.base import Argument, Source, Spec, register, user_path
 from drawlab.data.dataset import ImageDataset, make_fingerprint
 from drawlab.errors import DataError
 
@@ -103,7 +103,7 @@ def open_patches(
     size = size or DEFAULT_PATCH_SIZE
     if n < 1:
         raise DataError(f"--patches must be at least 1, got {n}")
-    path = example_path(data_root) if str(spec_path) == EXAMPLE else Path(spec_path).expanduser()
+    path = example_path(data_root) if str(spec_path) == EXAMPLE else user_path(spec_path)
     img = torch.from_numpy(_load(path, channels).copy())
     c, h, w = img.shape
     if h < size or w < size:

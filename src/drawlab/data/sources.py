@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from drawlab.config import DataConfig
-from drawlab.data.base import REGISTRY, Source, Spec, registered
+from drawlab.data.base import REGISTRY, Source, Spec, registered, user_path
 from drawlab.data.dataset import ImageDataset, make_fingerprint
 from drawlab.errors import DataError
 
@@ -86,9 +86,9 @@ def absolute_spec(spec: str) -> str:
     for ``open_dataset`` to say what is wrong with it."""
     try:
         parsed = parse_spec(spec)
+        return REGISTRY[parsed.kind].absolute(parsed)
     except DataError:
         return spec
-    return REGISTRY[parsed.kind].absolute(parsed)
 
 
 def open_dataset(
@@ -109,7 +109,7 @@ def open_dataset(
     """
     parsed = parse_spec(spec)
     size, channels, max_memory_bytes = _check_options(size, channels, max_memory_bytes)
-    data_root = Path(root).expanduser() if root is not None else default_data_root()
+    data_root = user_path(root) if root is not None else default_data_root()
     dc = DataConfig(
         spec=parsed.text,
         root=str(data_root),
