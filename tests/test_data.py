@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 import drawlab.data.folder as folder_mod
-from drawlab.data import Batches, DataWarning, ImageDataset, default_data_root, list_sources, open_dataset
+from drawlab.data import REGISTRY, Batches, DataWarning, ImageDataset, default_data_root, list_sources, open_dataset
 from drawlab.data.batches import epoch_permutation
 from drawlab.data.idx import parse_idx
 from drawlab.errors import DataError
@@ -228,11 +228,20 @@ def test_bad_specs_and_options(tmp_path: Path) -> None:
         open_dataset("mnist-5k", channels=2)
     with pytest.raises(DataError, match="needs a path"):
         open_dataset("folder:")
+    with pytest.raises(DataError, match="takes nothing after it"):
+        open_dataset("mnist-5k:x")
+    for spec in ("folder:~drawlab-no-such-user/x", "patches:~drawlab-no-such-user/x.png"):
+        with pytest.raises(DataError, match="cannot expand ~"):
+            open_dataset(spec)
+    with pytest.raises(DataError, match="unknown dataset"):
+        open_dataset("~drawlab-no-such-user/x")  # a bare path that cannot be a folder
 
 
 def test_sources_and_data_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     names = [name for name, _ in list_sources()]
-    assert names == ["mnist", "mnist-5k", "fashion", "patches:PATH", "folder:PATH"]
+    assert sorted(names) == sorted(s.usage for s in REGISTRY.values())  # every registered source, once
+    shipped = ["mnist", "mnist-5k", "fashion", "patches:PATH", "folder:PATH"]
+    assert [n for n in names if n in shipped] == shipped  # these ship with drawlab, in this order
     assert all(desc and "\n" not in desc for _, desc in list_sources())
     assert default_data_root() == tmp_path / "data-root"
     monkeypatch.delenv("DRAWLAB_DATA")

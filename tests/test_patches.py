@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TINY
+from conftest import TINY, write_images
 from drawlab.cli import main
 from drawlab.config import DataConfig
 from drawlab.data import open_configured, open_dataset
@@ -50,3 +51,37 @@ def test_bad_drawings_are_one_line(make, words: str, tmp_path: Path, capsys) -> 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and words in err, err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("kind", ["patches", "folder", "bare-folder"])
+def test_relative_data_path_is_stored_absolute_and_resumes_elsewhere(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_train
+) -> None:
+    """A run trained with a relative ``patches:``/folder path resumes from another working directory."""
+    work = tmp_path / "work"
+    (work / "rel").mkdir(parents=True)
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 40), dtype=np.uint8)).save(work / "rel" / "img.png")
+    if kind != "patches":
+        write_images(work / "rel" / "imgs", 32)
+    spec, target = {
+        "patches": ("patches:rel/img.png", work / "rel" / "img.png"),
+        "folder": ("folder:rel/imgs", work / "rel" / "imgs"),
+        "bare-folder": ("rel/imgs", work / "rel" / "imgs"),
+    }[kind]
+    monkeypatch.chdir(work)
+    run = tmp_path / "run"
+    assert (
+        tiny_train(
+            "--model", "dcgan", "--data", spec, "--size", "8", "--patches", "32", "--steps", "2", "--out", str(run)
+        )
+        == 0
+    )
+    stored = json.loads((run / "config.json").read_text())["train"]["data"]["spec"]
+    prefix, path = stored.split(":", 1)
+    assert prefix == ("patches" if kind == "patches" else "folder")
+    assert Path(path).is_absolute() and Path(path).samefile(target), stored
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["train", "--resume", str(run), "--steps", "4", "--no-progress"]) == 0
+    assert json.loads((run / "checkpoints" / "latest.json").read_text())["step"] == 4

@@ -101,16 +101,10 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
 
 
 def _absolute_spec(spec: str) -> str:
-    """A folder spec with an absolute path, so that config.json still finds the data from any directory
-    (a --resume or sample elsewhere); other specs, and ones the data package will reject, as given."""
-    text = spec.strip()
-    if text.lower() in ("mnist", "mnist-5k", "fashion"):
-        return spec
-    if text.lower().startswith("folder:"):
-        rest = text[len("folder:") :].strip()
-        return f"folder:{Path(rest).expanduser().absolute()}" if rest else spec
-    path = Path(text).expanduser()
-    return f"folder:{path.absolute()}" if text and path.exists() else spec
+    """``spec`` with absolute paths, so config.json finds the data from any directory (drawlab.data.absolute_spec)."""
+    from .data import absolute_spec  # lazy like the rest of this file: torch loads only when a command needs it
+
+    return absolute_spec(spec)
 
 
 def _apply_length(cfg: TrainConfig, a: argparse.Namespace) -> None:

@@ -58,10 +58,9 @@ def decode_image(path: str, size: int, channels: int) -> np.ndarray:
 
     Returns uint8 (channels, size, size). Raises (any exception) when the file is unreadable.
     """
-    with Image.open(path) as im:
-        im.draft("L" if channels == 1 else "RGB", (size, size))  # JPEG: decode at reduced scale
-        if "exif" in im.info:
-            im = ImageOps.exif_transpose(im)
+    with Image.open(path) as f:
+        f.draft("L" if channels == 1 else "RGB", (size, size))  # JPEG: decode at reduced scale
+        im: Image.Image = ImageOps.exif_transpose(f) if "exif" in f.info else f
         im = _to_channels(im, channels)
     w, h = im.size
     m = min(w, h)

@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from drawlab.data.base import Argument, Source, Spec, register, user_path
 from drawlab.data.cache import load_cached, save_cached
 from drawlab.data.dataset import DataWarning, ImageDataset, StreamingImageDataset, make_fingerprint
 from drawlab.data.decode import decode_many, is_colour_mode, probe_mode, try_decode
 from drawlab.data.scan import FolderScan, scan_folder
 from drawlab.errors import DataError
+
+if TYPE_CHECKING:
+    from drawlab.config import DataConfig
 
 DEFAULT_FOLDER_SIZE = 64
 PROBE_FILES = 48  # readable files whose mode decides the default channel count
@@ -124,7 +129,7 @@ def open_folder(
     path: Path, cache_root: Path, size: int | None, channels: int | None, max_memory_bytes: int
 ) -> ImageDataset:
     """Open a folder of images (options already validated); see the module docstring for conventions."""
-    root = path.expanduser().resolve()
+    root = user_path(path).resolve()
     scan = scan_folder(root)
     if scan.ignored:
         warnings.warn(
@@ -149,7 +154,7 @@ def open_folder(
     labels = None
     if scan.labels is not None:
         labels = torch.tensor(scan.labels, dtype=torch.int64)[torch.from_numpy(ok)]
-    common = dict(
+    common: dict[str, Any] = dict(
         name=f"folder:{root}",
         shape=(channels, size, size),
         num_classes=len(scan.class_names),
@@ -161,3 +166,27 @@ def open_folder(
         kept = [p for p, good in zip(scan.abspaths(), ok) if good]
         return StreamingImageDataset(images=None, reader=FolderItemReader(kept, size, channels), **common)
     return ImageDataset(images=torch.from_numpy(images), **common)
+
+
+@register
+class Folder(Source):
+    """``folder:PATH``, or the bare path of an existing folder."""
+
+    name = "folder"
+    summary = (
+        f"your png/jpg/jpeg/webp/bmp images under PATH; subfolders become classes; default size {DEFAULT_FOLDER_SIZE}"
+    )
+    rank = 50
+    argument = Argument.FOLDER
+    hint = "a path, e.g. folder:./my_images"
+    bare = "the path of an existing folder"
+
+    def recognises_bare(self, text: str) -> bool:
+        try:
+            return user_path(text).exists()
+        except (DataError, OSError, ValueError):  # no such ~user, a NUL byte, a name too long
+            return False
+
+    def open(self, spec: Spec, dc: DataConfig, root: Path, max_memory_bytes: int) -> ImageDataset:
+        assert spec.arg is not None
+        return open_folder(Path(spec.arg), root, dc.size, dc.channels, max_memory_bytes)

