@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -235,6 +235,7 @@ class Penalty:
 
     every: int = 1
     order: ClassVar[int] = 100
+    turned_on_by: ClassVar[dict[str, Any]] = {}  # ModelConfig fields that turn it on (docs, conformance test)
 
     def due(self, step: int) -> bool:
         return step % self.every == 0

@@ -22,6 +22,7 @@ class GradientPenalty(Penalty):
     weight: float = 10.0
     every: int = 1
     order = 0
+    turned_on_by = {"gp_weight": 10.0}  # or --loss wgan-gp, whose default weight is 10
 
     @classmethod
     def from_config(cls, cfg: ModelConfig) -> GradientPenalty | None:

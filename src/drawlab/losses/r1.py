@@ -21,6 +21,7 @@ class R1(Penalty):
     gamma: float = 10.0
     every: int = 16
     order = 1
+    turned_on_by = {"r1": 1.0}
 
     @classmethod
     def from_config(cls, cfg: ModelConfig) -> R1 | None:

@@ -81,8 +81,8 @@ def verdict_section(run: RunDir, log: dict[str, list[dict]], steps: int) -> str:
     if last and r is not None and r.keys[0] in last:
         real, fake = last[r.keys[0]], last[r.keys[1]]
         parts.append(
-            f"<p>At the last record (step {last['step']:,}): {r.names[0]} = {real:.2f}, "
-            f"{r.names[1]} = {fake:.2f} ({html.escape(r.meaning)}): "
+            f"<p>At the last record (step {last['step']:,}): {html.escape(r.names[0])} = {real:.2f}, "
+            f"{html.escape(r.names[1])} = {fake:.2f} ({html.escape(r.meaning)}): "
             f"{html.escape(r.explain(real, fake))}.</p>"
         )
     return "".join(parts)
