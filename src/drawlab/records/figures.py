@@ -183,10 +183,12 @@ def losses_figure(log: dict[str, list[dict[str, Any]]], readout: Readout | None)
     axes = axes[:, 0]
     steps = [r["step"] for r in train]
     ax = axes[0]
-    for i, key in enumerate(k for k in ("loss_g", "loss_d") if k in train[-1]):
-        vals = [float(r.get(key, math.nan)) for r in train]
+    for i, (loss_key, label) in enumerate(
+        (k, n) for k, n in (("loss_g", "G loss"), ("loss_d", "D loss")) if k in train[-1]
+    ):
+        vals = [float(r.get(loss_key, math.nan)) for r in train]
         ax.plot(steps, vals, color=f"C{i}", alpha=0.25, lw=0.8)
-        ax.plot(steps, smooth(vals), color=f"C{i}", lw=1.8, label={"loss_g": "G loss", "loss_d": "D loss"}[key])
+        ax.plot(steps, smooth(vals), color=f"C{i}", lw=1.8, label=label)
     ax.set_ylabel("loss")
     ax.legend(fontsize=8)
     ax.set_title("losses: raw (faint) and smoothed", fontsize=10, loc="left")
@@ -203,11 +205,12 @@ def losses_figure(log: dict[str, list[dict[str, Any]]], readout: Readout | None)
         ax.set_ylabel(readout.axis, fontsize=8)
         ax.legend(fontsize=8)
         ax.set_title(f"discriminator: {readout.meaning}", fontsize=10, loc="left")
-    if "eval" in panels:
-        ax, key = axes[panels.index("eval")], _fid_key(log["eval"])
-        ev = [r for r in log["eval"] if key in r and key + "_floor" in r]
-        ax.plot([r["step"] for r in ev], [r[key] for r in ev], "o-", ms=3, color="C5", label=key)
-        floor = [r.get(key + "_floor") for r in ev if r.get(key + "_floor") is not None]
+    fid = _fid_key(log["eval"])
+    if fid is not None:
+        ax = axes[panels.index("eval")]
+        ev = [r for r in log["eval"] if fid in r and fid + "_floor" in r]
+        ax.plot([r["step"] for r in ev], [r[fid] for r in ev], "o-", ms=3, color="C5", label=fid)
+        floor = [float(r[fid + "_floor"]) for r in ev if r.get(fid + "_floor") is not None]
         if floor:
             ax.axhline(float(np.mean(floor)), color="grey", ls="--", lw=0.8, label="real-vs-real floor")
         ax.set_ylabel("FID (lower is better)")
@@ -294,13 +297,13 @@ def evolution_gif(grids: list[tuple[int, Path]], path: Path) -> Path | None:
         return None
     frames = []
     for step, p in _pick(grids, GIF_MAX_FRAMES):
-        with Image.open(p) as im:
-            im = im.convert("RGB")
-            scale = min(1.0, GIF_MAX_SIDE / max(im.size))
-            if scale < 1:
-                im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
-            ImageDraw.Draw(im).text((4, 2), f"step {step:,}", fill=(255, 0, 0))
-            frames.append(im)
+        with Image.open(p) as opened:
+            im = opened.convert("RGB")
+        scale = min(1.0, GIF_MAX_SIDE / max(im.size))
+        if scale < 1:
+            im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+        ImageDraw.Draw(im).text((4, 2), f"step {step:,}", fill=(255, 0, 0))
+        frames.append(im)
     per = max(40, int(1000 * GIF_SECONDS / len(frames)) // 10 * 10)  # browsers slow down frames under 20 ms
     durations = [per] * (len(frames) - 1) + [per + 1000]
     return atomic_write(
