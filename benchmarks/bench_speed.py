@@ -142,7 +142,7 @@ def bench_monitor(steps: int, repeats: int) -> None:
     import shutil
     import tempfile
 
-    from drawlab.report.figures import write_figures
+    from drawlab.records.figures import write_figures
     from drawlab.training import Trainer
     from drawlab.training.d_monitor import DMonitor
 

@@ -38,7 +38,7 @@ def test_eval_every_logs_fid_and_keeps_the_best_checkpoint(tmp_path: Path, capsy
     for kind in ("precision", "recall", "coverage", "modes"):
         key = name.replace("fid", kind, 1)
         assert all(0 <= r[key] <= (10 if kind == "modes" else 1) for r in evals), key
-    from drawlab.report.figures import _fid_key, read_log  # the curve in monitor/losses.png
+    from drawlab.records.figures import _fid_key, read_log  # the curve in monitor/losses.png
 
     assert _fid_key(read_log(RunDir(tmp_path / "r"))["eval"]) == name
     assert (tmp_path / "r" / "monitor" / "losses.png").is_file()
@@ -159,7 +159,6 @@ def test_watchdog_says_each_problem_once_with_since_and_what_to_try() -> None:
 
 def test_hinge_watchdog_reads_scores_not_probabilities() -> None:
     from drawlab.losses import HINGE_LOGIT
-    from drawlab.training.diagnostics import explain
     from drawlab.training.watchdog import Watchdog
 
     w = Watchdog(data_diversity=0.3, readout=HINGE_LOGIT, patience=2, d_wins_steps=1)
@@ -169,7 +168,7 @@ def test_hinge_watchdog_reads_scores_not_probabilities() -> None:
     w.check_record({"step": 3, **won})
     said = w.check_record({"step": 4, **won})
     assert said and "D(x)" not in said[0].line() and "D(G(z))" not in said[0].line() and "hinge" in said[0].line()
-    assert "D(x)" not in explain(0.3, -0.2, HINGE_LOGIT)
+    assert "D(x)" not in HINGE_LOGIT.explain(0.3, -0.2)
 
 
 def test_training_run_checks_its_samples_for_collapse(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def test_report_is_self_contained_and_renders_in_chromium(dcgan_run: Path, tmp_p
     shown = render(out, tmp_path / "report.png")
     assert not shown["blank"] and shown["broken"] == [] and shown["requests"] == []
     assert shown["images"] >= 6  # grid, GIF, strip, losses, heatmap, gallery
-    assert "Healthy" in shown["text"] or "D has won" in shown["text"]
+    assert "Healthy: no problem found in 4 steps" in shown["text"] and "D has won" not in shown["text"]
     assert "Not evaluated yet" in shown["text"]
 
 

@@ -25,9 +25,9 @@ from drawlab.cli import main
 from drawlab.config import TrainConfig
 from drawlab.data import open_dataset
 from drawlab.errors import RunError
+from drawlab.losses import PROBABILITY
 from drawlab.run import RunDir
 from drawlab.training import Trainer
-from drawlab.training.diagnostics import explain
 from drawlab.training.logger import MetricsLogger
 
 METRIC_KEYS = {"step", "epoch", "time", "loss_d", "loss_g", "d_real", "d_fake", "img_per_s"}
@@ -233,10 +233,10 @@ def test_logger_leaves_checkpoint_pauses_out_of_img_per_s(tmp_path: Path, monkey
 
 
 def test_diagnostics_read_d_numbers() -> None:
-    assert explain(None, 0.5) == ""
-    assert "D wins outright" in explain(0.99, 0.01)
-    assert "balanced" in explain(0.5, 0.48)
-    assert "fooled" in explain(0.3, 0.6)
+    assert PROBABILITY.explain(None, 0.5) == ""
+    assert "D wins outright" in PROBABILITY.explain(0.99, 0.01)
+    assert "balanced" in PROBABILITY.explain(0.5, 0.48)
+    assert "fooled" in PROBABILITY.explain(0.3, 0.6)
 
 
 # ---------------------------------------------------------------- exact resume

@@ -1,6 +1,6 @@
 """Reading a run back: the monitor pictures, the ranked gallery and the HTML report (`drawlab report`)."""
 
-from .figures import write_figures
+from ..records.figures import write_figures
 from .gallery import ranked_gallery
 from .html import build_report
 

@@ -17,11 +17,9 @@ import torch
 from .. import verdicts
 from ..errors import DrawlabError
 from ..files import atomic_write_bytes
-from ..losses import HINGE_LOGIT, PROBABILITY
+from ..records.figures import read_log, run_readout, sample_grids, write_figures
 from ..run import RunDir
 from ..training.d_monitor import load_history
-from ..training.diagnostics import explain
-from .figures import read_log, sample_grids, write_figures
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;
@@ -79,14 +77,14 @@ def verdict_section(run: RunDir, log: dict[str, list[dict]], steps: int) -> str:
             f'{html.escape(v.what)}.<br><span class="try">Try {html.escape(v.try_)}.</span></div>'
         )
     last = log["train"][-1] if log["train"] else None
-    for r in (PROBABILITY, HINGE_LOGIT):
-        if last and r.keys[0] in last:
-            real, fake = last[r.keys[0]], last[r.keys[1]]
-            parts.append(
-                f"<p>At the last record (step {last['step']:,}): {r.names[0]} = {real:.2f}, "
-                f"{r.names[1]} = {fake:.2f} ({html.escape(r.meaning)}): "
-                f"{html.escape(explain(real, fake, r))}.</p>"
-            )
+    r = run_readout(run)
+    if last and r is not None and r.keys[0] in last:
+        real, fake = last[r.keys[0]], last[r.keys[1]]
+        parts.append(
+            f"<p>At the last record (step {last['step']:,}): {html.escape(r.names[0])} = {real:.2f}, "
+            f"{html.escape(r.names[1])} = {fake:.2f} ({html.escape(r.meaning)}): "
+            f"{html.escape(r.explain(real, fake))}.</p>"
+        )
     return "".join(parts)
 
 

@@ -8,7 +8,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..losses import Readout
-from .diagnostics import explain
 
 if TYPE_CHECKING:
     from .trainer import TrainResult
@@ -45,7 +44,7 @@ def summary_line(res: TrainResult, rec: dict[str, Any] | None, readout: Readout 
     parts = [f"{head}: step {res.step} (epoch {res.epoch:.1f}), {res.seconds:.0f}s training, {res.img_per_s:.0f} img/s"]
     if rec and readout is not None and readout.keys[0] in rec:
         real, fake = rec[readout.keys[0]], rec[readout.keys[1]]
-        parts.append(f"{readout.names[0]}={real:.2f} {readout.names[1]}={fake:.2f}: {explain(real, fake, readout)}")
+        parts.append(f"{readout.names[0]}={real:.2f} {readout.names[1]}={fake:.2f}: {readout.explain(real, fake)}")
     if res.last_grid:
         parts.append(f"samples: {res.last_grid}")
     if res.interrupted:

@@ -8,7 +8,7 @@ from .events import Observer
 
 class Pictures(Observer):
     def on_finish(self, t, result) -> None:
-        from ..report.figures import write_figures
+        from ..records.figures import write_figures  # lazy until records/figures stops importing training
 
         written = write_figures(t.run)
         if written:

@@ -1,5 +1,6 @@
 """The monitor pictures of a run, drawn from its files alone (so they work on a run that is still
-training or was interrupted)::
+training or was interrupted). D's values are read with the readout of the run's loss (config.json's
+``model.loss``), so each loss gets its own range, reference lines and names::
 
     monitor/d_heatmap.png     D's output distribution on real and generated images per epoch, AUC under it
     monitor/losses.png        G and D losses (raw, faint; smoothed), D's mean outputs, the eval curve
@@ -17,8 +18,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .. import losses
+from ..errors import DrawlabError
 from ..files import atomic_write, read_jsonl
-from ..losses import HINGE_LOGIT, PROBABILITY, Readout, Scale
+from ..losses import Readout, Scale
 from ..run import RunDir
 from ..training.d_monitor import load_history
 
@@ -53,8 +56,14 @@ def read_log(run: RunDir) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def readout_of(scale: str) -> Readout:
-    return PROBABILITY if scale == Scale.PROBABILITY.value else HINGE_LOGIT
+def run_readout(run: RunDir) -> Readout | None:
+    """The readout of D's output under the run's loss (config.json's ``model.loss``); None when the
+    config cannot be read or names a loss this drawlab does not know."""
+    try:
+        cfg, _ = run.read_config()
+        return losses.get_loss(cfg.model.loss).readout
+    except (DrawlabError, KeyError):
+        return None
 
 
 def smooth(values: list[float], weight: float = 0.8) -> np.ndarray:
@@ -69,13 +78,20 @@ def smooth(values: list[float], weight: float = 0.8) -> np.ndarray:
 
 # -- D's distributions ------------------------------------------------------------------------------
 def d_heatmap(run: RunDir, path: Path) -> Path | None:
-    """Two panels (real, generated): snapshot epoch on x, D's output on y, colour = share of images;
-    the ROC-AUC of D (real vs generated) under them. None when the run has no D snapshots yet."""
+    """Draw ``heatmap_figure`` of the run into ``path``. None when the run has no D snapshots yet."""
     h = load_history(run.monitor / "d_hist.npz")
     if h is None or len(h["step"]) == 0:
         return None
+    return _save(heatmap_figure(h, run_readout(run)), path)
+
+
+def heatmap_figure(h: dict[str, np.ndarray], r: Readout | None):
+    """Two panels (real, generated): snapshot epoch on x, D's output on y (the readout's range, its
+    reference lines dotted), colour = share of images; the ROC-AUC of D (real vs generated) and the gap
+    of the means under them. ``h``: a D history (see ``load_history``); ``r``: the run's readout, or None
+    when unknown (no lines, a neutral axis name). Returns the matplotlib figure (axes: real, generated,
+    AUC, colour bar, gap)."""
     plt = _plt()
-    r = readout_of(str(h["scale"]))
     x = h["epoch"].astype(float)
     edges = h["edges"]
     xe = _cell_edges(x)
@@ -94,9 +110,9 @@ def d_heatmap(run: RunDir, path: Path) -> Path | None:
         mesh = ax.pcolormesh(xe, edges, h[key].T, cmap="magma", norm=norm, shading="flat")
         ax.set_ylabel(_axis_name(r), fontsize=8)
         ax.set_title(f"{title}: distribution of {_axis_name(r)}", fontsize=10, loc="left")
-        if r.scale is Scale.LOGIT:
-            for m in (-1, 1):
-                ax.axhline(m, color="white", lw=0.6, ls=":")
+        ax.set_ylim(float(edges[0]), float(edges[-1]))
+        for m in r.lines if r else ():
+            ax.axhline(m, color="white", lw=0.6, ls=":")
     fig.colorbar(mesh, cax=fig.add_subplot(gs[0:2, 1]), label="share of images (square-root scale)")
     ax = axes[2]
     ax.plot(x, h["auc"], "o-", ms=3, color="C0", label="ROC-AUC of D: real vs generated (left)")
@@ -120,19 +136,19 @@ def d_heatmap(run: RunDir, path: Path) -> Path | None:
         ms=2,
         lw=1,
         color="C3",
-        label=f"mean {r.names[0]} - mean {r.names[1]} (right)",
+        label=f"mean {r.names[0]} - mean {r.names[1]} (right)" if r else "gap of D's means (right)",
     )
     gap.set_ylabel("gap of means", fontsize=8)
-    if r.scale is Scale.PROBABILITY:
+    if r is not None and r.scale is Scale.PROBABILITY:
         gap.set_ylim(-1.02, 1.02)
     lines = ax.get_legend_handles_labels(), gap.get_legend_handles_labels()
     ax.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1], loc="lower right", fontsize=7)
     fig.subplots_adjust(left=0.08, right=0.90, top=0.95, bottom=0.08)
-    return _save(fig, path)
+    return fig
 
 
-def _axis_name(r: Readout) -> str:
-    return "D(x): probability of 'real'" if r.scale is Scale.PROBABILITY else "D's score (logit)"
+def _axis_name(r: Readout | None) -> str:
+    return r.axis if r else "D's output"
 
 
 def _cell_edges(x: np.ndarray) -> np.ndarray:
@@ -145,23 +161,34 @@ def _cell_edges(x: np.ndarray) -> np.ndarray:
 
 # -- curves -----------------------------------------------------------------------------------------
 def losses_plot(run: RunDir, path: Path) -> Path | None:
-    """G and D losses (raw faint, smoothed solid), D's mean outputs on the loss's scale and, when the run
-    was evaluated while training, the FID curve beside its real-data floor. None without records."""
+    """Draw ``losses_figure`` of the run into ``path``. None without records."""
     log = read_log(run)
-    train = log["train"]
-    if not train:
+    if not log["train"]:
         return None
+    return _save(losses_figure(log, run_readout(run)), path)
+
+
+def losses_figure(log: dict[str, list[dict[str, Any]]], readout: Readout | None):
+    """G and D losses (raw faint, smoothed solid); D's mean outputs on the run's readout (its ``keys``
+    in the records, its ``names`` in the legend, its reference lines), when the records carry them;
+    and, when the run was evaluated while training, the FID curve beside its real-data floor.
+    ``log``: ``read_log``'s split, with at least one train record. Returns the matplotlib figure, one
+    axis per panel (loss, then D, then eval), top to bottom."""
     plt = _plt()
-    readout = PROBABILITY if "d_real" in train[-1] else HINGE_LOGIT if "logit_real" in train[-1] else None
+    train = log["train"]
+    if readout is not None and not any(readout.keys[0] in r for r in train):
+        readout = None  # a family without D (or records from before D's means were logged)
     panels = ["loss"] + (["d"] if readout else []) + (["eval"] if _fid_key(log["eval"]) else [])
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.8 * len(panels)), sharex=True, squeeze=False)
     axes = axes[:, 0]
     steps = [r["step"] for r in train]
     ax = axes[0]
-    for i, key in enumerate(k for k in ("loss_g", "loss_d") if k in train[-1]):
-        vals = [float(r.get(key, math.nan)) for r in train]
+    for i, (loss_key, label) in enumerate(
+        (k, n) for k, n in (("loss_g", "G loss"), ("loss_d", "D loss")) if k in train[-1]
+    ):
+        vals = [float(r.get(loss_key, math.nan)) for r in train]
         ax.plot(steps, vals, color=f"C{i}", alpha=0.25, lw=0.8)
-        ax.plot(steps, smooth(vals), color=f"C{i}", lw=1.8, label={"loss_g": "G loss", "loss_d": "D loss"}[key])
+        ax.plot(steps, smooth(vals), color=f"C{i}", lw=1.8, label=label)
     ax.set_ylabel("loss")
     ax.legend(fontsize=8)
     ax.set_title("losses: raw (faint) and smoothed", fontsize=10, loc="left")
@@ -173,22 +200,24 @@ def losses_plot(run: RunDir, path: Path) -> Path | None:
             ax.plot(steps, smooth(vals), color=f"C{i + 2}", lw=1.8, label=name)
         if readout.scale is Scale.PROBABILITY:
             ax.set_ylim(-0.02, 1.02)
-            ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-        ax.set_ylabel("D(x), D(G(z))" if readout.scale is Scale.PROBABILITY else "D's score")
+        for m in readout.lines:
+            ax.axhline(m, color="grey", lw=0.8, ls="--")
+        ax.set_ylabel(readout.axis, fontsize=8)
         ax.legend(fontsize=8)
         ax.set_title(f"discriminator: {readout.meaning}", fontsize=10, loc="left")
-    if "eval" in panels:
-        ax, key = axes[panels.index("eval")], _fid_key(log["eval"])
-        ev = [r for r in log["eval"] if key in r and key + "_floor" in r]
-        ax.plot([r["step"] for r in ev], [r[key] for r in ev], "o-", ms=3, color="C5", label=key)
-        floor = [r.get(key + "_floor") for r in ev if r.get(key + "_floor") is not None]
+    fid = _fid_key(log["eval"])
+    if fid is not None:
+        ax = axes[panels.index("eval")]
+        ev = [r for r in log["eval"] if fid in r and fid + "_floor" in r]
+        ax.plot([r["step"] for r in ev], [r[fid] for r in ev], "o-", ms=3, color="C5", label=fid)
+        floor = [float(r[fid + "_floor"]) for r in ev if r.get(fid + "_floor") is not None]
         if floor:
             ax.axhline(float(np.mean(floor)), color="grey", ls="--", lw=0.8, label="real-vs-real floor")
         ax.set_ylabel("FID (lower is better)")
         ax.legend(fontsize=8)
     axes[-1].set_xlabel("step")
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
 
 
 def _fid_key(evals: list[dict[str, Any]]) -> str | None:
@@ -268,13 +297,13 @@ def evolution_gif(grids: list[tuple[int, Path]], path: Path) -> Path | None:
         return None
     frames = []
     for step, p in _pick(grids, GIF_MAX_FRAMES):
-        with Image.open(p) as im:
-            im = im.convert("RGB")
-            scale = min(1.0, GIF_MAX_SIDE / max(im.size))
-            if scale < 1:
-                im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
-            ImageDraw.Draw(im).text((4, 2), f"step {step:,}", fill=(255, 0, 0))
-            frames.append(im)
+        with Image.open(p) as opened:
+            im = opened.convert("RGB")
+        scale = min(1.0, GIF_MAX_SIDE / max(im.size))
+        if scale < 1:
+            im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+        ImageDraw.Draw(im).text((4, 2), f"step {step:,}", fill=(255, 0, 0))
+        frames.append(im)
     per = max(40, int(1000 * GIF_SECONDS / len(frames)) // 10 * 10)  # browsers slow down frames under 20 ms
     durations = [per] * (len(frames) - 1) + [per + 1000]
     return atomic_write(
