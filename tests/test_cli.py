@@ -15,7 +15,9 @@ from PIL import Image
 import drawlab
 from conftest import TINY, grid_tiles, write_images
 from drawlab.cli import main
+from drawlab import losses
 from drawlab.config import DEFAULT_PRESET, PRESETS
+from drawlab.data import list_sources
 from drawlab.errors import ConfigError
 
 
@@ -66,11 +68,16 @@ def test_models_as_a_real_command(tmp_path: Path) -> None:
 def test_data_and_presets_lists(capsys) -> None:
     assert main(["data"]) == 0
     out = lines(capsys.readouterr().out)
-    assert [line.split()[0] for line in out] == ["mnist", "mnist-5k", "fashion", "patches:PATH", "folder:PATH"]
+    listed, shipped = [line.split()[0] for line in out], ["mnist", "mnist-5k", "fashion", "patches:PATH", "folder:PATH"]
+    assert listed == [usage for usage, _ in list_sources()]  # every registered source, in the registry's order
+    assert [s for s in listed if s in shipped] == shipped
     assert main(["presets"]) == 0
     out = lines(capsys.readouterr().out)
     assert [line.split()[0] for line in out] == list(PRESETS) and {"mnist-dcgan", "mnist-cgan"} <= set(PRESETS)
     assert [line.split()[0] for line in out if line.endswith("(default)")] == [DEFAULT_PRESET]
+    assert main(["losses"]) == 0
+    out = lines(capsys.readouterr().out)
+    assert [line.split()[0] for line in out] == losses.names() and "ra-hinge" in losses.names()
 
 
 def test_no_command_prints_help_and_version(capsys) -> None:

@@ -83,6 +83,14 @@ def cmd_models(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_losses(a: argparse.Namespace) -> int:
+    from .losses import summaries
+
+    for name, summary in summaries():
+        print(f"{name:14s} {summary}")
+    return 0
+
+
 def cmd_data(a: argparse.Namespace) -> int:
     from .data import list_sources
 
@@ -255,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_explore.add_parsers(sub)
     sub.add_parser("models", help="list the model families")
     sub.add_parser("data", help="list the data sources")
+    sub.add_parser("losses", help="list the adversarial losses")
     sub.add_parser("presets", help="list the named training recipes")
     return ap
 
@@ -264,6 +273,7 @@ COMMANDS = {
     "sample": cmd_sample,
     "models": cmd_models,
     "data": cmd_data,
+    "losses": cmd_losses,
     "presets": cmd_presets,
     "evaluate": cmd_evaluate,
     "compare": cmd_compare,

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import losses
 from .cli_args import Number
 from .config import DEFAULT_PRESET, PRESETS, Option, TrainConfig, options, preset_config, resume_may_change, set_path
 from .errors import ConfigError
@@ -67,8 +66,7 @@ def _add_train(sub: Any) -> None:
             continue
         if o.group and o.group not in groups:
             groups[o.group] = p.add_argument_group(GROUPS.get(o.group, o.group))
-        extra = f" ({', '.join(losses.LOSSES)})" if path == "model.loss" else ""
-        _add_option(groups.get(o.group or "", p), path, o, f, extra)
+        _add_option(groups.get(o.group or "", p), path, o, f)
     p.add_argument("--out", help="run directory (default runs/<preset or model>-<data>-<time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue this run where it stopped")
     p.add_argument("--dry-run", action="store_true", help="a 2-step smoke run of the whole path")

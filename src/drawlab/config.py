@@ -273,7 +273,9 @@ class DataConfig:
     """Which images to learn from."""
 
     spec: str = opt(
-        "mnist", "--data", "data spec: mnist, mnist-5k, fashion, folder:PATH or a folder path (`drawlab data`)"
+        "mnist",
+        "--data",
+        "data spec: mnist, mnist-5k, fashion, patches:IMAGE, folder:PATH or a folder path (`drawlab data` lists them all)",
     )
     root: str | None = opt(
         None, "--data-root", "where datasets live and are cached (default $DRAWLAB_DATA or ~/.cache/drawlab)"
