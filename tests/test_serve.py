@@ -139,3 +139,20 @@ def test_serve_refuses_a_run_it_cannot_read(tmp_path: Path, capsys, config: str,
     assert main(["serve", str(tmp_path), "--port", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("drawlab: error:") and words in err
+
+
+def test_serve_listens_on_this_machine_only_unless_told(cgan_run: Path, monkeypatch, capsys) -> None:
+    """`drawlab serve RUN` with no --host binds 127.0.0.1 (never every interface), on the port asked for."""
+    from drawlab.cli import main
+    from drawlab.serve import server
+
+    bound: list[tuple[str, int]] = []
+
+    def serve_forever(self) -> None:
+        bound.append(self.server_address[:2])
+        raise KeyboardInterrupt  # as Ctrl-C does: serve returns and closes the socket
+
+    monkeypatch.setattr(server.ThreadingHTTPServer, "serve_forever", serve_forever)
+    assert main(["serve", str(cgan_run), "--port", "0", "--directions", "0"]) == 0
+    assert bound and bound[0][0] == "127.0.0.1" and bound[0][1] > 0
+    assert "http://127.0.0.1:" in capsys.readouterr().err

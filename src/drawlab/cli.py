@@ -250,7 +250,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     ap = OneLineParser(prog="drawlab", description="A workbench for teaching machines to draw.")
     ap.add_argument("--version", action="version", version=f"drawlab {__version__}")
