@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from drawlab.cli import build_parser
 from drawlab.cli_train import config_from_args
@@ -109,3 +110,20 @@ def test_only_the_presets_own_runs_are_sized() -> None:
     assert config_from_args(args("--batch-size", "32")).fit_batch == []
     assert config_from_args(args("--model", "dcgan")).fit_batch == []
     assert config_from_args(args("--steps", "100")).fit_batch == []
+
+
+def test_the_precision_probe_times_the_runs_own_step_both_ways(monkeypatch) -> None:
+    """'auto' decides on the run's model at the batch it trains at first (the largest fit_batch), in fp32 and
+    under bf16 autocast, not on a stand-in layer."""
+    calls = []
+
+    def fake(cfg, shape, classes, batch, device, autocast):
+        with autocast():
+            dtype = (torch.ones(2, 2) @ torch.ones(2, 2)).dtype
+        calls.append((cfg.model.name, shape, classes, batch, dtype))
+        return {torch.float32: 2.0, torch.bfloat16: 1.0}[dtype]
+
+    monkeypatch.setattr(sizing, "seconds_per_step", fake)
+    cfg = preset_config("mnist-cgan")
+    assert sizing.precision_probe(cfg, (1, 28, 28), 10, torch.device("cpu"))() == (2.0, 1.0)
+    assert calls == [("cgan", (1, 28, 28), 10, 32, torch.float32), ("cgan", (1, 28, 28), 10, 32, torch.bfloat16)]

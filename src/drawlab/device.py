@@ -154,8 +154,11 @@ def check_precision(name: str) -> str:
     return name
 
 
-def pick_precision(name: str, device: torch.device) -> Precision:
-    """'auto' -> bf16 on CPUs where it is measured faster (``choose_precision``), else fp32. Says nothing:
+def pick_precision(
+    name: str, device: torch.device, probe: Callable[[], tuple[float, float]] | None = None
+) -> Precision:
+    """'auto' -> bf16 on CPUs where it is measured faster (``choose_precision``; ``probe`` measures, by
+    default ``bf16_probe``'s stand-in layer, in a run its own step: ``sizing.precision_probe``), else fp32. Says nothing:
     the caller reports the decision with the run's other facts (after every input has been checked).
 
     On CUDA 'auto' is fp32 with TF32 tensor-core matmuls: the models here are small enough that
@@ -168,7 +171,7 @@ def pick_precision(name: str, device: torch.device) -> Precision:
     if device.type == "cpu":
         forced = fake_probe()
         units = cpu_has_fast_bf16() or forced is not None
-        choice, why, speedup = choose_precision(units, (lambda: forced) if forced is not None else None)
+        choice, why, speedup = choose_precision(units, (lambda: forced) if forced is not None else probe)
         return Precision(choice, name, why + (f" (faked by ${PROBE_ENV})" if forced is not None else ""), speedup)
     return Precision("fp32", name, f"{device.type}: fp32 (TF32 matmuls on CUDA)")
 

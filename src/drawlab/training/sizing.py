@@ -52,6 +52,24 @@ def seconds_per_step(
         torch.set_rng_state(state)
 
 
+def precision_probe(
+    cfg: TrainConfig, shape: tuple[int, int, int], classes: int, device: torch.device
+) -> Callable[[], tuple[float, float]]:
+    """The measurement ``device.pick_precision('auto')`` decides by, made on this run's own training step (not
+    a stand-in layer): (fp32, bf16) seconds per step of ``cfg.model`` at the batch it will train at first
+    (the largest of ``fit_batch`` when the preset sizes itself), laid out as trained."""
+    import contextlib
+
+    batch = cfg.fit_batch[0] if cfg.fit_batch else cfg.batch_size
+
+    def probe() -> tuple[float, float]:
+        fp32 = seconds_per_step(cfg, shape, classes, batch, device, contextlib.nullcontext)
+        bf16 = seconds_per_step(cfg, shape, classes, batch, device, lambda: torch.autocast(device.type, torch.bfloat16))
+        return fp32, bf16
+
+    return probe
+
+
 def min_steps(cfg: TrainConfig) -> list[int]:
     """The steps each of ``cfg.fit_batch`` but the last must reach in ``cfg.minutes`` to be chosen."""
     m = cfg.fit_min_steps

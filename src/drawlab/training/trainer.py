@@ -39,6 +39,7 @@ from .logger import MetricsLogger
 from .nan_guard import NanGuard
 from .pictures import Pictures
 from .reconstructions import Reconstructions, Scales
+from .sizing import precision_probe
 from .snapshots import Snapshots
 from .watchdog import D_WINS_STEPS, Watchdog
 
@@ -133,7 +134,8 @@ class Trainer:
         """The precision of this run (``device.pick_precision``), after every input has been checked and the
         data opened, so that a bad input is answered before any probe; the decision goes to config.json's
         facts and the start line, never to a line of its own."""
-        choice = pick_precision(self.cfg.precision, self.device)
+        probe = precision_probe(self.cfg, tuple(self.data.shape), self.data.num_classes, self.device)
+        choice = pick_precision(self.cfg.precision, self.device, probe)
         if self.cfg.precision == "auto":  # every process votes, and all compute in the same precision
             everyone = self.team.unanimous(choice.value == "bf16", self.device)
             if choice.value == "bf16" and not everyone:
