@@ -147,7 +147,7 @@ def test_compare_never_draws_a_missing_value_as_zero_and_flags_other_protocols(
     import math
 
     from drawlab.metrics.compare import bar_values
-    from drawlab.metrics.evaluate import read_eval
+    from drawlab.records.evals import read_eval
 
     recs = [read_eval(evaluated["cgan"]), read_eval(evaluated["dcgan"])]
     vals, _, _ = bar_values(recs, "cond-acc")

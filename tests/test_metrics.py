@@ -14,8 +14,9 @@ from conftest import write_images
 from drawlab.data import default_data_root, open_dataset
 from drawlab.errors import ConfigError
 from drawlab.metrics import coverage, frechet, kid, memorisation, prdc, swd
-from drawlab.metrics.evaluate import kind_of, metric_name, n_tag, plan_n
+from drawlab.metrics.evaluate import plan_n
 from drawlab.metrics.features import get_feature_net
+from drawlab.metrics.registry import kind_of, metric_name, n_tag
 
 FEATURE_STEPS = 60  # tiny feature net: seconds to train; tests/test_evaluate_cli.py uses the same (shared cache)
 

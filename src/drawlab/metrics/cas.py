@@ -21,6 +21,8 @@ import torch
 from ..data import ImageDataset
 from ..files import atomic_write_json
 from .features import ARCH_VERSION, _build, _prepare, _train
+from .inputs import Inputs
+from .registry import Metric, Need, Value, register
 
 
 def _accuracy(net: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device) -> float:
@@ -37,7 +39,7 @@ def _trained_on(
 ) -> torch.nn.Module:
     ds = ImageDataset(
         name="cas-train",
-        shape=tuple(images.shape[1:]),
+        shape=(int(images.shape[1]), int(images.shape[2]), int(images.shape[3])),
         num_classes=like.num_classes,
         class_names=list(like.class_names),
         images=images,
@@ -115,3 +117,40 @@ def classification_accuracy_score(
     )
     se = lambda p: math.sqrt(max(p * (1 - p), 0.0) / max(1, n))  # noqa: E731
     return cas, se(cas), real, se(real)
+
+
+def _cas(inp: Inputs) -> Value:
+    g, a, b = inp.generated, inp.real_a, inp.real_b
+    t = inp.training
+    v, s, rv, rs = classification_accuracy_score(
+        g.images,
+        g.labels,
+        a.images,
+        a.labels,
+        b.images,
+        b.labels,
+        inp.dataset,
+        inp.device,
+        inp.seed,
+        t.steps,
+        t.cache_dir,
+    )
+    return Value(v, s, rv, rs)
+
+
+CAS = register(
+    Metric(
+        key="cas",
+        title="classification accuracy score",
+        better="higher",
+        spread="binomial standard error",
+        description="accuracy on real held-out images of a classifier trained on generated images with their labels "
+        "(Ravuri & Vinyals 2019); real: the same classifier trained on as many real images",
+        needs=frozenset({Need.IMAGES, Need.LABELS, Need.DATASET, Need.TRAINING}),
+        compute=_cas,
+        floor=False,
+        order=120,
+        space="a classifier trained on the generated images",
+        say="classification accuracy score (two classifiers) ...",
+    )
+)

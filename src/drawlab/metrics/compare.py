@@ -9,8 +9,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..files import atomic_write, atomic_write_bytes
-from .evaluate import KINDS, read_eval
-from .report import fmt
+from ..records.evals import MetricKind, fmt, kind_table, read_eval
+from .registry import KINDS
 
 
 def _labels(runs: Sequence[str | Path]) -> list[str]:
@@ -24,7 +24,7 @@ def _labels(runs: Sequence[str | Path]) -> list[str]:
 
 
 def _by_kind(rec: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-    return {e["kind"]: (name, e) for name, e in rec["metrics"].items() if e.get("kind") in KINDS}
+    return {e["kind"]: (name, e) for name, e in rec["metrics"].items() if isinstance(e.get("kind"), str)}
 
 
 def _protocol(rec: dict[str, Any]) -> str:
@@ -43,7 +43,8 @@ def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> t
         raise ConfigError(f"--out {out}: use a .md file name (the chart goes beside it as .png)")
     recs = [read_eval(r) for r in run_dirs]
     labels = _labels(run_dirs)
-    kinds = [k for k in KINDS if any(k in _by_kind(r) for r in recs)]
+    table = kind_table(recs, KINDS)  # the registry's kinds in its order, then any others the files hold
+    kinds = list(table)
     png = out.with_suffix(".png")
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -55,7 +56,7 @@ def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> t
             "their numbers are not comparable. Evaluate them with the same --n on the same data.",
             "",
         ]
-    header = ["run", "model", "step", "protocol"] + [KINDS[k].title for k in kinds] + ["samples"]
+    header = ["run", "model", "step", "protocol"] + [table[k].title for k in kinds] + ["samples"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("| " + " | ".join(["---"] * 4 + ["---:"] * len(kinds) + ["---"]) + " |")
     for label, rec in zip(labels, recs):
@@ -77,12 +78,12 @@ def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> t
         "",
     ]
     for k in kinds:
-        kd = KINDS[k]
+        kd = table[k]
         spread = "" if kd.spread == "none" else f"; ± is the {kd.spread}"
         lines.append(f"- **{kd.title}** ({kd.better} is better): {kd.description}{spread}.")
     lines += ["", f"![metrics]({png.name})", ""]
     atomic_write_bytes(out, "\n".join(lines).encode())
-    _chart(recs, labels, kinds, png)
+    _chart(recs, labels, table, png)
     return out, png
 
 
@@ -98,12 +99,13 @@ def bar_values(recs: list[dict[str, Any]], kind: str) -> tuple[list[float], list
     return vals, errs, reals
 
 
-def _chart(recs: list[dict[str, Any]], labels: list[str], kinds: list[str], png: Path) -> None:
+def _chart(recs: list[dict[str, Any]], labels: list[str], table: dict[str, MetricKind], png: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    kinds = list(table)
     cols = min(4, max(1, len(kinds)))
     rows = (len(kinds) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
@@ -118,7 +120,7 @@ def _chart(recs: list[dict[str, Any]], labels: list[str], kinds: list[str], png:
         ax.scatter(
             rx, [r for r in reals if r is not None], marker="_", s=400, color="black", zorder=3, label="real data"
         )
-        ax.set_title(f"{KINDS[k].title} ({KINDS[k].better})", fontsize=9)
+        ax.set_title(f"{table[k].title} ({table[k].better})", fontsize=9)
         ax.set_xticks(x)
         ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
         ax.tick_params(axis="y", labelsize=7)

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .inputs import Inputs, Sample
+from .registry import Metric, Need, Value, register
+
 MODE_SHARE = 0.02
 
 
@@ -58,3 +61,95 @@ def conditional_accuracy(probs: np.ndarray, labels: np.ndarray) -> tuple[float, 
     acc = float(hit.mean())
     per = [float(hit[labels == k].mean()) if (labels == k).any() else float("nan") for k in range(probs.shape[1])]
     return acc, float(np.sqrt(acc * (1 - acc) / len(hit))), per
+
+
+_PROBS = frozenset({Need.CLASSIFIER})
+
+
+def _modes_of(x: Sample, ref: Sample, inp: Inputs) -> tuple[int, np.ndarray]:
+    return modes_covered(x.probs), class_histogram(x.probs)
+
+
+def _modes(inp: Inputs) -> Value:
+    (v, h), (rv, rh) = inp.against_a(_modes_of)
+    extra = {"classes": inp.classes, "histogram": [int(c) for c in h], "real_histogram": [int(c) for c in rh]}
+    return Value(v, None, rv, None, extra=extra)
+
+
+def _kl_of(x: Sample, ref: Sample, inp: Inputs) -> float:
+    return class_kl(ref.probs, x.probs)
+
+
+def _kl(inp: Inputs) -> Value:
+    v, rv = inp.against_a(_kl_of)
+    return Value(v, None, rv, None)
+
+
+def _score_of(x: Sample, ref: Sample, inp: Inputs) -> tuple[float, float]:
+    return classifier_score(x.probs)
+
+
+def _score(inp: Inputs) -> Value:
+    (v, s), (rv, rs) = inp.against_a(_score_of)
+    return Value(v, s, rv, rs)
+
+
+def _cond_acc(inp: Inputs) -> Value:
+    acc, se, per = conditional_accuracy(inp.generated.probs, inp.generated.labels.numpy())
+    return Value(acc, se, inp.classifier_accuracy, None, extra={"per_class": per})
+
+
+MODES = register(
+    Metric(
+        key="modes",
+        title="modes",
+        better="higher",
+        spread="none",
+        description=f"classes receiving >= {MODE_SHARE:.0%} of the samples (classifier arg-max)",
+        needs=_PROBS,
+        compute=_modes,
+        floor=True,
+        order=80,
+        probe=True,
+    )
+)
+CLASS_KL = register(
+    Metric(
+        key="class-kl",
+        title="class KL",
+        better="lower",
+        spread="none",
+        description="KL(real class distribution || generated), nats, add-one smoothed",
+        needs=_PROBS,
+        compute=_kl,
+        floor=True,
+        order=90,
+    )
+)
+CSCORE = register(
+    Metric(
+        key="cscore",
+        title="classifier score",
+        better="closer",
+        spread="std over 10 splits",
+        description="exp(E KL(p(y|x) || p(y))), an Inception-Score analogue in the dataset's classifier: mean of 10 splits",
+        needs=_PROBS,
+        compute=_score,
+        floor=True,
+        order=100,
+    )
+)
+COND_ACC = register(
+    Metric(
+        key="cond-acc",
+        title="conditional accuracy",
+        better="higher",
+        spread="binomial standard error",
+        description="share of samples drawn for label K that the classifier calls K; real: its held-out accuracy",
+        needs=frozenset({Need.CLASSIFIER, Need.LABELS}),
+        compute=_cond_acc,
+        floor=False,
+        order=110,
+        probe=True,
+    )
+)

@@ -171,7 +171,7 @@ class FeatureNet:
 
     def describe(self) -> str:
         if self.is_classifier:
-            return f"{self.name} (held-out accuracy {100 * self.accuracy:.1f}%)"
+            return f"{self.name} (held-out accuracy {100 * (self.accuracy or 0.0):.1f}%)"
         return f"{self.name} (held-out reconstruction MSE {self.info.get('heldout_mse', float('nan')):.4f})"
 
     @torch.no_grad()
@@ -187,7 +187,7 @@ class FeatureNet:
 
     def features(self, images: torch.Tensor) -> np.ndarray:
         """uint8 (N, C, H, W) -> float64 (N, dim)."""
-        return self._run(images, self.net.features)
+        return self._run(images, self.net.features)  # type: ignore[arg-type]  # Classifier / AutoEncoder
 
     def probs(self, images: torch.Tensor) -> np.ndarray:
         """uint8 (N, C, H, W) -> class probabilities float64 (N, classes); classifiers only."""
@@ -320,6 +320,7 @@ def _train(
             pos += batch
             x = _prepare(images[ids].to(device))
             if kind == "cnn":
+                assert labels is not None  # a classifier is built for labelled data only
                 loss = F.cross_entropy(net(x), labels[ids].to(device))
             else:
                 loss = F.mse_loss(net(x), x)
@@ -338,6 +339,7 @@ def _train(
     with torch.no_grad():
         if kind == "cnn":
             correct = 0
+            assert labels is not None
             for i in range(0, n_hold, 1000):
                 ids = hold[i : i + 1000]
                 pred = net(_prepare(images[ids].to(device))).argmax(1).cpu()

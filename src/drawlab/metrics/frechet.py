@@ -13,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from .inputs import Inputs, Sample
+from .registry import Metric, Need, Value, register
+
+BOOTSTRAP = 50  # bootstrap resamples of both sets for the FID spread (10 were too noisy)
 
 
 def psd_sqrt(s: np.ndarray) -> np.ndarray:
@@ -76,3 +80,29 @@ def fid_bootstrap(f1: np.ndarray, f2: np.ndarray, repeats: int = 10, seed: int =
         for _ in range(repeats)
     ]
     return value, float(np.std(draws, ddof=1))
+
+
+def _fid_of(x: Sample, ref: Sample, inp: Inputs) -> tuple[float, float]:
+    """(FID of x against ref, its bootstrap spread; NaN without spreads)."""
+    return fid_bootstrap(x.features, ref.features, BOOTSTRAP if inp.spreads else 0, inp.seed)
+
+
+def _fid(inp: Inputs) -> Value:
+    (v, s), (rv, rs) = inp.against_a(_fid_of)
+    return Value(v, s, rv, rs)
+
+
+FID = register(
+    Metric(
+        key="fid",
+        title="FID",
+        better="lower",
+        spread=f"bootstrap std ({BOOTSTRAP} resamples of both sets)",
+        description="Frechet distance between Gaussians fitted to generated and real features",
+        needs=frozenset({Need.FEATURES}),
+        compute=_fid,
+        floor=True,
+        order=10,
+        probe=True,
+    )
+)

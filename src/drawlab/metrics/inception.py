@@ -13,6 +13,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import ConfigError
+from .inputs import Inputs, Sample
+from .registry import Metric, Need, Value, register
 
 NET_NAME = "inception-v3"
 
@@ -61,3 +63,31 @@ def inception_fid(fake: torch.Tensor, real: torch.Tensor, weights: str | Path, d
         feature_extractor_weights_path=str(check_weights(weights)),
     )
     return float(out["frechet_inception_distance"])
+
+
+def _fid_of(x: Sample, ref: Sample, inp: Inputs) -> float:
+    return inception_fid(x.images, ref.images, inp.inception_weights, inp.device)
+
+
+def _fid(inp: Inputs) -> Value:
+    v, rv = inp.against_a(_fid_of)
+    return Value(v, None, rv, None)
+
+
+FID_INCEPTION = register(
+    Metric(
+        key="fid-inception",
+        title="FID (Inception-v3)",
+        better="lower",
+        spread="none",
+        description="the standard FID in Inception-v3 pool features (torch-fidelity, local weights)",
+        needs=frozenset({Need.IMAGES, Need.INCEPTION}),
+        compute=_fid,
+        floor=True,
+        order=130,
+        stem="fid",
+        tag=NET_NAME,
+        space="Inception-v3 pool features (torch-fidelity)",
+        say="Inception-v3 FID (torch-fidelity) ...",
+    )
+)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .inputs import Inputs, Sample
+from .registry import Metric, Need, Value, register
+
 
 def _kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a @ b.T / a.shape[1] + 1.0) ** 3
@@ -35,3 +38,28 @@ def kid(
         for _ in range(subsets)
     ]
     return float(np.mean(vals)), float(np.std(vals, ddof=1)) if subsets > 1 else float("nan")
+
+
+def _kid_of(x: Sample, ref: Sample, inp: Inputs) -> tuple[float, float]:
+    return kid(x.features, ref.features, seed=inp.seed)
+
+
+def _kid(inp: Inputs) -> Value:
+    (v, s), (rv, rs) = inp.against_a(_kid_of)
+    return Value(v, s, rv, rs)
+
+
+KID = register(
+    Metric(
+        key="kid",
+        title="KID",
+        better="lower",
+        spread="std over 50 subsets",
+        description="unbiased squared MMD, cubic polynomial kernel (Binkowski 2018), in the feature net's own units: "
+        "comparable between runs under the same feature net only, never with Inception KID",
+        needs=frozenset({Need.FEATURES}),
+        compute=_kid,
+        floor=True,
+        order=20,
+    )
+)

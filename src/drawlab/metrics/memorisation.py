@@ -25,11 +25,21 @@ and rescaled copies stay 100%).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from ..images import grid_array, save_png
+from .features import real_images
+from .inputs import Inputs
+from .registry import Flaw, Metric, Need, Value, register
+
 BLOCK = 1024
+MAX_FAKE = 5_000  # generated images checked
+MAX_HELDOUT = 2_000
+SPLIT_SEED = 20_000  # plus the evaluation's seed: the split into reference and held-out images
 PERCENTILE = 1.0  # of held-out nearest distances
 RATIO_PERCENTILE = 10.0  # of held-out nearest / second-nearest ratios
 
@@ -146,3 +156,104 @@ def worst_offenders(m: Memorisation, k: int = 10) -> np.ndarray:
     the threshold times the ratio relative to its threshold."""
     score = (m.dist / max(m.threshold, 1e-12)) * (m.ratio / max(m.ratio_threshold, 1e-12))
     return np.lexsort((score, ~m.flagged))[:k]
+
+
+DEFINITION = (
+    "the training images are split at random into a reference part and a held-out part; "
+    "a generated image is memorised when its nearest reference image is at most as far as "
+    f"the {PERCENTILE:g}st percentile of the held-out images' nearest-reference "
+    "distances AND its nearest/second-nearest distance ratio is at most the "
+    f"{RATIO_PERCENTILE:g}th percentile of the held-out ratios (so that images "
+    "near everything, like class averages, do not count); every image is first standardised "
+    "to the reference set's average pixel mean and contrast (so a copy counts at any "
+    "brightness and a contrast-less blob is near nothing); pixels: L2 of values in [0,1]; "
+    "features: L2 in the feature net; the thresholds come from one half of the held-out "
+    "images and 'real' is the share flagged in the other half"
+)
+
+
+@dataclass
+class _Both:
+    pixels: Memorisation
+    features: Memorisation
+    m: int  # generated images checked
+    about: dict[str, Any]
+    files: dict[str, str]
+
+
+def _both(inp: Inputs) -> _Both:
+    """Both memorisation measurements on one reference/held-out split; the worst offenders' picture."""
+    ds, fake = inp.dataset, inp.generated.images
+    perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(SPLIT_SEED + inp.seed))
+    n_hold = min(MAX_HELDOUT, max(1, len(ds) // 10))
+    img_hold, img_ref = real_images(ds, perm[:n_hold].sort().values), real_images(ds, perm[n_hold:].sort().values)
+    m = min(MAX_FAKE, len(fake))
+    target = contrast(img_ref)
+    s_ref, s_hold, s_fake = (standardise(x, *target) for x in (img_ref, img_hold, fake[:m]))
+    mp = memorisation(pixels(s_ref), pixels(s_hold), pixels(s_fake))
+    mf = memorisation(inp.features_of(s_ref), inp.features_of(s_hold), inp.features_of(s_fake))
+    worst = worst_offenders(mp, k=min(10, m))
+    pairs = torch.cat([fake[torch.as_tensor(worst)], img_ref[torch.as_tensor(mp.index[worst])]])
+    save_png(grid_array(pairs, nrow=len(worst)), inp.eval_dir / "memorised.png")
+    about = {
+        "reference_images": len(img_ref),
+        "heldout_images": int(n_hold),
+        "generated_images": m,
+        "standardised_to": {"mean": round(target[0], 2), "std": round(target[1], 2)},
+        "percentile": PERCENTILE,
+        "ratio_percentile": RATIO_PERCENTILE,
+        "split_seed": SPLIT_SEED + inp.seed,
+        "definition": DEFINITION,
+    }
+    return _Both(mp, mf, m, {"memorisation": about}, {"memorised": str(Path(inp.eval_dir.name) / "memorised.png")})
+
+
+def _value(inp: Inputs, b: _Both, r: Memorisation) -> Value:
+    extra = {"threshold": r.threshold, "ratio_threshold": r.ratio_threshold, "n_generated": b.m}
+    return Value(r.share, r.share_se, r.heldout_share, None, extra, b.about, b.files, SPLIT_SEED + inp.seed)
+
+
+def _in_pixels(inp: Inputs) -> Value:
+    b = inp.once(_both)
+    return _value(inp, b, b.pixels)
+
+
+def _in_features(inp: Inputs) -> Value:
+    b = inp.once(_both)
+    return _value(inp, b, b.features)
+
+
+_NEEDS = frozenset({Need.IMAGES, Need.FEATURES, Need.DATASET, Need.FILES})
+MEMORISED_PIXELS = register(
+    Metric(
+        key="memorised-pixels",
+        title="memorised (pixels)",
+        better="lower",
+        spread="binomial standard error",
+        description="share of samples nearer to a training image (pixel L2) than the closest 1% of held-out real images",
+        needs=_NEEDS,
+        compute=_in_pixels,
+        floor=False,
+        order=140,
+        flaw=Flaw.COPIES,
+        tag="",
+        space="pixels",
+        max_n=MAX_FAKE,
+        say="memorisation ...",
+    )
+)
+MEMORISED = register(
+    Metric(
+        key="memorised",
+        title="memorised (features)",
+        better="lower",
+        spread="binomial standard error",
+        description="the same in the feature net's space",
+        needs=_NEEDS,
+        compute=_in_features,
+        floor=False,
+        order=150,
+        flaw=Flaw.COPIES,
+        max_n=MAX_FAKE,
+    )
+)

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .inputs import Inputs, Sample
+from .registry import Metric, Need, Value, register
+
 BLOCK = 2048
 
 
@@ -86,3 +89,72 @@ def prdc(real: np.ndarray, fake: np.ndarray, k: int = 5) -> PRDC:
         float(dens.std() / np.sqrt(len(f))) if len(f) > 1 else float("nan"),
         _se_share(cv, len(r)),
     )
+
+
+K = 5
+_SE_SHARE = (
+    "binomial standard error (the real set and its radii held fixed: the full sampling spread is 1.2-2.2x larger)"
+)
+
+
+def _prdc_of(x: Sample, ref: Sample, inp: Inputs) -> PRDC:
+    return prdc(ref.features, x.features, k=K)
+
+
+def _share(key: str, better, spread: str, description: str, order: int, probe: bool) -> Metric:
+    """One of the four: the field ``key`` of the PRDC of the generated set (and of B) against A."""
+
+    def compute(inp: Inputs) -> Value:
+        pf, pr = inp.against_a(_prdc_of)
+        return Value(
+            getattr(pf, key), getattr(pf, key + "_se"), getattr(pr, key), getattr(pr, key + "_se"), extra={"k": K}
+        )
+
+    return register(
+        Metric(
+            key=key,
+            title=key,
+            better=better,
+            spread=spread,
+            description=description,
+            needs=frozenset({Need.FEATURES}),
+            compute=compute,
+            floor=True,
+            order=order,
+            probe=probe,
+        )
+    )
+
+
+PRECISION = _share(
+    "precision",
+    "higher",
+    _SE_SHARE,
+    "share of generated images inside the real k=5 NN manifold (Kynkaanniemi 2019)",
+    40,
+    True,
+)
+RECALL = _share(
+    "recall",
+    "higher",
+    _SE_SHARE,
+    "share of real images inside the generated k=5 NN manifold (Kynkaanniemi 2019)",
+    50,
+    True,
+)
+DENSITY = _share(
+    "density",
+    "closer",
+    "standard error of the mean (the real set and its radii held fixed)",
+    "mean number of real k=5 NN balls holding a generated image, / k (Naeem 2020); 1 for matching sets",
+    60,
+    False,
+)
+COVERAGE = _share(
+    "coverage",
+    "higher",
+    _SE_SHARE,
+    "share of real k=5 NN balls holding at least one generated image (Naeem 2020)",
+    70,
+    True,
+)

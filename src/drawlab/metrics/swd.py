@@ -20,6 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .inputs import Inputs, Sample
+from .registry import Metric, Need, Value, register
+
 PATCH = 7
 PATCHES = 32  # neighbourhoods per image and level
 MIN_SIDE = 14  # the smallest pyramid level
@@ -118,3 +121,36 @@ def swd(fake: torch.Tensor, real: torch.Tensor, seed: int = 0) -> SWD:
         per_repeat.append(vals)
     means = torch.tensor(per_repeat).mean(dim=0) * 1000  # (REPEATS,) mean over levels
     return SWD(float(means.mean()), float(means.std()) if REPEATS > 1 else float("nan"), levels)
+
+
+def _swd_of(x: Sample, ref: Sample, inp: Inputs) -> SWD:
+    return swd(x.images, ref.images, inp.seed)
+
+
+def _levels(s: SWD) -> dict[str, float]:
+    return {str(k): round(v, 3) for k, v in s.levels.items()}
+
+
+def _swd(inp: Inputs) -> Value:
+    sf, sr = inp.against_a(_swd_of)
+    return Value(sf.value, sf.spread, sr.value, sr.spread, extra={"levels": _levels(sf), "real_levels": _levels(sr)})
+
+
+SWD_METRIC = register(
+    Metric(
+        key="swd",
+        title="SWD",
+        better="lower",
+        spread=f"std over {REPEATS} sets of {DIRECTIONS} random directions "
+        "(not the sampling spread: compare with the real-data reference)",
+        description="sliced Wasserstein distance between 7x7 Laplacian-pyramid patches, x1000 (Karras 2018), both sets "
+        "normalised by the real set: a pixel-space distance with no trained net, which sees blur and "
+        "colour casts that a feature net may not; 'levels' holds each pyramid level's value",
+        needs=frozenset({Need.IMAGES}),
+        compute=_swd,
+        floor=True,
+        order=30,
+        tag=PROTOCOL,
+        space="pixels: 7x7 Laplacian-pyramid patches",
+    )
+)

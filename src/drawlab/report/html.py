@@ -121,8 +121,7 @@ def eval_section(run: RunDir) -> str:
             f'<h2>Evaluation</h2><p class="note">Not evaluated yet: <code>drawlab evaluate {html.escape(str(run.path))}'
             "</code> measures FID, precision, recall, modes and more beside their real-data values.</p>"
         )
-    from ..metrics.evaluate import read_eval
-    from ..metrics.report import fmt, headline
+    from ..records.evals import fmt, headline, read_eval
 
     try:
         rec = read_eval(run.path)
