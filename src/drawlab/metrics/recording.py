@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__
 from ..data import ImageDataset
 from ..files import append_jsonl
 from ..models import Family
 from ..records.evals import EVAL_FORMAT, entry
 from ..run import Checkpoint, RunDir
+from ..version import __version__
 from .features import FeatureNet
 from .inputs import SPLIT_SEED
 from .registry import Metric, Value
