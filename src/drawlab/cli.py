@@ -63,7 +63,8 @@ def cmd_sample(a: argparse.Namespace) -> int:
         arrays = {"images": to_hwc_array(imgs)}
         if drawer.conditional:
             arrays["labels"] = labels.numpy()
-        atomic_write(out, lambda tmp: np.savez_compressed(tmp, **arrays))
+        # mypy matches **arrays against numpy's keyword-only ``allow_pickle: bool``; no key here is that
+        atomic_write(out, lambda tmp: np.savez_compressed(tmp, **arrays))  # type: ignore[arg-type]
     else:
         nrow = a.nrow or (
             len(seeds) if seeds and len(seeds) <= 10 else 10 if drawer.conditional and a.label is None else 8

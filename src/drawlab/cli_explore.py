@@ -178,7 +178,7 @@ def cmd_inspect(a: argparse.Namespace) -> int:
         vals = "; ".join(f"{t}: {v:.2f}" for t, v in zip(panel.titles, panel.values.tolist()))
         print(f"saliency; D's {what} of each: {vals} -> {out}")
     else:
-        channels = [ins.LOGIT, *parse_ints(a.channels, "--channels", 0, 4096, most=64)]
+        channels: list[int | str] = [ins.LOGIT, *parse_ints(a.channels, "--channels", 0, 4096, most=64)]
         imgs, titles = ins.maximise(drawer, channels, a.layer, a.iterations, seed=a.seed, label=a.label)
         ins.save_tiles(imgs, titles, out)
         print(f"maximised {len(channels) - 1} channel(s) of D and its logit (most real) -> {out}")

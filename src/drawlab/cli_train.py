@@ -38,16 +38,18 @@ def _type(f: dataclasses.Field) -> Any:
 
 def _add_option(p: Any, path: str, o: Option, f: dataclasses.Field, help_extra: str = "") -> None:
     """One argparse option from a declared setting (default None: given or not)."""
+    flag = o.flag
+    assert flag is not None, f"{path} has no command-line flag"  # the caller skips those
     kw: dict[str, Any] = {"dest": dest(path), "default": None, "help": o.help + help_extra}
     if str(f.type) not in ("bool", "bool | None") and o.choices is None:
-        kw["metavar"] = o.metavar or o.flag.lstrip("-").upper().replace("-", "_")
+        kw["metavar"] = o.metavar or flag.lstrip("-").upper().replace("-", "_")
     if str(f.type) == "bool | None":
-        p.add_argument(o.flag, action=argparse.BooleanOptionalAction, **kw)
+        p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
     elif str(f.type) == "bool":
-        p.add_argument(o.flag, action="store_true", **kw)
+        p.add_argument(flag, action="store_true", **kw)
     else:
         kind = _type(f)
-        p.add_argument(o.flag, type=Number(kind, o.check) if o.check else kind, choices=o.choices, **kw)
+        p.add_argument(flag, type=Number(kind, o.check) if o.check else kind, choices=o.choices, **kw)
 
 
 def _add_train(sub: Any) -> None:
@@ -59,6 +61,7 @@ def _add_train(sub: Any) -> None:
     )
     p.add_argument("--preset", default=None, help=f"named recipe ({', '.join(PRESETS)}; default {DEFAULT_PRESET})")
     lr = next(o for path, o, _ in options() if path == "model.lr_g").check
+    assert lr is not None, "model.lr_g declares no range"
     p.add_argument("--lr", type=Number(float, lr), help="learning rate of G and D (sets --lr-g and --lr-d)")
     groups: dict[str, Any] = {"length": p.add_mutually_exclusive_group()}
     for path, o, f in options():

@@ -473,9 +473,10 @@ def _type_ok(value: Any, annotation: str) -> bool:
             continue  # true is not a number here
         if isinstance(value, float) and part == "float" and not math.isfinite(value):
             continue
-        if isinstance(value, _TYPES[part]) and (
-            part != "list[int]" or all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        ):
+        if part == "list[int]":
+            if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                return True
+        elif isinstance(value, _TYPES[part]):
             return True
     return False
 

@@ -84,7 +84,7 @@ def on_crash(hook: Callable[[str], None] | None) -> None:
 
 def crash_point(name: str) -> None:
     """Die here, at once and without cleanup (as kill -9 would), if ``crash@name`` is planned."""
-    if _faults() and Fault("crash", name) in _planned:
+    if Fault("crash", name) in _faults():
         if _crash_hook is not None:
             _crash_hook(name)
             return
@@ -93,11 +93,12 @@ def crash_point(name: str) -> None:
 
 def before_write(kind: str) -> None:
     """Raise the planned ENOSPC/EROFS OSError for the first write of ``kind`` (once per process)."""
-    if not _faults():
+    active = _faults()
+    if not active:
         return
     for name, code in WRITE_ERRORS.items():
         f = Fault(name, kind)
-        if f in _planned and f not in _fired:
+        if f in active and f not in _fired:
             _fired.add(f)
             raise OSError(code, os.strerror(code) + f" (injected by {ENV})")
 
@@ -111,7 +112,7 @@ def nan_at(step: int) -> bool:
     """True the first time ``step`` is reached when ``nan@step`` is planned: the trainer then makes that
     step's batch NaN, so its losses and, through the update, the weights become NaN."""
     f = Fault("nan", str(step))
-    if _faults() and f in _planned and f not in _fired:
+    if f in _faults() and f not in _fired:
         _fired.add(f)
         return True
     return False

@@ -15,8 +15,10 @@ import torch
 class ShardedGenerator(torch.Generator):
     """A ``torch.Generator`` held by process ``rank`` of ``world`` (0 of 1: an ordinary generator)."""
 
-    def __new__(cls, device: torch.device | str = "cpu", rank: int = 0, world: int = 1):
-        return super().__new__(cls, device)
+    def __new__(cls, device: torch.device | str = "cpu", rank: int = 0, world: int = 1) -> ShardedGenerator:
+        # torch's stub declares only Generator.__init__, but its C __new__ takes the device (and refuses
+        # rank/world, hence this override)
+        return super().__new__(cls, device)  # type: ignore[call-arg]
 
     def __init__(self, device: torch.device | str = "cpu", rank: int = 0, world: int = 1) -> None:
         if not 0 <= rank < world:
@@ -89,6 +91,7 @@ class GlobalStream:
         self._depth -= 1
         if self._depth == 0:
             self._state = torch.get_rng_state()
+            assert self._caller is not None  # saved by the __enter__ that made the depth 1
             torch.set_rng_state(self._caller)
             self._caller = None
 

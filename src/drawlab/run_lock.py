@@ -18,7 +18,8 @@ class RunLock:
     """
 
     def __init__(self, path: Path):
-        self.path, self.fd = path, None
+        self.path = path
+        self.fd: int | None = None
 
     def __enter__(self) -> RunLock:
         try:

@@ -132,7 +132,7 @@ OUT_SUFFIXES = (".png", ".gif", ".npz")
 def _upscale(grid: np.ndarray, min_side: int = 192) -> Image.Image:
     im = Image.fromarray(grid)
     f = max(1, min_side // max(1, min(im.size)))
-    return im.resize((im.width * f, im.height * f), Image.NEAREST) if f > 1 else im
+    return im.resize((im.width * f, im.height * f), Image.Resampling.NEAREST) if f > 1 else im
 
 
 def titled_strip(frames: Frames, pad: int = 2) -> np.ndarray:
@@ -187,5 +187,6 @@ def save_frames(frames: Frames, out: str | Path, seconds: float = 3.0) -> Path:
             "rows": np.array(frames.rows),
             "cols": np.array(frames.cols),
         }
-        return atomic_write(out, lambda tmp: np.savez_compressed(tmp, **arrays))
+        # mypy matches **arrays against numpy's keyword-only ``allow_pickle: bool``; no key here is that
+        return atomic_write(out, lambda tmp: np.savez_compressed(tmp, **arrays))  # type: ignore[arg-type]
     raise ConfigError(f"--out {out}: use a .png (strip), .gif (animation) or .npz (arrays) file name")

@@ -22,19 +22,25 @@ from ..errors import ConfigError
 from ..files import atomic_write
 from ..images import to_uint8
 from ..latent import seed_latents
-from ..models.base import adversarial_names
+from ..models.base import AdversarialFamily, adversarial_names
 
 LOGIT = "logit"
 
 
-def discriminator(drawer: Drawer) -> nn.Module:
-    """The run's D; ConfigError when the model has none."""
-    if not drawer.family.adversarial or "D" not in drawer.family.nets:
+def adversarial(drawer: Drawer) -> AdversarialFamily:
+    """The run's family, which has a D; ConfigError when the model has none."""
+    family = drawer.family
+    if not isinstance(family, AdversarialFamily) or "D" not in family.nets:
         raise ConfigError(
-            f"this run's model ({drawer.family.name}) has no discriminator: `drawlab inspect` looks "
+            f"this run's model ({family.name}) has no discriminator: `drawlab inspect` looks "
             f"inside D, so it needs an adversarial run ({adversarial_names()})"
         )
-    return drawer.family.nets["D"]
+    return family
+
+
+def discriminator(drawer: Drawer) -> nn.Module:
+    """The run's D; ConfigError when the model has none."""
+    return adversarial(drawer).nets["D"]
 
 
 SMOOTH, NOISE = 16, 0.15  # SmoothGrad: samples, and noise as a share of the pixel range [-1, 1]
@@ -102,7 +108,7 @@ def saliency_panel(
     """Saliency of uint8 images (N, C, H, W) (real or generated) with D's reading of each."""
     x = images.float() / 127.5 - 1
     maps, logits = saliency(drawer, x, labels, smooth)
-    return Saliency(images, maps, drawer.family.readout.values(logits), titles)
+    return Saliency(images, maps, adversarial(drawer).readout.values(logits), titles)
 
 
 def d_layers(d: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -123,7 +129,12 @@ def pick_layer(drawer: Drawer, layer: int | None) -> tuple[str, nn.Module]:
 
 
 def _width(m: nn.Module) -> int:
-    return m.out_channels if isinstance(m, nn.Conv2d) else m.out_features
+    """Output channels of a layer of ``d_layers`` (a Conv2d or a Linear)."""
+    if isinstance(m, nn.Conv2d):
+        return m.out_channels
+    if isinstance(m, nn.Linear):
+        return m.out_features
+    raise TypeError(f"{type(m).__name__} is not a layer of d_layers")
 
 
 def _blur(x: torch.Tensor) -> torch.Tensor:
@@ -248,7 +259,7 @@ def saliency_of_run(
 
 def _tile(a: np.ndarray, side: int) -> Image.Image:
     im = Image.fromarray(a if a.ndim == 3 else np.repeat(a[..., None], 3, 2))
-    return im.resize((side, side), Image.NEAREST)
+    return im.resize((side, side), Image.Resampling.NEAREST)
 
 
 def _sheet(columns: list[list[np.ndarray]], titles: list[str], out: Path, side: int = 168) -> Path:

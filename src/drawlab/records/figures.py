@@ -61,6 +61,8 @@ def run_readout(run: RunDir) -> Readout | None:
     config cannot be read or names a loss this drawlab does not know."""
     try:
         cfg, _ = run.read_config()
+        if cfg.model.loss is None:  # training writes the loss it uses; a config naming none has no readout
+            return None
         return losses.get_loss(cfg.model.loss).readout
     except (DrawlabError, KeyError):
         return None

@@ -28,6 +28,7 @@ from ..explore.directions import Directions, principal_directions_of
 from ..explore.frames import gif_bytes, interpolation
 from ..explore.inspect import heat, saliency
 from ..latent import lerp, seed_label, seed_latent, slerp
+from ..models.base import AdversarialFamily
 
 SMOOTH = 8  # SmoothGrad samples for the page's saliency (16 in `drawlab inspect`): fast enough to follow a slider
 
@@ -100,7 +101,7 @@ class Explorer:
                     "directions": [round(100 * float(s), 1) for s in r.directions.share] if r.directions else [],
                     "snapshots": d.snapshot_steps(),
                     "has_d": bool(d.family.adversarial),
-                    "d_scale": d.family.readout.scale.value if d.family.adversarial else None,
+                    "d_scale": d.family.readout.scale.value if isinstance(d.family, AdversarialFamily) else None,
                 }
             )
         return {"runs": out}
@@ -137,15 +138,13 @@ class Explorer:
             offsets = [float(v) for v in q.get("dirs", "").split(",") if v.strip() != ""]
         except ValueError:
             raise ConfigError(f"dirs={q.get('dirs')!r}: give numbers separated by commas") from None
-        if offsets and (r.directions is None or len(offsets) > len(r.directions.vectors)):
-            raise ConfigError(
-                f"{len(offsets)} direction offsets, but this run has "
-                f"{0 if r.directions is None else len(r.directions.vectors)} directions"
-            )
+        n_dirs = 0 if r.directions is None else len(r.directions.vectors)
+        if len(offsets) > n_dirs:
+            raise ConfigError(f"{len(offsets)} direction offsets, but this run has {n_dirs} directions")
         for k, v in enumerate(offsets):
             if not -10 <= v <= 10:
                 raise ConfigError(f"direction offset {v} is out of range: use -10..10")
-            if v:
+            if v and r.directions is not None:  # not None whenever there are offsets (checked above)
                 z = z + v * r.directions.vectors[k]
         dim = _int(q, "dim", -1, -1, d.z_dim - 1)
         if dim >= 0:
@@ -167,7 +166,7 @@ class Explorer:
             y = torch.tensor([label])
             img = d.draw(z[None], y if d.conditional else None)[0]
             value = sal = None
-            if d.family.adversarial and q.get("saliency", "1") != "0":
+            if isinstance(d.family, AdversarialFamily) and q.get("saliency", "1") != "0":
                 maps, logits = saliency(d, img[None].float() / 127.5 - 1, y, smooth=SMOOTH)
                 value = float(d.family.readout.values(logits)[0])
                 sal = png_bytes(heat(maps[0], img))

@@ -105,6 +105,8 @@ def serve(explorer: Explorer, host: str = "127.0.0.1", port: int = 7860) -> None
     """Serve until Ctrl-C, printing the address."""
     server = make_server(explorer, host, port)
     h, p = server.server_address[:2]
+    if isinstance(h, (bytes, bytearray)):  # typeshed allows bytes; an AF_INET socket names its host as str
+        h = h.decode()
     print(f"explorer: http://{h}:{p}/  ({len(explorer.runs)} run(s); Ctrl-C stops)", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
