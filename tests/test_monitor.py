@@ -16,8 +16,8 @@ from drawlab.cli import main
 from drawlab.config import ModelConfig
 from drawlab.losses import LOSSES
 from drawlab.models import tricks
-from drawlab.verdicts import Kind
-from drawlab.verdicts import read as read_verdicts
+from drawlab.records.verdicts import Kind
+from drawlab.records.verdicts import read as read_verdicts
 
 
 def records(run: Path, kind: str) -> list[dict]:
@@ -179,7 +179,7 @@ def test_monitor_leaves_training_unchanged(tmp_path: Path) -> None:
     cfg = tiny_cfg("mnist-5k", steps=3, monitor_every=1)
     Trainer(cfg, tmp_path / "watched", progress=False, echo=lambda s: None).train()
     t = Trainer(tiny_cfg("mnist-5k", steps=3), tmp_path / "plain", progress=False, echo=lambda s: None)
-    from drawlab.training.d_monitor import DMonitor
+    from drawlab.training.monitors.d_monitor import DMonitor
 
     t.observers.items = [o for o in t.observers.items if not isinstance(o, DMonitor)]
     t.train()
@@ -200,7 +200,7 @@ def test_a_run_where_d_wins_records_the_verdict_with_its_step(tmp_path: Path) ->
 
 
 def test_no_progress_verdict_after_k_evaluations_without_a_new_best() -> None:
-    from drawlab.training.eval_probe import EvalProbe
+    from drawlab.training.monitors.eval_probe import EvalProbe
 
     class Probe:
         name = "fid300-x"

@@ -10,11 +10,12 @@ import importlib
 import pkgutil
 
 from .base import REGISTRY, Family, check_known, get_family
+from .context import FamilyContext
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["REGISTRY", "Family", "build_family", "get_family", "list_models"]
+__all__ = ["REGISTRY", "Family", "FamilyContext", "build_family", "get_family", "list_models"]
 
 
 def list_models() -> list[tuple[str, str]]:
@@ -23,7 +24,8 @@ def list_models() -> list[tuple[str, str]]:
     return [(n, REGISTRY[n].summary) for n in names]
 
 
-def build_family(cfg, shape: tuple[int, int, int], num_classes: int) -> Family:
-    """Instantiate the family named in ``cfg`` (a ModelConfig) for images of ``shape`` (C, H, W)."""
+def build_family(cfg, shape: tuple[int, int, int], num_classes: int, context: FamilyContext | None = None) -> Family:
+    """Instantiate the family named in ``cfg`` (a ModelConfig) for images of ``shape`` (C, H, W), in the run
+    ``context`` describes (None: one process, no autocast, no step taken)."""
     check_known(cfg)
-    return get_family(cfg.name)(cfg, shape, num_classes)
+    return get_family(cfg.name)(cfg, shape, num_classes, context)

@@ -70,6 +70,6 @@ class AE(Family):
             loss = losses.pixel_mse(self.nets["G"].decoder(codes), x)
         self.optimise(loss)
         self.nets["G"].observe(codes)
-        self.steps_done += 1
+        self.context.steps_done += 1
         self.update_ema(x.shape[0])
         return {"loss_g": loss.detach(), "recon_mse": loss.detach()}

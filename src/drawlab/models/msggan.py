@@ -22,7 +22,8 @@ from torch import nn
 from ..augment import diff_augment_pyramid
 from ..losses import Images
 from . import tricks
-from .base import AdversarialFamily, register
+from .adversarial import AdversarialFamily
+from .base import register
 from .nets import Conditioner, dcgan_init, norm_layer, stage_channels, stage_plan
 
 
@@ -119,9 +120,10 @@ class MSGGAN(AdversarialFamily):
     rung = 6.0
     uses_labels = True
     multiscale = True
+    default_loss = "ra-hinge"  # MSG-GAN's own loss (Karnewar & Wang)
 
-    def __init__(self, cfg, shape, num_classes):
-        super().__init__(cfg, shape, num_classes)
+    def __init__(self, cfg, shape, num_classes, context=None):
+        super().__init__(cfg, shape, num_classes, context)
         self.pyramid_inputs = cfg.instance_noise > 0 or bool(cfg.diffaugment) or cfg.penalty_weight() > 0
 
     def build_networks(self):

@@ -19,8 +19,8 @@ from PIL import Image, ImageDraw
 
 from ..files import atomic_write, read_jsonl
 from ..losses import HINGE_LOGIT, PROBABILITY, Readout, Scale
+from ..records.histograms import load_history
 from ..run import RunDir
-from ..training.d_monitor import load_history
 
 GIF_SECONDS = 4.0  # one loop of the evolution animation
 GIF_MAX_FRAMES = 80

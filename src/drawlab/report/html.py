@@ -14,12 +14,12 @@ from typing import Any
 
 import torch
 
-from .. import verdicts
 from ..errors import DrawlabError
 from ..files import atomic_write_bytes
 from ..losses import HINGE_LOGIT, PROBABILITY
+from ..records import verdicts
+from ..records.histograms import load_history
 from ..run import RunDir
-from ..training.d_monitor import load_history
 from ..training.diagnostics import explain
 from .figures import read_log, sample_grids, write_figures
 
