@@ -152,7 +152,8 @@ class AdversarialFamily(Family):
         with _statistics_kept(G):
             for i in range(0, len(z), batch):
                 with self.autocast():
-                    out.append(G(z[i : i + batch], y[i : i + batch] if self.conditional else None).float())
+                    yb = y[i : i + batch] if self.conditional and y is not None else None
+                    out.append(G(z[i : i + batch], yb).float())
         return torch.cat(out)
 
 

@@ -188,7 +188,7 @@ class Family:
         """Move the EMA generator towards G after a step on ``batch`` images of this process (see ``ema_weight``)."""
         if "G_ema" not in self.nets:
             return
-        w = self.context.ema_weight_on_device
+        w: torch.Tensor | float | None = self.context.ema_weight_on_device
         if w is None:
             w = self.ema_weight(self.steps_done, batch * self.context.processes)
         with torch.no_grad():

@@ -44,7 +44,8 @@ class RunSetup:
         self.cfg, self.run, self.resume = copy.deepcopy(cfg), RunDir(run_dir), resume
         self.team, self.device = distributed.join(pick_device(cfg.device))
         self.echo = echo if self.team.main else (lambda s: None)  # the other processes say nothing
-        self.precision, self.precision_choice = "fp32", None  # decided once the data is open (``_pick_precision``)
+        self.precision: str = "fp32"
+        self.precision_choice: Precision | None = None  # decided once the data is open (``_pick_precision``)
         self.graphs, why = cuda_graph.decide(cfg, self.device.type, self.team.world)
         if self.device.type == "cuda":
             self.echo(f"CUDA graphs {why}")
@@ -129,7 +130,7 @@ class RunSetup:
 
         return resolve(
             self.cfg,
-            tuple(self.data.shape),
+            self.data.shape,
             self.data.num_classes,
             self.device,
             lambda: autocast(self.device, self.precision),

@@ -127,7 +127,7 @@ class Trainer:
     def _done(self, target: int | None) -> bool:
         if target is not None:
             return self.step >= target
-        return self.setup.position.elapsed >= self.cfg.minutes * 60
+        return self.setup.position.elapsed >= (self.cfg.minutes or 0.0) * 60
 
     def _every(self, explicit: int | None, target: int | None) -> int:
         spe = self.batches.steps_per_epoch

@@ -11,7 +11,7 @@ record per snapshot in metrics.jsonl."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ import torch
 from ...data.batches import to_unit_range
 from ...latent import seeded_noise
 from ...losses import roc_auc
+from ...models.adversarial import AdversarialFamily
 from ...records import histograms
 from ..events import Observer
 from ..view import RunView
@@ -27,6 +28,11 @@ from . import register
 N_IMAGES = 512  # real and generated images per snapshot
 BINS = 50
 MIN_STEPS = 25  # epoch snapshots at most this often: tiny datasets have epochs of a few steps
+
+
+def adversarial(view: RunView) -> AdversarialFamily:
+    """The run's family, which has a D (the monitor applies to no other)."""
+    return cast(AdversarialFamily, view.family)
 
 
 @register
@@ -46,7 +52,7 @@ class DMonitor(Observer):
         return cls(view.cfg.monitor_every) if view.family.adversarial else None
 
     def on_start(self, t: RunView) -> None:
-        fam, cfg, data = t.family, t.cfg, t.data
+        fam, cfg, data = adversarial(t), t.cfg, t.data
         n = min(self.n, len(data))
         g = torch.Generator().manual_seed(cfg.seed + 3)
         idx = torch.randperm(len(data), generator=g)[:n].sort().values
@@ -77,7 +83,7 @@ class DMonitor(Observer):
 
     def measure(self, t: RunView) -> dict[str, Any]:
         """One snapshot: D's values (on the loss's scale) on the fixed real and generated images."""
-        fam = t.family
+        fam = adversarial(t)
         fake = fam.generate_training(self.z, self.labels, t.cfg.batch_size)
         real_logits = fam.judge(self.real, self.labels, t.cfg.batch_size, as_in_training=False)
         fake_logits = fam.judge(fake, self.labels, t.cfg.batch_size, as_in_training=False)
@@ -100,7 +106,7 @@ class DMonitor(Observer):
     def snapshot(self, t: RunView) -> None:
         m = self.measure(t)
         self.last_step = t.step
-        r = t.family.readout
+        r = adversarial(t).readout
         self.history = histograms.appended(self.history, m, self.edges, r.scale.value, len(self.real))
         histograms.save_history(self.path, self.history)
         t.log.log_record(

@@ -5,13 +5,14 @@ guard's: it comes first and rolls back or stops the run)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from ...config import ModelConfig
 from ...files import trim_jsonl
 from ...losses import PROBABILITY, Readout, Scale
+from ...models.adversarial import AdversarialFamily
 from ...records import verdicts
 from ...records.verdicts import Kind, Verdict
 from ..diagnostics import diversity
@@ -80,7 +81,8 @@ class Watchdog(Observer):
             return None
         target = view.target_steps  # a short run may say "D wins" after a quarter of it
         wins = D_WINS_STEPS if target is None else min(D_WINS_STEPS, max(1, target // 4))
-        return cls(real_diversity(view), view.cfg.model, view.family.readout, d_wins_steps=wins)
+        readout = cast(AdversarialFamily, view.family).readout
+        return cls(real_diversity(view), view.cfg.model, readout, d_wins_steps=wins)
 
     def on_start(self, view: RunView) -> None:
         trim_jsonl(view.run.monitor / "verdicts.jsonl", view.step)  # findings past the checkpoint are redone
