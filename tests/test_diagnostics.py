@@ -171,5 +171,24 @@ def test_hinge_watchdog_reads_scores_not_probabilities() -> None:
 
 
 def test_training_run_checks_its_samples_for_collapse(tmp_path: Path) -> None:
-    trainer = Trainer(tiny_cfg("mnist-5k", name="cgan", steps=2), tmp_path / "r", progress=False, echo=lambda s: None)
-    assert trainer.watchdog is not None and 0.2 < trainer.watchdog.data_diversity < 0.6
+    """A run whose generator draws diverse images at the first grid and one image for every noise after:
+    its watchdog records a mode collapse at the second grid's step, and says it."""
+    from drawlab.records.verdicts import Kind
+    from drawlab.records.verdicts import read as read_verdicts
+
+    lines: list[str] = []
+    cfg = tiny_cfg("mnist-5k", name="cgan", steps=3, sample_every=1)
+    trainer = Trainer(cfg, tmp_path / "r", progress=False, echo=lines.append)
+    assert trainer.watchdog is not None and 0.2 < trainer.watchdog.data_diversity < 0.6  # real digits' spread
+    real = trainer.setup.data.images[: cfg.grid_n].float() / 127.5 - 1
+    calls: list[int] = []
+
+    def diverse_then_alike(z, y=None):
+        calls.append(1)
+        return real.clone() if len(calls) == 1 else real[:1].expand_as(real).clone()
+
+    trainer.family.generate = diverse_then_alike  # the grid's images, as a collapsing G would draw them
+    trainer.train()
+    found = read_verdicts(tmp_path / "r" / "monitor" / "verdicts.jsonl")
+    assert [(v.kind, v.step) for v in found] == [(Kind.COLLAPSE, 2)]
+    assert any("mode collapse" in line for line in lines)
