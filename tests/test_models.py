@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -313,3 +314,22 @@ def test_slerp_endpoints_and_norm() -> None:
     parallel = slerp(ex, 2 * ex, 0.5)  # parallel vectors: falls back to lerp, no NaN
     assert torch.isfinite(parallel).all()
     torch.testing.assert_close(parallel, lerp(ex, 2 * ex, 0.5))
+
+
+@pytest.mark.parametrize("name, extra", [("ae", "recon"), ("vae", "recon"), ("msggan", "scales")])
+def test_reconstruction_and_scale_grids_are_written_by_their_monitors(name: str, extra: str, tmp_path: Path) -> None:
+    """Autoencoders write samples/recon-step-N.png (fixed real images above, their reconstructions below)
+    beside each sample grid; MSG-GAN writes samples/scales-step-N.png (one row per scale)."""
+    from PIL import Image
+
+    from conftest import tiny_cfg, train
+
+    train(tiny_cfg("mnist-5k", name=name, steps=2, sample_every=1), tmp_path / "r")
+    samples = tmp_path / "r" / "samples"
+    for step in (1, 2):
+        assert (samples / f"step-{step:07d}.png").is_file()
+        w, h = Image.open(samples / f"{extra}-step-{step:07d}.png").size
+        assert (w - 2) % 58 == 0 and (h - 2) % 58 == 0, (w, h)  # tiles of 56 px (28 x 2) with 2 px gaps
+        cols, rows = (w - 2) // 58, (h - 2) // 58
+        assert cols == 10 and rows == (2 if extra == "recon" else 3), (cols, rows)  # 7, 14 and 28 px scales
+    assert not list(samples.glob("scales-*" if extra == "recon" else "recon-*"))
