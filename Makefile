@@ -27,6 +27,7 @@ test: install lint
 lint: install
 	$(VENV)/bin/ruff check src
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
 
 bench: install
 	$(PY) benchmarks/bench_speed.py

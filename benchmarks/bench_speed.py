@@ -31,7 +31,7 @@ from drawlab.config import ModelConfig, preset_config
 from drawlab.data import Batches, ImageDataset
 from drawlab.device import autocast, cpu_model, enable_fast_math, pick_device, pick_precision
 from drawlab.images import to_uint8
-from drawlab.models import build_family
+from drawlab.models import FamilyContext, build_family
 
 
 def sync(device: torch.device) -> None:
@@ -88,9 +88,9 @@ def bench_model(
     channels_last: bool,
     cuda_graphs: bool = False,
 ) -> dict:
-    fam = build_family(mc, shape, 10)
+    ctx = FamilyContext(autocast=lambda: autocast(device, precision))
+    fam = build_family(mc, shape, 10, ctx)
     fam.to(device, channels_last)
-    fam.autocast = lambda: autocast(device, precision)
     gen = torch.Generator(device=device).manual_seed(0)
     it = Batches(fake_dataset(shape), batch, seed=0, device=device).iterate()
 
@@ -98,7 +98,7 @@ def bench_model(
     if cuda_graphs:
         from drawlab.training.cuda_graph import GraphedStep
 
-        train_step = GraphedStep(fam, gen)
+        train_step = GraphedStep(fam, ctx, gen)
 
     def step():
         x, y = next(it)
@@ -144,7 +144,7 @@ def bench_monitor(steps: int, repeats: int) -> None:
 
     from drawlab.records.figures import write_figures
     from drawlab.training import Trainer
-    from drawlab.training.d_monitor import DMonitor
+    from drawlab.training.monitors.d_monitor import DMonitor
 
     cfg = preset_config("mnist-cgan")
     cfg.data.spec, cfg.steps, cfg.minutes = "mnist-5k", steps, None
@@ -165,7 +165,7 @@ def bench_monitor(steps: int, repeats: int) -> None:
                 mon = t.observers.find(DMonitor)
                 for _ in range(3):
                     t1 = time.perf_counter()
-                    mon.snapshot(t)
+                    mon.snapshot(t.view)
                     snap.append(time.perf_counter() - t1)
                 t1 = time.perf_counter()
                 write_figures(t.run)

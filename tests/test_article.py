@@ -50,8 +50,8 @@ def test_article_preset_is_the_article() -> None:
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--model", "dcgan", "--pair-labels", "random"], "use it with mlp-mse or conv-mse"),
-        (["--model", "mlp-mse", "--limit", "0"], "--limit must be at least 1"),
+        (["--model", "dcgan", "--pair-labels", "random"], "use it with conv-mse, mlp-mse, not dcgan"),
+        (["--model", "mlp-mse", "--limit", "0"], "--limit: must be in [1,"),
     ],
 )
 def test_bad_article_options(args: list[str], words: str, tmp_path: Path, capsys) -> None:

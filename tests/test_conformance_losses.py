@@ -16,7 +16,7 @@ from drawlab import losses
 from drawlab.config import ModelConfig
 from drawlab.records import figures
 from drawlab.run import RunDir
-from drawlab.training.d_monitor import load_history
+from drawlab.records.histograms import load_history
 
 LOSS_NAMES = losses.names()
 PENALTIES = list(losses.PENALTIES)

@@ -100,11 +100,21 @@ def test_each_process_gets_its_rows_of_the_same_global_batch() -> None:
         assert sum((next(it) for it in shares), []) == next(whole_idx)
 
 
-def test_two_processes_equal_one_with_the_same_global_batch(tmp_path: Path) -> None:
-    ddp = tmp_path / "ddp"
+@pytest.fixture(scope="module")
+def ddp6(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A 2-process run of 6 steps and its stderr (copy it before changing it)."""
+    ddp = tmp_path_factory.mktemp("ddp6") / "ddp"
     res = torchrun(*ARGS, "--steps", "6", "--out", str(ddp))
     assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stderr.count("training gan on mnist-5k") == 1  # rank 0 alone speaks
+    return ddp, res.stderr
+
+
+def test_two_processes_equal_one_with_the_same_global_batch(tmp_path: Path, ddp6) -> None:
+    import shutil
+
+    ddp = tmp_path / "ddp"
+    shutil.copytree(ddp6[0], ddp)
+    assert ddp6[1].count("training gan on mnist-5k") == 1  # rank 0 alone speaks
     assert (ddp / "checkpoints" / "step-0000006.safetensors").is_file()
     assert train_cli(*ARGS, "--steps", "6", "--out", str(tmp_path / "one")) == 0
     a, b = weights(ddp, 6), weights(tmp_path / "one", 6)
@@ -131,6 +141,17 @@ def test_resume_on_another_world_size_prints_a_note(tmp_path: Path, capsys) -> N
     assert "trained by 1 process(es) and continues on 2" in res.stderr
     assert (run / "checkpoints" / "step-0000005.safetensors").is_file()
     assert res.stdout.count("checkpoint:") == 1  # rank 0 alone reports
+
+
+def test_a_two_process_run_resumes_on_two_exactly(tmp_path: Path, ddp6) -> None:
+    run = tmp_path / "run"
+    res = torchrun(*ARGS, "--instance-noise-steps", "6", "--steps", "3", "--out", str(run))  # as ddp6 resolved it
+    assert res.returncode == 0, res.stderr[-2000:]
+    res = torchrun("--resume", str(run), "--steps", "6", tiny=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "continues on" not in res.stderr  # the same number of processes: nothing to note
+    a, b = weights(run, 6), weights(ddp6[0], 6)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # as the run never stopped
 
 
 def signal_one_worker(tmp_path: Path, sig: signal.Signals) -> tuple[int, str]:

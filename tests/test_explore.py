@@ -21,7 +21,7 @@ from drawlab.explore import principal_directions_of
 from drawlab.run import RunDir
 from drawlab.serve import Explorer
 from drawlab.serve.explorer import data_url
-from drawlab.training.snapshots import is_snapshot_step
+from drawlab.training.monitors.snapshots import is_snapshot_step
 
 
 @pytest.fixture(scope="module")

@@ -103,6 +103,27 @@ def test_after_three_rollbacks_the_run_stops_with_what_to_try(tmp_path: Path) ->
     assert len(facts["nan_rollbacks"]) == 3
 
 
+def test_a_nan_rollback_is_a_verdict_and_the_report_never_calls_the_run_healthy(tmp_path: Path) -> None:
+    from drawlab.records.verdicts import Kind
+    from drawlab.records.verdicts import read as read_verdicts
+
+    faults.plan("nan@5")
+    run = tmp_path / "r"
+    res, _ = train(tiny_cfg("mnist-5k", steps=8, checkpoint_every=2, log_every=1), run)
+    assert res.step == 8
+    found = read_verdicts(run / "monitor" / "verdicts.jsonl")
+    nan = [v for v in found if v.kind is Kind.NAN]
+    assert len(nan) == 1 and nan[0].step == 4 and "went back to step 4" in nan[0].what, found
+    page = tmp_path / "report.html"
+    assert main(["report", str(run), "--out", str(page)]) == 0
+    html = page.read_text()
+    assert "Healthy" not in html and "training diverged" in html
+    faults.plan("nan@3")  # and a run stopped by --on-nan stop says so in its verdicts too
+    assert main(["train", *ARGS, "--steps", "6", "--on-nan", "stop", "--out", str(tmp_path / "s")]) == 3
+    stopped = read_verdicts(tmp_path / "s" / "monitor" / "verdicts.jsonl")
+    assert [v.kind for v in stopped] == [Kind.NAN] and "--on-nan stop" in stopped[0].what
+
+
 # -- the disk ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "fault, words",
@@ -128,6 +149,41 @@ def test_a_full_or_read_only_disk_is_one_line_and_the_last_checkpoint_stands(
     assert not list(run.rglob("*.tmp*")), "a temporary file was left behind"
     faults.plan("")
     assert main(["train", "--resume", str(run), "--steps", "8", "--no-progress"]) == 0
+
+
+def test_a_forbidden_disk_is_one_line_exit_2_and_the_checkpoints_written_stand(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """The run directory becomes forbidden (EACCES) while training: by chmod where that forbids (not root),
+    else by a PermissionError from the rename of the checkpoint of step 6, as such a disk gives."""
+    import errno
+    import stat
+
+    run = tmp_path / "r"
+    assert main(["train", *ARGS, "--steps", "4", "--out", str(run)]) == 0
+    capsys.readouterr()
+    if os.geteuid() != 0:
+        ck_dir = run / "checkpoints"
+        ck_dir.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    else:
+        real = os.replace
+
+        def forbidden(src, dst, *a, **kw):
+            if Path(dst).name.startswith("step-0000006"):
+                raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+            return real(src, dst, *a, **kw)
+
+        monkeypatch.setattr(os, "replace", forbidden)
+    try:
+        code = main(["train", "--resume", str(run), "--steps", "8", "--no-progress"])
+    finally:
+        (run / "checkpoints").chmod(0o755)
+    assert code in (2, 3)
+    err = errors(capsys)
+    assert len(err) == 1 and "permission denied" in err[0] and "cannot write" in err[0], err
+    ck = RunDir(run).latest_checkpoint()
+    assert ck.step == 4 and load_file(str(ck.weights)) and torch.load(ck.state, weights_only=True)["step"] == 4
+    assert not list(run.rglob(".*.tmp*")), "a temporary file was left behind"
 
 
 # -- crashes -------------------------------------------------------------------------------------------

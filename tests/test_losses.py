@@ -147,6 +147,7 @@ STABILISED = {
         "name": "msggan",
         "loss": "wgan-gp",
         "instance_noise": 0.1,
+        "instance_noise_steps": 4,  # explicit: a 2-step run resolves "the run's length" to 2, a 4-step one to 4
         "diffaugment": "color,translation,cutout",
     },
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +16,8 @@ from drawlab.latent import balanced_labels, lerp, seeded_noise, slerp
 from drawlab.models import REGISTRY, build_family, list_models
 from drawlab.models.nets import stage_channels, stage_plan
 
-FAMILIES = ["mlp-mse", "conv-mse", "ae", "vae", "gan", "dcgan", "cgan", "msggan"]
+SHIPPED = ["mlp-mse", "conv-mse", "ae", "vae", "gan", "dcgan", "cgan", "msggan"]  # the ladder as drawlab ships it
+FAMILIES = [name for name, _ in list_models()]  # every registered family: a new file is tested too
 SHAPES = [(1, 28, 28), (3, 64, 64), (1, 32, 32), (3, 30, 30)]
 NUM_CLASSES = 3
 
@@ -35,8 +37,9 @@ def real_batch(shape, b: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Te
 
 
 def test_registry_lists_the_ladder_in_order() -> None:
-    assert [name for name, _ in list_models()] == FAMILIES
-    assert set(REGISTRY) == set(FAMILIES)
+    rungs = [REGISTRY[name].rung for name in FAMILIES]
+    assert rungs == sorted(rungs) and set(FAMILIES) == set(REGISTRY)
+    assert [name for name in FAMILIES if name in SHIPPED] == SHIPPED  # the shipped ladder, in its order
     for name, summary in list_models():
         assert summary and "\n" not in summary
         assert REGISTRY[name].name == name
@@ -73,21 +76,22 @@ def test_family_builds_steps_and_generates(name: str, shape: tuple[int, int, int
     fam = build_family(tiny(name), shape, NUM_CLASSES)
     assert fam.name == name and fam.shape == shape
     assert "G" in fam.nets and set(fam.opts) <= set(fam.nets)
-    adversarial = name in ("gan", "dcgan", "cgan", "msggan")
+    adversarial = REGISTRY[name].adversarial
     assert ("D" in fam.nets) == adversarial
-    assert fam.conditional == (name in ("mlp-mse", "conv-mse", "vae", "cgan", "msggan"))
+    assert fam.conditional == REGISTRY[name].uses_labels  # labelled data here: a family that can use labels does
     assert fam.num_classes == (NUM_CLASSES if fam.conditional else 0)
 
     x, y = real_batch(shape)
     g_before = [p.detach().clone() for p in fam.nets["G"].parameters()]
     metrics = fam.train_step(x, y, torch.Generator().manual_seed(1))
     extra = {"ae": {"recon_mse"}, "vae": {"elbo", "recon_nll", "kl", "kl_weight"}}.get(name, set())
-    expected = {"loss_g", "loss_d", "d_real", "d_fake"} if adversarial else {"loss_g", *extra}
+    readout = fam.readout if adversarial else None  # the family's own loss decides what D's numbers are called
+    expected = {"loss_g", "loss_d", *readout.keys} if readout else {"loss_g", *extra}
     assert set(metrics) == expected
     for k, v in metrics.items():
         assert torch.is_tensor(v) and v.ndim == 0 and not v.requires_grad, k
         assert math.isfinite(float(v)), k
-    if adversarial:
+    if readout is not None and readout.scale is losses.Scale.PROBABILITY:
         assert 0 <= float(metrics["d_real"]) <= 1 and 0 <= float(metrics["d_fake"]) <= 1
     assert fam.steps_done == 1
     assert any(not torch.equal(a, b) for a, b in zip(g_before, fam.nets["G"].parameters())), "G did not learn"
@@ -313,3 +317,22 @@ def test_slerp_endpoints_and_norm() -> None:
     parallel = slerp(ex, 2 * ex, 0.5)  # parallel vectors: falls back to lerp, no NaN
     assert torch.isfinite(parallel).all()
     torch.testing.assert_close(parallel, lerp(ex, 2 * ex, 0.5))
+
+
+@pytest.mark.parametrize("name, extra", [("ae", "recon"), ("vae", "recon"), ("msggan", "scales")])
+def test_reconstruction_and_scale_grids_are_written_by_their_monitors(name: str, extra: str, tmp_path: Path) -> None:
+    """Autoencoders write samples/recon-step-N.png (fixed real images above, their reconstructions below)
+    beside each sample grid; MSG-GAN writes samples/scales-step-N.png (one row per scale)."""
+    from PIL import Image
+
+    from conftest import tiny_cfg, train
+
+    train(tiny_cfg("mnist-5k", name=name, steps=2, sample_every=1), tmp_path / "r")
+    samples = tmp_path / "r" / "samples"
+    for step in (1, 2):
+        assert (samples / f"step-{step:07d}.png").is_file()
+        w, h = Image.open(samples / f"{extra}-step-{step:07d}.png").size
+        assert (w - 2) % 58 == 0 and (h - 2) % 58 == 0, (w, h)  # tiles of 56 px (28 x 2) with 2 px gaps
+        cols, rows = (w - 2) // 58, (h - 2) // 58
+        assert cols == 10 and rows == (2 if extra == "recon" else 3), (cols, rows)  # 7, 14 and 28 px scales
+    assert not list(samples.glob("scales-*" if extra == "recon" else "recon-*"))

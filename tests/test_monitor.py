@@ -16,8 +16,8 @@ from drawlab.cli import main
 from drawlab.config import ModelConfig
 from drawlab.losses import LOSSES
 from drawlab.models import tricks
-from drawlab.verdicts import Kind
-from drawlab.verdicts import read as read_verdicts
+from drawlab.records.verdicts import Kind
+from drawlab.records.verdicts import read as read_verdicts
 
 
 def records(run: Path, kind: str) -> list[dict]:
@@ -107,14 +107,14 @@ def test_instance_noise_steps_default_to_the_run_length_and_are_kept(tmp_path: P
 
 
 BAD_TRICKS = {
-    "negative-pretrain": (["--d-pretrain-steps", "-1"], "--d-pretrain-steps must be >= 0"),
-    "zero-g-steps": (["--g-steps", "0"], "--g-steps must be at least 1"),
+    "negative-pretrain": (["--d-pretrain-steps", "-1"], "--d-pretrain-steps: must be in [0,"),
+    "zero-g-steps": (["--g-steps", "0"], "--g-steps: must be in [1, 100], got 0"),
     "swap-above-one": (["--swap-real-fraction", "1.5", "--swap-until-epoch", "2"], "in [0, 1]"),
     "swap-without-epoch": (["--swap-real-fraction", "0.2"], "--swap-until-epoch"),
-    "negative-swap-epoch": (["--swap-until-epoch", "-1"], "--swap-until-epoch must be >= 0"),
-    "flip-negative": (["--flip-labels", "-0.1"], "in [0, 1]"),
+    "negative-swap-epoch": (["--swap-until-epoch", "-1"], "--swap-until-epoch: must be in [0,"),
+    "flip-negative": (["--flip-labels", "-0.1"], "--flip-labels: must be in [0, 0.5)"),
     "flip-half": (["--flip-labels", "0.5"], "opposite task"),
-    "negative-noise": (["--instance-noise", "-0.1"], "--instance-noise must be >= 0"),
+    "negative-noise": (["--instance-noise", "-0.1"], "--instance-noise: must be in [0, 100]"),
     "zero-noise-steps": (["--instance-noise", "0.1", "--instance-noise-steps", "0"], "--instance-noise-steps"),
     "trick-without-d": (["--model", "mlp-mse", "--flip-labels", "0.1"], "no discriminator"),
     "d-steps-without-d": (["--model", "conv-mse", "--d-steps", "2"], "no discriminator"),
@@ -125,8 +125,8 @@ BAD_TRICKS = {
     "unknown-augment": (["--diffaugment", "color,blur"], "unknown augmentation 'blur'"),
     "wgan-no-penalty": (["--loss", "wgan-gp", "--gp-weight", "0"], "give --gp-weight > 0"),
     "penalty-batchnorm": (["--r1", "1", "--d-norm", "batch"], "use --d-norm layer"),
-    "negative-r1": (["--r1", "-1"], "--r1 must be >= 0"),
-    "zero-r1-every": (["--r1", "1", "--r1-every", "0"], "--r1-every must be at least 1"),
+    "negative-r1": (["--r1", "-1"], "--r1: must be in [0,"),
+    "zero-r1-every": (["--r1", "1", "--r1-every", "0"], "--r1-every: must be in [1, 10000], got 0"),
     "wgan-smoothing": (["--loss", "wgan-gp", "--label-smoothing", "0.1"], "no probability targets"),
 }
 
@@ -179,7 +179,7 @@ def test_monitor_leaves_training_unchanged(tmp_path: Path) -> None:
     cfg = tiny_cfg("mnist-5k", steps=3, monitor_every=1)
     Trainer(cfg, tmp_path / "watched", progress=False, echo=lambda s: None).train()
     t = Trainer(tiny_cfg("mnist-5k", steps=3), tmp_path / "plain", progress=False, echo=lambda s: None)
-    from drawlab.training.d_monitor import DMonitor
+    from drawlab.training.monitors.d_monitor import DMonitor
 
     t.observers.items = [o for o in t.observers.items if not isinstance(o, DMonitor)]
     t.train()
@@ -200,7 +200,7 @@ def test_a_run_where_d_wins_records_the_verdict_with_its_step(tmp_path: Path) ->
 
 
 def test_no_progress_verdict_after_k_evaluations_without_a_new_best() -> None:
-    from drawlab.training.eval_probe import EvalProbe
+    from drawlab.training.monitors.eval_probe import EvalProbe
 
     class Probe:
         name = "fid300-x"

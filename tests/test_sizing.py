@@ -84,8 +84,11 @@ def _tiny_preset(tmp_path: Path) -> TrainConfig:
 def test_a_slow_machine_gets_the_smaller_batch_recorded_in_config_json(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(sizing, "seconds_per_step", lambda *a: 1.0)  # 3 steps in 0.05 minutes: too few
     said: list[str] = []
-    t = Trainer(_tiny_preset(tmp_path), tmp_path / "slow", progress=False, echo=said.append)
+    asked = _tiny_preset(tmp_path)
+    t = Trainer(asked, tmp_path / "slow", progress=False, echo=said.append)
     assert t.cfg.batch_size == 16 and t.batches.batch_size == 16
+    assert asked.batch_size == 32 and asked.fit_batch == [32, 16], "the caller's config was changed"
+    t.close()
     rec = json.loads((tmp_path / "slow" / "config.json").read_text())
     assert rec["train"]["batch_size"] == 16 and rec["train"]["fit_batch"] == []
     said_size = "sized to this machine: batch 16, as in 0.05 minutes it would be batch 32 ~3 steps (< 1,100), too few"
@@ -127,3 +130,26 @@ def test_the_precision_probe_times_the_runs_own_step_both_ways(monkeypatch) -> N
     cfg = preset_config("mnist-cgan")
     assert sizing.precision_probe(cfg, (1, 28, 28), 10, torch.device("cpu"))() == (2.0, 1.0)
     assert calls == [("cgan", (1, 28, 28), 10, 32, torch.float32), ("cgan", (1, 28, 28), 10, 32, torch.bfloat16)]
+
+
+def test_the_default_presets_minutes_run_sizes_its_batch_and_ends_on_time(tmp_path: Path, capsys) -> None:
+    """`drawlab train --minutes M` on the default preset, without --batch-size: the batch is measured and
+    chosen, the run stops once M minutes of stepping are spent, and its last checkpoint is of its last step."""
+    import torch
+
+    from drawlab.cli import main
+    from drawlab.run import RunDir
+
+    out = tmp_path / "r"
+    tiny = ["--width", "8", "--z-dim", "8", "--device", "cpu", "--precision", "fp32", "--no-progress"]
+    assert (
+        main(["train", *tiny, "--minutes", "0.02", "--out", str(out)]) == 0
+    )  # the preset, its data (offline: mnist-5k)
+    cfg, facts = RunDir(out).read_config()
+    assert cfg.fit_batch == [] and cfg.batch_size in (32, 16) and facts["sized_to_machine"]["chosen"] == cfg.batch_size
+    assert cfg.minutes == 0.02 and cfg.steps is None
+    ck = RunDir(out).latest_checkpoint()
+    state = torch.load(ck.state, weights_only=True)
+    assert ck.step > 0 and state["step"] == ck.step and state["elapsed"] >= 0.02 * 60
+    assert (out / "samples" / f"step-{ck.step:07d}.png").is_file()
+    assert f"checkpoint: {ck.weights}" in capsys.readouterr().out

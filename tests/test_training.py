@@ -385,8 +385,9 @@ def base_run(tmp_path_factory, small_folder: Path) -> Path:
 
 
 def _tmp_files(ck: Path) -> None:
-    (ck / "step-0000006.safetensors.tmp").write_bytes(b"\x00garbage, half written")
-    (ck / "step-0000006.state.pt.tmp").write_bytes(b"PK\x03\x04 half")
+    """Half-written temporary files under the names ``files.atomic_write`` gives them today."""
+    (ck / ".step-0000006.4242.tmp.safetensors").write_bytes(b"\x00garbage, half written")
+    (ck / ".step-0000006.state.4242.tmp.pt").write_bytes(b"PK\x03\x04 half")
 
 
 def _garbage_latest(ck: Path) -> None:
@@ -408,10 +409,18 @@ def _weights_without_state(ck: Path) -> None:
     _garbage_latest(ck)
 
 
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory, small_folder: Path) -> Path:
+    """base_run's config trained to step 6 without a stop: what every resume of base_run must equal."""
+    out = tmp_path_factory.mktemp("straight") / "run"
+    train(tiny_cfg(f"folder:{small_folder}", size=8, steps=6, checkpoint_every=2), out)
+    return out
+
+
 @pytest.mark.parametrize(
     "damage", [_tmp_files, _garbage_latest, _latest_to_missing, _no_latest, _weights_without_state]
 )
-def test_resume_survives_damaged_bookkeeping(tmp_path: Path, base_run: Path, damage) -> None:
+def test_resume_survives_damaged_bookkeeping(tmp_path: Path, base_run: Path, straight_run: Path, damage) -> None:
     run = tmp_path / "run"
     shutil.copytree(base_run, run)
     damage(run / "checkpoints")
@@ -423,7 +432,8 @@ def test_resume_survives_damaged_bookkeeping(tmp_path: Path, base_run: Path, dam
     res = trainer.train()
     assert res.step == 6 and latest_step(run) == 6
     assert RunDir(run).latest_checkpoint().step == 6
-    assert_same_checkpoint(run, run, 6)  # both files of the new checkpoint load
+    assert_same_checkpoint(run, straight_run, 6)  # resumed from step 4: the run that never stopped
+    assert not list(run.rglob(".*.tmp*")), "a half-written temporary file was left in place"
 
 
 def test_damaged_checkpoint_file_is_a_clear_error(tmp_path: Path, base_run: Path, capsys) -> None:
@@ -480,3 +490,60 @@ def test_resume_after_a_hard_stop_redoes_the_lost_steps_once(tmp_path: Path) -> 
     ea = EventAccumulator(str(run / "tb"))
     ea.Reload()
     assert [e.step for e in ea.Scalars("loss/loss_g")] == [1, 2, 3, 4, 5, 6]
+
+
+# ---------------------------------------------------------------- the caller's objects, the lock
+
+
+def test_the_callers_config_is_unchanged_by_a_run_and_config_json_keeps_what_was_resolved(tmp_path: Path) -> None:
+    """The Trainer works on its own copy: what it resolves (the instance-noise length) and what a NaN
+    rollback changes (the learning rates) go to config.json, never into the caller's TrainConfig."""
+    from drawlab import faults
+
+    cfg = tiny_cfg("mnist-5k", steps=6, checkpoint_every=2, log_every=1)
+    cfg.model.instance_noise = 0.1  # its length (instance_noise_steps None) is resolved by the run
+    before = cfg.to_dict()
+    faults.plan("nan@5")
+    try:
+        res, lines = train(cfg, tmp_path / "r")
+    finally:
+        faults.plan(None)
+    assert res.step == 6 and any("rolled back" in line for line in lines)
+    assert cfg.to_dict() == before, "the run changed the caller's TrainConfig"
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())["train"]["model"]
+    assert saved["instance_noise_steps"] == 6
+    assert saved["lr_g"] == pytest.approx(cfg.model.lr_g * 0.5) and saved["lr_d"] == pytest.approx(cfg.model.lr_d * 0.5)
+
+
+def lock_is_free(run: Path) -> bool:
+    """Whether another trainer could take the run now (an flock from a second descriptor of this process)."""
+    try:
+        with RunDir(run).lock():
+            return True
+    except RunError:
+        return False
+
+
+def test_the_run_lock_is_released_explicitly_after_a_failed_set_up_and_after_train(tmp_path: Path, monkeypatch) -> None:
+    from drawlab.models import Family
+
+    run = tmp_path / "r"
+    kept = []  # the trainers stay alive: their lock is not the garbage collector's to drop
+    t = Trainer(tiny_cfg("mnist-5k", steps=1), run, progress=False, echo=lambda s: None)
+    kept.append(t)
+    assert not lock_is_free(run)  # held from the set-up on
+    t.train()
+    assert lock_is_free(run)
+    with Trainer(tiny_cfg("mnist-5k", steps=1), run, resume=True, progress=False, echo=lambda s: None) as t2:
+        kept.append(t2)
+        assert not lock_is_free(run)
+    assert lock_is_free(run)  # the with block released it, without training
+
+    def broken_to(self, *args, **kwargs):
+        raise RuntimeError("the device went away")
+
+    monkeypatch.setattr(Family, "to", broken_to)  # fails after the lock is taken and the run opened
+    with pytest.raises(RuntimeError, match="device went away") as failed:
+        Trainer(tiny_cfg("mnist-5k", steps=2), run, resume=True, progress=False, echo=lambda s: None)
+    kept.append(failed)  # its traceback keeps the half-built trainer alive
+    assert lock_is_free(run)

@@ -21,7 +21,7 @@ from .device import enable_fast_math, pick_device
 from .errors import ConfigError
 from .images import to_hwc_array
 from .latent import balanced_labels, seed_label, seed_latents, seeded_noise
-from .models import Family, build_family
+from .models import Family, FamilyContext, build_family
 from .run import RunDir
 
 
@@ -130,13 +130,14 @@ class Drawer:
         """A new Drawer with the generator as it was at training step ``step`` (a kept snapshot)."""
         if self.run is None:
             raise ConfigError("this drawer was not opened from a run directory: it has no snapshots")
-        family = build_family(self.config.model, self.shape, int(self.facts["num_classes"]))
+        family = build_family(
+            self.config.model, self.shape, int(self.facts["num_classes"]), FamilyContext(steps_done=int(step))
+        )
         self.run.load_snapshot(family, int(step))
         for name, net in self.family.nets.items():  # D (and the rest) stay the trained ones: only G changes
             if name not in ("G", "G_ema"):
                 family.nets[name] = net
         family.to(self.device, channels_last=True)
-        family.steps_done = int(step)
         return Drawer(family, self.config, self.facts, int(step), self.device, self.run)
 
 

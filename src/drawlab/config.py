@@ -182,7 +182,7 @@ class ModelConfig:
         0.0,
         "--flip-labels",
         "chance of flipping each of D's targets (real <-> generated), e.g. 0.05",
-        check=Range(0, 0.5, hi_open=True),
+        check=Range(0, 0.5, hi_open=True, hint="flipping half or more teaches D the opposite task; e.g. 0.05"),
         group="tricks",
     )
     instance_noise: float = opt(

@@ -32,7 +32,7 @@ from . import faults
 from .config import TrainConfig
 from .errors import RunError
 from .files import atomic_write, atomic_write_json
-from .models import Family, build_family
+from .models import Family, FamilyContext, build_family
 from .run_lock import RunLock
 
 CONFIG = "config.json"
@@ -249,7 +249,9 @@ class RunDir:
         cfg, facts = self.read_config()
         ck = self.find_checkpoint(checkpoint)
         try:
-            family = build_family(cfg.model, tuple(facts["shape"]), int(facts["num_classes"]))
+            family = build_family(
+                cfg.model, tuple(facts["shape"]), int(facts["num_classes"]), FamilyContext(steps_done=ck.step)
+            )
         except (ValueError, TypeError, RuntimeError, ZeroDivisionError) as e:  # values no model can have
             why = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise RunError(
@@ -257,7 +259,6 @@ class RunDir:
             ) from None
         self.load_weights(family, ck)
         family.to(device, channels_last=True)
-        family.steps_done = ck.step
         return family, cfg, facts, ck
 
     # -- snapshots ------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from ..errors import ConfigError
 from ..files import atomic_write
 from ..images import to_uint8
 from ..latent import seed_latents
-from ..models.base import AdversarialFamily, adversarial_names
+from ..models.adversarial import AdversarialFamily
+from ..models.registry import adversarial_names
 
 LOGIT = "logit"
 

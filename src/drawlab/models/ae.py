@@ -9,6 +9,8 @@ code mean + L z (L L^T = covariance), so seeds, interpolations and the explorer 
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -21,6 +23,9 @@ MOMENTUM = 0.01  # weight of each batch in the running code statistics (~100 bat
 
 class FittedGaussianDecoder(nn.Module):
     """(z (B, D) standard normal, y) -> images: decodes mean + L z, the codes' fitted Gaussian."""
+
+    code_mean: torch.Tensor  # (D,) buffers
+    code_cov: torch.Tensor  # (D, D)
 
     def __init__(self, decoder: nn.Module, dim: int):
         super().__init__()
@@ -62,14 +67,19 @@ class AE(Family):
 
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """decoder(encoder(x)) (B, C, H, W) with the training networks."""
-        return self.nets["G"].decoder(self.nets["E"](x))
+        return self.decoder(self.nets["E"](x))
+
+    @property
+    def decoder(self) -> nn.Module:
+        """The decoder inside G (the fitted-Gaussian wrapper's)."""
+        return cast(FittedGaussianDecoder, self.nets["G"]).decoder
 
     def train_step(self, x, y, gen):
         with self.autocast():
             codes = self.nets["E"](x)
-            loss = losses.pixel_mse(self.nets["G"].decoder(codes), x)
+            loss = losses.pixel_mse(self.decoder(codes), x)
         self.optimise(loss)
-        self.nets["G"].observe(codes)
-        self.steps_done += 1
+        cast(FittedGaussianDecoder, self.nets["G"]).observe(codes)
+        self.context.steps_done += 1
         self.update_ema(x.shape[0])
         return {"loss_g": loss.detach(), "recon_mse": loss.detach()}

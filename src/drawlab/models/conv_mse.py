@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .base import ReconstructionFamily, register
+from .base import register
 from .nets import ConvGenerator, dcgan_init
+from .reconstruction import ReconstructionFamily
 
 
 @register

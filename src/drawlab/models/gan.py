@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import AdversarialFamily, register
+from .adversarial import AdversarialFamily
+from .base import register
 from .nets import MLPDiscriminator, MLPGenerator
 
 

@@ -6,8 +6,9 @@ the blurry "average digit". Shown honestly, as the first rung of the ladder.
 
 from __future__ import annotations
 
-from .base import ReconstructionFamily, register
+from .base import register
 from .nets import MLPGenerator
+from .reconstruction import ReconstructionFamily
 
 
 @register

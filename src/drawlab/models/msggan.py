@@ -15,6 +15,8 @@ too), and the penalty's gradient is taken w.r.t. every scale D reads.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,7 +24,8 @@ from torch import nn
 from ..augment import diff_augment_pyramid
 from ..losses import Images
 from . import tricks
-from .base import AdversarialFamily, register
+from .adversarial import AdversarialFamily
+from .base import register
 from .nets import Conditioner, dcgan_init, norm_layer, stage_channels, stage_plan
 
 
@@ -103,6 +106,7 @@ class MSGDiscriminator(nn.Module):
         imgs = self.scales(x)
         h = imgs[0]
         if self.num_classes > 0:
+            assert y is not None, "a conditional discriminator needs labels"
             planes = F.one_hot(y, self.num_classes).to(h.dtype)[:, :, None, None]
             h = torch.cat([h, planes.expand(-1, -1, h.shape[2], h.shape[3])], 1)
         for i, block in enumerate(self.blocks):
@@ -115,14 +119,14 @@ class MSGDiscriminator(nn.Module):
 @register
 class MSGGAN(AdversarialFamily):
     name = "msggan"
-    default_loss = "ra-hinge"  # its own loss (Karnewar & Wang)
     summary = "MSG-GAN (Karnewar & Wang): G draws every scale, D reads each at its depth; relativistic hinge"
     rung = 6.0
     uses_labels = True
     multiscale = True
+    default_loss = "ra-hinge"  # MSG-GAN's own loss (Karnewar & Wang)
 
-    def __init__(self, cfg, shape, num_classes):
-        super().__init__(cfg, shape, num_classes)
+    def __init__(self, cfg, shape, num_classes, context=None):
+        super().__init__(cfg, shape, num_classes, context)
         self.pyramid_inputs = cfg.instance_noise > 0 or bool(cfg.diffaugment) or cfg.penalty_weight() > 0
 
     def build_networks(self):
@@ -133,21 +137,25 @@ class MSGGAN(AdversarialFamily):
         return {"G": g, "D": d}
 
     def generate_for_d(self, z: torch.Tensor, y: torch.Tensor | None) -> Images:
-        return self.nets["G"].pyramid(z, y)
+        return cast(MSGGenerator, self.nets["G"]).pyramid(z, y)
 
-    def d_view(self, x: Images, gen: torch.Generator) -> Images:
+    def d_view(self, x: Images, gen: torch.Generator) -> Images:  # type: ignore[override]  # pyramids too
         """What D reads: ``x`` itself, or under input transforms a pyramid (coarse to fine; a real batch
         average-pooled) with instance noise at every scale and DiffAugment alike at every scale."""
         if not self.pyramid_inputs:
             return x
-        pyr = list(x) if isinstance(x, (list, tuple)) else list(reversed(self.nets["D"].scales(x)))
+        pyr = (
+            list(x)
+            if isinstance(x, (list, tuple))
+            else list(reversed(cast(MSGDiscriminator, self.nets["D"]).scales(x)))
+        )
         sigma = tricks.noise_sigma(self.cfg, self.steps_done)
         return diff_augment_pyramid([tricks.add_noise(t, sigma, gen) for t in pyr], self.augment, gen)
 
     @torch.no_grad()
     def scales_grid(self, z: torch.Tensor, y: torch.Tensor | None) -> list[torch.Tensor]:
         """The sampling generator's pyramid (coarse to fine) for z, in eval mode."""
-        g = self.sampler()
+        g = cast(MSGGenerator, self.sampler())
         was = g.training
         g.eval()
         try:

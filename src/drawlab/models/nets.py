@@ -7,6 +7,7 @@ the generator starts at ``start`` x ``start`` (4..7 for the usual sizes) and dou
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -40,7 +41,11 @@ class Conditioner(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if self.num_classes <= 0:
             return z
-        c = nn.functional.one_hot(y, self.num_classes).to(z.dtype) if self.one_hot else self.embed(y)
+        assert y is not None, "a conditional generator needs labels"
+        if self.embed is None:
+            c = nn.functional.one_hot(y, self.num_classes).to(z.dtype)
+        else:
+            c = self.embed(y)
         return torch.cat([z, c.to(z.dtype)], dim=1)
 
 
@@ -53,7 +58,8 @@ class FoldConvTranspose2d(nn.ConvTranspose2d):
         if output_size is not None or self.groups != 1 or self.dilation != (1, 1) or self.output_padding != (0, 0):
             return super().forward(x, output_size)
         b, c, h, w = x.shape
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        ph, pw = cast(tuple[int, int], self.padding)
         cols = x.permute(0, 2, 3, 1).reshape(b * h * w, c) @ self.weight.reshape(c, -1)  # (B*H*W, Cout*kh*kw)
         cols = cols.view(b, h * w, -1).transpose(1, 2)  # (B, Cout*kh*kw, H*W)
         full = ((h - 1) * sh + kh, (w - 1) * sw + kw)
@@ -147,6 +153,7 @@ class ConvDiscriminator(nn.Module):
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The flattened conv features (B, feat), label planes appended first when conditional."""
         if self.cond == "concat":
+            assert y is not None, "a conditional discriminator needs labels"
             planes = nn.functional.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None]
             x = torch.cat([x, planes.expand(-1, -1, x.shape[2], x.shape[3])], 1)
         return self.body(x)

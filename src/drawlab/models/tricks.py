@@ -11,6 +11,7 @@ import torch
 from .. import rng
 from ..config import ModelConfig
 from ..errors import ConfigError
+from .registry import adversarial_names
 
 
 def targets(
@@ -132,6 +133,4 @@ def check_stabilisers(cfg: ModelConfig, adversarial: bool, family: str) -> None:
 
 
 def _adversarial() -> str:
-    from .base import adversarial_names
-
     return adversarial_names()

@@ -78,7 +78,7 @@ class VAE(Family):
         beta = min(1.0, (self.steps_done + 1) / KL_WARMUP)
         loss = (nll + beta * kl) / math.prod(self.shape)  # per pixel: a learning rate that fits
         self.optimise(loss)
-        self.steps_done += 1
+        self.context.steps_done += 1
         self.update_ema(x.shape[0])
         return {
             "loss_g": loss.detach(),

@@ -23,7 +23,7 @@ from ..errors import DrawlabError
 from ..files import atomic_write, read_jsonl
 from ..losses import Readout, Scale
 from ..run import RunDir
-from ..training.d_monitor import load_history
+from .histograms import load_history
 
 GIF_SECONDS = 4.0  # one loop of the evolution animation
 GIF_MAX_FRAMES = 80

@@ -14,12 +14,12 @@ from typing import Any
 
 import torch
 
-from .. import verdicts
 from ..errors import DrawlabError
 from ..files import atomic_write_bytes
+from ..records import verdicts
 from ..records.figures import read_log, run_readout, sample_grids, write_figures
+from ..records.histograms import load_history
 from ..run import RunDir
-from ..training.d_monitor import load_history
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;

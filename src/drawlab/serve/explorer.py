@@ -28,7 +28,7 @@ from ..explore.directions import Directions, principal_directions_of
 from ..explore.frames import gif_bytes, interpolation
 from ..explore.inspect import heat, saliency
 from ..latent import lerp, seed_label, seed_latent, slerp
-from ..models.base import AdversarialFamily
+from ..models.adversarial import AdversarialFamily
 
 SMOOTH = 8  # SmoothGrad samples for the page's saliency (16 in `drawlab inspect`): fast enough to follow a slider
 

@@ -14,7 +14,7 @@ import torch
 
 from ..config import TrainConfig
 from ..errors import ConfigError
-from ..models import Family
+from ..models import Family, FamilyContext
 
 WARMUP_STEPS = 3  # eager steps before capture (the last one on a side stream, as CUDA graphs need)
 STEPWISE_TRICKS = ("d_pretrain_steps", "swap_real_fraction", "instance_noise")  # change the step as training goes
@@ -54,10 +54,13 @@ def make_capturable(family: Family, on: bool) -> None:
 
 
 class GraphedStep:
-    """Callable like ``family.train_step(x, y, gen)``: eager for the first steps, then one CUDA graph."""
+    """Callable like ``family.train_step(x, y, gen)``: eager for the first steps, then one CUDA graph.
 
-    def __init__(self, family: Family, gen: torch.Generator, warmup: int = WARMUP_STEPS):
-        self.family, self.gen = family, gen
+    It counts the replayed steps and sets each replay's EMA weight in ``context``, the FamilyContext the
+    trainer gave ``family``."""
+
+    def __init__(self, family: Family, context: FamilyContext, gen: torch.Generator, warmup: int = WARMUP_STEPS):
+        self.family, self.context, self.gen = family, context, gen
         self.warmup = warmup
         self.graph: torch.cuda.CUDAGraph | None = None
         self.eager = 0
@@ -68,7 +71,7 @@ class GraphedStep:
             self.y.copy_(y)
             self._set_ema_weight()
             self.graph.replay()
-            self.family.steps_done += 1
+            self.context.steps_done += 1
             return self.out
         self.eager += 1
         if self.eager < self.warmup:
@@ -84,19 +87,19 @@ class GraphedStep:
 
     def _set_ema_weight(self) -> None:
         """The EMA weight of the step about to replay, written into the graph's device scalar."""
-        fam = self.family
-        if fam.ema_weight_on_device is not None:
-            fam.ema_weight_on_device.fill_(fam.ema_weight(fam.steps_done + 1, self.x.shape[0]))
+        ctx = self.context
+        if ctx.ema_weight_on_device is not None:
+            ctx.ema_weight_on_device.fill_(self.family.ema_weight(ctx.steps_done + 1, self.x.shape[0]))
 
     def _capture(self, x: torch.Tensor, y: torch.Tensor) -> None:
         self.x, self.y = x.clone(), y.clone()
         if "G_ema" in self.family.nets:
-            self.family.ema_weight_on_device = torch.zeros((), device=x.device)
+            self.context.ema_weight_on_device = torch.zeros((), device=x.device)
         graph = torch.cuda.CUDAGraph()
         if hasattr(graph, "register_generator_state"):
             graph.register_generator_state(self.gen)
-        steps_before = self.family.steps_done
+        steps_before = self.context.steps_done
         with torch.cuda.graph(graph):
             self.out = self.family.train_step(self.x, self.y, self.gen)
-        self.family.steps_done = steps_before  # capture records the step; it runs at replay
+        self.context.steps_done = steps_before  # capture records the step; it runs at replay
         self.graph = graph

@@ -17,7 +17,7 @@ import torch
 
 from ..config import TrainConfig
 from ..errors import ConfigError
-from ..models import build_family
+from ..models import FamilyContext, build_family
 
 WARMUP_STEPS, PROBE_STEPS = 2, 5
 
@@ -30,10 +30,9 @@ def seconds_per_step(
     the global RNG state is left as it was."""
     state = torch.get_rng_state()
     try:
-        fam = build_family(cfg.model, shape, classes)
+        fam = build_family(cfg.model, shape, classes, FamilyContext(autocast=autocast))
         channels_last = cfg.channels_last and fam.has_conv
         fam.to(device, channels_last)
-        fam.autocast = autocast
         g = torch.Generator(device=device).manual_seed(0)
         x = torch.rand(batch, *shape, generator=g, device=device) * 2 - 1
         if channels_last:
@@ -82,10 +81,11 @@ def fit_batch(cfg: TrainConfig, measure: Callable[[int], float]) -> tuple[int, d
     seconds per step."""
     seconds: dict[int, float] = {}
     need = min_steps(cfg)
+    minutes = cfg.minutes or 0.0  # only minutes-limited runs are sized (``resolve``)
     chosen = cfg.fit_batch[-1]
     for b, n in zip(cfg.fit_batch[:-1], need):
         seconds[b] = measure(b)
-        if cfg.minutes * 60 / seconds[b] >= n:
+        if minutes * 60 / seconds[b] >= n:
             chosen = b
             break
     return chosen, {"seconds_per_step": seconds, "min_steps": dict(zip(cfg.fit_batch, need)), "chosen": chosen}

@@ -4,59 +4,55 @@ separating the two. D judges each image on its own (evaluation mode: BatchNorm's
 so the numbers say what D thinks of an image, not of a batch of one kind: in training mode a
 BatchNorm D also reads the batch's statistics, and separates all-real from all-generated batches
 almost perfectly long after single images have become hard to tell apart. The generated images
-come from the training generator as D meets it in training. Stored in ``RUN/monitor/d_hist.npz`` (appended; trimmed on resume), TensorBoard
-histograms, and one ``"monitor": true`` record per snapshot in metrics.jsonl."""
+come from the training generator as D meets it in training. Stored in ``RUN/monitor/d_hist.npz``
+(records/histograms.py; appended, trimmed on resume), TensorBoard histograms, and one ``"monitor": true``
+record per snapshot in metrics.jsonl."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
-from ..data.batches import to_unit_range
-from ..files import atomic_write
-from ..latent import seeded_noise
-from ..losses import roc_auc
-from .events import Observer
+from ...data.batches import to_unit_range
+from ...latent import seeded_noise
+from ...losses import roc_auc
+from ...models.adversarial import AdversarialFamily
+from ...records import histograms
+from ..events import Observer
+from ..view import RunView
+from . import register
 
 N_IMAGES = 512  # real and generated images per snapshot
 BINS = 50
 MIN_STEPS = 25  # epoch snapshots at most this often: tiny datasets have epochs of a few steps
-FIELDS = ("step", "epoch", "real_hist", "fake_hist", "auc", "real_mean", "fake_mean")
 
 
-def load_history(path: Path) -> dict[str, np.ndarray] | None:
-    """The arrays of ``d_hist.npz`` (steps (E,), epochs (E,), real_hist/fake_hist (E, bins), edges (bins+1,),
-    auc/real_mean/fake_mean (E,), scale, n), or None when there is none or it cannot be read."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            d = {k: z[k] for k in z.files}
-        return d if all(k in d for k in FIELDS) else None
-    except (OSError, ValueError, KeyError, EOFError):
-        return None
+def adversarial(view: RunView) -> AdversarialFamily:
+    """The run's family, which has a D (the monitor applies to no other)."""
+    return cast(AdversarialFamily, view.family)
 
 
-def _trimmed(h: dict | None, step: int, scale: str, edges: np.ndarray) -> dict | None:
-    """The history up to ``step`` (a resume redoes the later steps); None if it was made on other bins."""
-    if h is None or str(h["scale"]) != scale or h["edges"].shape != edges.shape:
-        return None
-    keep = h["step"] <= step
-    return {k: (v[keep] if k in FIELDS else v) for k, v in h.items()} if keep.any() else None
-
-
+@register
 class DMonitor(Observer):
     """Snapshots of D's judgement of fixed real and fixed generated images (see the module docstring)."""
+
+    name = "d-monitor"
+    order = 20
 
     def __init__(self, every: int | None, n: int = N_IMAGES, bins: int = BINS):
         self.every, self.n, self.bins = every, n, bins
         self.history: dict[str, Any] | None = None
         self.last_step = -1
 
-    def on_start(self, t) -> None:
-        fam, cfg, data = t.family, t.cfg, t.data
+    @classmethod
+    def build(cls, view: RunView) -> DMonitor | None:
+        return cls(view.cfg.monitor_every) if view.family.adversarial else None
+
+    def on_start(self, t: RunView) -> None:
+        fam, cfg, data = adversarial(t), t.cfg, t.data
         n = min(self.n, len(data))
         g = torch.Generator().manual_seed(cfg.seed + 3)
         idx = torch.randperm(len(data), generator=g)[:n].sort().values
@@ -67,27 +63,27 @@ class DMonitor(Observer):
         self.z = seeded_noise(n, cfg.model.z_dim, cfg.seed + 2, t.device)
         r = fam.readout
         self.edges = np.linspace(r.lo, r.hi, self.bins + 1)
-        self.path = t.run.monitor / "d_hist.npz"
-        self.history = _trimmed(load_history(self.path), t.step, r.scale.value, self.edges)
-        self.stride = max(1, math.ceil(MIN_STEPS / t.batches.steps_per_epoch))
+        self.path = t.run.monitor / histograms.FILE
+        self.history = histograms.trimmed(histograms.load_history(self.path), t.step, r.scale.value, self.edges)
+        self.stride = max(1, math.ceil(MIN_STEPS / t.steps_per_epoch))
         if t.step == 0:
             self.snapshot(t)  # before training: D cannot tell yet, the picture starts at AUC ~0.5
 
-    def on_step(self, t) -> None:
+    def on_step(self, t: RunView) -> None:
         if self.every and t.step % self.every == 0:
             self.snapshot(t)
 
-    def on_epoch_end(self, t, epoch: int) -> None:
+    def on_epoch_end(self, t: RunView, epoch: int) -> None:
         if not self.every and epoch % self.stride == 0:
             self.snapshot(t)
 
-    def on_finish(self, t, result) -> None:
+    def on_finish(self, t: RunView, result) -> None:
         if self.last_step != t.step and (self.history is None or int(self.history["step"][-1]) != t.step):
             self.snapshot(t)
 
-    def measure(self, t) -> dict[str, Any]:
+    def measure(self, t: RunView) -> dict[str, Any]:
         """One snapshot: D's values (on the loss's scale) on the fixed real and generated images."""
-        fam = t.family
+        fam = adversarial(t)
         fake = fam.generate_training(self.z, self.labels, t.cfg.batch_size)
         real_logits = fam.judge(self.real, self.labels, t.cfg.batch_size, as_in_training=False)
         fake_logits = fam.judge(fake, self.labels, t.cfg.batch_size, as_in_training=False)
@@ -97,7 +93,7 @@ class DMonitor(Observer):
         hist = [np.histogram(v.numpy().clip(lo, hi), self.edges)[0] / max(1, len(v)) for v in (rv, fv)]
         return {
             "step": t.step,
-            "epoch": t.step / t.batches.steps_per_epoch,
+            "epoch": t.epoch,
             "real_hist": hist[0],
             "fake_hist": hist[1],
             "auc": roc_auc(real_logits, fake_logits),
@@ -107,23 +103,13 @@ class DMonitor(Observer):
             "fake_values": fv,
         }
 
-    def snapshot(self, t) -> None:
+    def snapshot(self, t: RunView) -> None:
         m = self.measure(t)
         self.last_step = t.step
-        row = {k: np.asarray(m[k])[None] for k in FIELDS}
-        if self.history is None:
-            self.history = {
-                **row,
-                "edges": self.edges,
-                "scale": np.array(t.family.readout.scale.value),
-                "n": np.array(len(self.real)),
-            }
-        else:
-            self.history = {k: (np.concatenate([v, row[k]]) if k in FIELDS else v) for k, v in self.history.items()}
-        hist = self.history
-        atomic_write(self.path, lambda tmp: np.savez(tmp, **hist), "monitor")
-        r = t.family.readout
-        t.logger.log_record(
+        r = adversarial(t).readout
+        self.history = histograms.appended(self.history, m, self.edges, r.scale.value, len(self.real))
+        histograms.save_history(self.path, self.history)
+        t.log.log_record(
             {
                 "step": t.step,
                 "epoch": round(m["epoch"], 3),
@@ -133,6 +119,6 @@ class DMonitor(Observer):
                 f"{r.keys[1]}_fixed": round(m["fake_mean"], 5),
             }
         )
-        t.logger.add_histogram("discriminator/real", m["real_values"], t.step)
-        t.logger.add_histogram("discriminator/generated", m["fake_values"], t.step)
-        t.logger.reset_clock()
+        t.log.add_histogram("discriminator/real", m["real_values"], t.step)
+        t.log.add_histogram("discriminator/generated", m["fake_values"], t.step)
+        t.log.reset_clock()

@@ -4,7 +4,9 @@ and the last step), outside the rotating checkpoints: the same latents drawn thr
 
 from __future__ import annotations
 
-from .events import Observer
+from ..events import Observer
+from ..view import RunView
+from . import register
 
 
 def is_snapshot_step(step: int, first: int = 50) -> bool:
@@ -23,19 +25,27 @@ def disk_size(paths) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
 
 
+@register
 class Snapshots(Observer):
     """Keeps ``RUN/snapshots/step-*.safetensors``; a resume first drops those past its checkpoint."""
 
-    def on_start(self, t) -> None:
+    name = "snapshots"
+    order = 80
+
+    @classmethod
+    def build(cls, view: RunView) -> Snapshots:
+        return cls()
+
+    def on_start(self, t: RunView) -> None:
         t.run.trim_snapshots(t.step)
         if t.step == 0:
             t.run.save_snapshot(t.family, 0)
 
-    def on_step(self, t) -> None:
+    def on_step(self, t: RunView) -> None:
         if is_snapshot_step(t.step):
             t.run.save_snapshot(t.family, t.step)
 
-    def on_finish(self, t, result) -> None:
+    def on_finish(self, t: RunView, result) -> None:
         if t.step not in t.run.list_snapshots():
             t.run.save_snapshot(t.family, t.step)
         snaps = t.run.list_snapshots()

@@ -3,22 +3,39 @@ curves, the best-FID checkpoint kept, and a "no progress" verdict when FID stops
 
 from __future__ import annotations
 
-from ..files import read_jsonl
-from ..verdicts import Kind, Verdict
-from .events import Observer
+from ...files import read_jsonl
+from ...records.verdicts import Kind, Verdict
+from ..events import Observer
+from ..view import RunView
+from . import register
 
 PATIENCE = 4  # evaluations without a new best FID before "no progress" is said
 
 
+@register
 class EvalProbe(Observer):
     """Runs ``probe`` (a metrics.probe.FIDProbe) every ``every`` steps."""
+
+    name = "eval-probe"
+    order = 30
 
     def __init__(self, probe, every: int, patience: int = PATIENCE):
         self.probe, self.every, self.patience = probe, every, patience
         self.history: list[tuple[int, float]] = []  # (step, FID)
         self.said = False
 
-    def on_start(self, t) -> None:
+    @classmethod
+    def build(cls, view: RunView) -> EvalProbe | None:
+        """With --eval-every: the feature net and the real features first (built before the run directory
+        exists, so a bad --eval-n is said before anything is written)."""
+        cfg = view.cfg
+        if not cfg.eval_every:
+            return None
+        from ...metrics.probe import FIDProbe
+
+        return cls(FIDProbe(view.data, cfg.eval_n, cfg.data.root, view.device, echo=view.echo), cfg.eval_every)
+
+    def on_start(self, t: RunView) -> None:
         name = self.probe.name
         self.history = [
             (int(r["step"]), float(r[name]))
@@ -27,15 +44,15 @@ class EvalProbe(Observer):
         ]
         self.said = any(v.kind is Kind.NO_PROGRESS for v in t.verdicts())
 
-    def on_step(self, t) -> None:
+    def on_step(self, t: RunView) -> None:
         if t.step % self.every == 0:
             self.evaluate(t)
-            t.logger.reset_clock()
+            t.log.reset_clock()
 
-    def evaluate(self, t) -> dict[str, float]:
+    def evaluate(self, t: RunView) -> dict[str, float]:
         """Log the probe's values; a new best FID keeps checkpoints/best.safetensors."""
         values = self.probe(t.family)
-        t.logger.log_eval(t.step, values)
+        t.log.log_eval(t.step, values)
         best = t.run.read_best()
         value = values[self.probe.name]
         if best is None or best.get("metric") != self.probe.name or value < float(best["value"]):

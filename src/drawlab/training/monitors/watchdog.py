@@ -1,21 +1,24 @@
 """The watchdog: reads the training log and the fixed-noise samples, and records in words, once each,
-when D has won, the generator's loss froze, a loss became NaN, or the samples collapsed."""
+when D has won, the generator's loss froze, or the samples collapsed (non-finite numbers are the NaN
+guard's: it comes first and rolls back or stops the run)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
-from .. import verdicts
-from ..config import ModelConfig
-from ..files import trim_jsonl
-from ..losses import PROBABILITY, Readout, Scale
-from ..verdicts import Kind, Verdict
-from .diagnostics import diversity
-from .events import Observer
+from ...config import ModelConfig
+from ...files import trim_jsonl
+from ...losses import PROBABILITY, Readout, Scale
+from ...models.adversarial import AdversarialFamily
+from ...records import verdicts
+from ...records.verdicts import Kind, Verdict
+from ..diagnostics import diversity
+from ..events import Observer
+from ..view import RunView
+from . import register
 
 WARMUP_STEPS = 250  # fixed-noise samples of a healthy run are diverse by now (measured: 41% of the real
 NEVER_DIVERSE = 0.25  # images' at step 273 for mnist-cgan; a run collapsed from the start: 20%)...
@@ -24,13 +27,34 @@ FLAT_GRIDS = 3  # ...unless still rising (faces: 16%, 24%, ... of the real faces
 D_WINS_STEPS = 200  # D must win this long: D winning early is common and often passes (faces-dcgan: steps 100-250)
 
 
+def real_diversity(view: RunView) -> float:
+    """``diversity`` of real images with the fixed grid's label mix: what the grid's should be near."""
+    data, fixed_y = view.data, view.fixed_y.cpu()
+    g = torch.Generator().manual_seed(view.cfg.seed)
+    if not (view.family.conditional and data.labels is not None):
+        idx, labels = torch.randperm(len(data), generator=g)[: len(fixed_y)], None
+    else:
+        per_class = []
+        for k in fixed_y.unique().tolist():
+            of_k = (data.labels == k).nonzero().flatten()
+            per_class.append(of_k[torch.randperm(len(of_k), generator=g)[: int((fixed_y == k).sum())]])
+        idx = torch.cat(per_class)
+        labels = data.labels[idx]
+    images = torch.stack([data.load_item(int(i))[0] for i in idx])
+    return diversity(images, labels)
+
+
+@register
 class Watchdog(Observer):
     """Finds problems in metrics records (``check_record``) and sample grids (``check_samples``).
 
     ``data_diversity`` is ``diversity`` of as many real images (same label mix) as the grid holds;
-    ``readout`` says how D's numbers read under the run's loss. As an observer it hands each finding to
-    ``Trainer.verdict`` (a warning, and a line in ``RUN/monitor/verdicts.jsonl``).
+    ``readout`` says how D's numbers read under the run's loss. As an observer (adversarial runs) it hands
+    each finding to ``view.verdict`` (a warning, and a line in ``RUN/monitor/verdicts.jsonl``).
     """
+
+    name = "watchdog"
+    order = 10
 
     def __init__(
         self,
@@ -51,18 +75,27 @@ class Watchdog(Observer):
         self.win_since: int | None = None
 
     # -- as an observer -----------------------------------------------------------------------------
-    def on_start(self, t) -> None:
-        trim_jsonl(t.run.monitor / "verdicts.jsonl", t.step)  # findings past the checkpoint are redone
-        self.said = verdicts.kinds(t.verdicts())
+    @classmethod
+    def build(cls, view: RunView) -> Watchdog | None:
+        if not view.family.adversarial:
+            return None
+        target = view.target_steps  # a short run may say "D wins" after a quarter of it
+        wins = D_WINS_STEPS if target is None else min(D_WINS_STEPS, max(1, target // 4))
+        readout = cast(AdversarialFamily, view.family).readout
+        return cls(real_diversity(view), view.cfg.model, readout, d_wins_steps=wins)
 
-    def on_log(self, t, rec: dict[str, Any]) -> None:
+    def on_start(self, view: RunView) -> None:
+        trim_jsonl(view.run.monitor / "verdicts.jsonl", view.step)  # findings past the checkpoint are redone
+        self.said = verdicts.kinds(view.verdicts())
+
+    def on_log(self, view: RunView, rec: dict[str, Any]) -> None:
         for v in self.check_record(rec):
-            t.verdict(v)
+            view.verdict(v)
 
-    def on_grid(self, t, images: torch.Tensor, path: Path) -> None:
-        labels = t.fixed_y.cpu() if t.family.conditional else None
-        for v in self.check_samples(images.cpu(), labels, t.step):
-            t.verdict(v)
+    def on_grid(self, view: RunView, images: torch.Tensor, path: Path) -> None:
+        labels = view.fixed_y.cpu() if view.family.conditional else None
+        for v in self.check_samples(images.cpu(), labels, view.step):
+            view.verdict(v)
 
     # -- the checks ---------------------------------------------------------------------------------
     def _once(self, v: Verdict) -> list[Verdict]:
@@ -75,17 +108,6 @@ class Watchdog(Observer):
         """Findings in one metrics.jsonl record (losses and D's mean outputs)."""
         self.records.append(rec)
         step, out = int(rec["step"]), []
-        lr = min(self.cfg.lr_g, self.cfg.lr_d)
-        if any(not math.isfinite(v) for k, v in rec.items() if k.startswith("loss")):
-            out += self._once(
-                Verdict(
-                    Kind.NAN,
-                    step,
-                    step,
-                    f"a loss became infinite or NaN at step {step:,}: training diverged",
-                    f"a lower --lr (e.g. {lr / 4:g}), or start again from an earlier checkpoint",
-                )
-            )
         out += self._check_d_wins(rec, step)
         window = self.records[-2 * self.patience :]
         if len(window) == 2 * self.patience and "loss_g" in rec:

@@ -3,12 +3,22 @@ D's heatmap, the loss curves and the evolution of the fixed-noise grid (strip an
 
 from __future__ import annotations
 
-from .events import Observer
+from ...records.figures import write_figures
+from ..events import Observer
+from ..view import RunView
+from . import register
 
 
+@register
 class Pictures(Observer):
-    def on_finish(self, t, result) -> None:
-        from ..records.figures import write_figures  # lazy until records/figures stops importing training
+    name = "pictures"
+    order = 100  # last: the pictures show what every other monitor wrote
+
+    @classmethod
+    def build(cls, view: RunView) -> Pictures:
+        return cls()
+
+    def on_finish(self, t: RunView, result) -> None:
 
         written = write_figures(t.run)
         if written:

@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from .files import append_jsonl, read_jsonl
+from ..files import append_jsonl, read_jsonl
 
 
 class Kind(Enum):
