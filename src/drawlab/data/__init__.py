@@ -23,6 +23,7 @@ from drawlab.data.sources import (
     open_configured,
     open_dataset,
     parse_spec,
+    run_data,
     spec_help,
 )
 
@@ -44,5 +45,6 @@ __all__ = [
     "open_dataset",
     "parse_spec",
     "register",
+    "run_data",
     "spec_help",
 ]

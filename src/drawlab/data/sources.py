@@ -121,6 +121,13 @@ def open_dataset(
     return REGISTRY[parsed.kind].open(parsed, dc, data_root, max_memory_bytes)
 
 
+def run_data(dc: DataConfig, root: str | Path | None = None) -> tuple[ImageDataset, Path]:
+    """A run's data and the root it was found under (``root``, else the run's ``dc.root``, else
+    ``default_data_root()``): what evaluate, the report and the explorer read as "the real images"."""
+    where = Path(root or dc.root or default_data_root()).expanduser()
+    return open_configured(dc, str(where)), where
+
+
 def open_configured(dc: DataConfig, root: str | Path | None = None) -> ImageDataset:
     """The dataset a run's ``DataConfig`` describes: ``open_dataset``, then only ``dc.limit`` images (drawn
     once with a fixed seed: mnist-5k is sorted by class, so its first 1,000 would be only zeros and ones)

@@ -19,6 +19,7 @@ from torch import nn
 from ..api import Drawer
 from ..files import atomic_write
 from ..latent import balanced_labels, principal_directions, seeded_noise
+from ..modes import evaluating
 
 ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.SiLU, nn.GELU, nn.ELU, nn.Tanh, nn.Sigmoid)
 SAMPLES, SEED = 3000, 12345
@@ -59,18 +60,17 @@ def hidden_activations(drawer: Drawer, z: torch.Tensor, y: torch.Tensor, batch: 
         grabbed.append(out.detach().float().flatten(1).cpu().clone())
         raise _Stop
 
-    handle, was = layer.register_forward_hook(hook), g.training
-    g.eval()
+    handle = layer.register_forward_hook(hook)
     device = next(g.parameters()).device
     try:
-        for i in range(0, len(z), batch):
-            try:
-                g(z[i : i + batch].to(device), y[i : i + batch].to(device) if drawer.conditional else None)
-            except _Stop:
-                pass
+        with evaluating(g):
+            for i in range(0, len(z), batch):
+                try:
+                    g(z[i : i + batch].to(device), y[i : i + batch].to(device) if drawer.conditional else None)
+                except _Stop:
+                    pass
     finally:
         handle.remove()
-        g.train(was)
     return torch.cat(grabbed), name
 
 

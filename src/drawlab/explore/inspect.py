@@ -18,12 +18,14 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 from ..api import Drawer
+from ..data.batches import to_unit_range
 from ..errors import ConfigError
 from ..files import atomic_write
 from ..images import to_uint8
 from ..latent import seed_latents
 from ..models.adversarial import AdversarialFamily
 from ..models.registry import adversarial_names
+from ..modes import evaluating
 
 LOGIT = "logit"
 
@@ -59,9 +61,7 @@ def saliency(
     g = torch.Generator().manual_seed(int(seed))
     k = max(1, smooth)
     maps, logits = [], []
-    was = d.training
-    d.eval()
-    try:
+    with evaluating(d):
         for i in range(len(x)):
             xi = x[i : i + 1].detach().float()
             copies = xi.expand(k, *xi.shape[1:]).clone()
@@ -73,8 +73,6 @@ def saliency(
             (grad,) = torch.autograd.grad(logit.sum(), copies)
             maps.append(grad.abs().amax(1).mean(0).cpu())
             logits.append(logit[:1].detach().float().cpu())  # D's reading of the image itself
-    finally:
-        d.train(was)
     return torch.stack(maps), torch.cat(logits)
 
 
@@ -107,7 +105,7 @@ def saliency_panel(
     drawer: Drawer, images: torch.Tensor, labels: torch.Tensor | None, titles: list[str], smooth: int = SMOOTH
 ) -> Saliency:
     """Saliency of uint8 images (N, C, H, W) (real or generated) with D's reading of each."""
-    x = images.float() / 127.5 - 1
+    x = to_unit_range(images)
     maps, logits = saliency(drawer, x, labels, smooth)
     return Saliency(images, maps, adversarial(drawer).readout.values(logits), titles)
 
@@ -181,29 +179,27 @@ def maximise(
     grabbed: list[torch.Tensor] = []
     handle = module.register_forward_hook(lambda _m, _i, out: grabbed.append(out))
     opt = torch.optim.Adam([x], lr=lr)
-    was = d.training
-    d.eval()
     d.requires_grad_(False)
     try:
-        for step in range(steps):
-            grabbed.clear()
-            dx, dy = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=g))
-            logits = d(torch.roll(x, (dx, dy), (2, 3)), y if drawer.conditional else None)
-            act = grabbed[0]
-            act = act.flatten(2).mean(2) if act.dim() == 4 else act  # (N, channels)
-            score = torch.stack([logits[i] if c == LOGIT else act[i, int(c)] for i, c in enumerate(channels)])
-            penalty = (x.abs() - 1).clamp_min(0).pow(2).flatten(1).sum(1)
-            loss = (-score + range_weight * penalty).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if blur_every and (step + 1) % blur_every == 0 and step < steps - 1:
-                with torch.no_grad():
-                    x.copy_(_blur(x))
+        with evaluating(d):
+            for step in range(steps):
+                grabbed.clear()
+                dx, dy = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=g))
+                logits = d(torch.roll(x, (dx, dy), (2, 3)), y if drawer.conditional else None)
+                act = grabbed[0]
+                act = act.flatten(2).mean(2) if act.dim() == 4 else act  # (N, channels)
+                score = torch.stack([logits[i] if c == LOGIT else act[i, int(c)] for i, c in enumerate(channels)])
+                penalty = (x.abs() - 1).clamp_min(0).pow(2).flatten(1).sum(1)
+                loss = (-score + range_weight * penalty).sum()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if blur_every and (step + 1) % blur_every == 0 and step < steps - 1:
+                    with torch.no_grad():
+                        x.copy_(_blur(x))
     finally:
         handle.remove()
         d.requires_grad_(True)
-        d.train(was)
     titles = ["most real" if c == LOGIT else f"{name} ch {c}" for c in channels]
     return to_uint8(x.detach().clamp(-1, 1)).cpu(), titles
 
@@ -211,11 +207,10 @@ def maximise(
 # -- from a run, and to pictures ----------------------------------------------------------------------
 def real_image(drawer: Drawer, seed: int, data_root: str | None = None) -> tuple[torch.Tensor, int]:
     """One real image of the run's data (uint8 (C, H, W), its label), picked by ``seed``."""
-    from ..data import default_data_root, open_configured
+    from ..data import run_data
 
     cfg = drawer.config
-    root = Path(data_root or cfg.data.root or default_data_root()).expanduser()
-    ds = open_configured(cfg.data, str(root))
+    ds, _ = run_data(cfg.data, data_root)
     i = int(torch.randint(len(ds), (1,), generator=torch.Generator().manual_seed(int(seed))))
     img, label = ds.load_item(i)
     return img, int(label)

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from ..data import ImageDataset, default_data_root, open_configured
+from ..data import ImageDataset, run_data
 from ..device import pick_device
 from ..errors import ConfigError, DataError
 from ..images import grid_array, save_png
@@ -129,8 +129,7 @@ def evaluate(
     run = RunDir(run_dir)
     dev = pick_device(device)
     family, cfg, facts, ck = run.open_family(checkpoint, dev)
-    root = Path(data_root or cfg.data.root or default_data_root()).expanduser()
-    ds = open_configured(cfg.data, str(root))
+    ds, root = run_data(cfg.data, data_root)
     notes = data_notes(ds, facts, say)
     n_eff, n_notes = plan_n(n, len(ds), FEATURE_DIM)
     notes += n_notes

@@ -29,10 +29,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..data import ImageDataset, default_data_root
+from ..data.batches import to_unit_range
 from ..errors import DataError
 from ..files import atomic_write, atomic_write_json
 
-ARCH_VERSION = 2  # bump when the networks or the recipe change: old caches are retrained
+ARCH_VERSION = 3  # bump when the networks or the recipe change: old caches are retrained
 FEATURE_DIM = 128
 MAX_SIDE = 32  # larger images are area-downsampled to at most 32 px before the network
 HOLDOUT_SHARE = 0.1
@@ -53,7 +54,7 @@ def default_steps(n_train: int) -> int:
 
 def _prepare(x: torch.Tensor) -> torch.Tensor:
     """uint8 (B, C, H, W) -> float in [-1, 1], area-downsampled so that the longer side is <= MAX_SIDE."""
-    x = x.float() / 127.5 - 1.0
+    x = to_unit_range(x)
     h, w = x.shape[-2:]
     if max(h, w) > MAX_SIDE:
         s = MAX_SIDE / max(h, w)

@@ -11,6 +11,7 @@ from torch import nn
 from .. import losses
 from ..augment import diff_augment, parse_policy
 from ..config import ModelConfig
+from ..modes import in_mode
 from . import tricks
 from .base import Family
 from .context import FamilyContext
@@ -126,17 +127,12 @@ class AdversarialFamily(Family):
         """
         D = self.nets["D"]
         device = next(D.parameters()).device
-        was = D.training
-        D.train(as_in_training)
         out = []
-        try:
-            with _statistics_kept(D):
-                for i in range(0, len(images), batch):
-                    yb = labels[i : i + batch].to(device) if self.conditional and labels is not None else None
-                    with self.autocast():
-                        out.append(D(images[i : i + batch].to(device), yb).float().cpu())
-        finally:
-            D.train(was)
+        with in_mode(D, training=as_in_training), _statistics_kept(D):
+            for i in range(0, len(images), batch):
+                yb = labels[i : i + batch].to(device) if self.conditional and labels is not None else None
+                with self.autocast():
+                    out.append(D(images[i : i + batch].to(device), yb).float().cpu())
         return torch.cat(out)
 
     @torch.no_grad()

@@ -19,6 +19,7 @@ from .. import losses, rng
 from ..config import ModelConfig
 from ..errors import ConfigError
 from ..images import to_uint8
+from ..modes import evaluating
 from . import tricks
 from .context import FamilyContext
 from .registry import REGISTRY, adversarial_names
@@ -155,13 +156,8 @@ class Family:
         g = self.sampler()
         if self.conditional and y is None:
             y = torch.arange(z.shape[0], device=z.device) % self.num_classes
-        was_training = g.training
-        g.eval()
-        try:
-            with self.autocast():
-                out = g(z, y if self.conditional else None)
-        finally:
-            g.train(was_training)
+        with evaluating(g), self.autocast():
+            out = g(z, y if self.conditional else None)
         return out.float()
 
     @torch.no_grad()

@@ -23,6 +23,7 @@ from torch import nn
 
 from ..augment import diff_augment_pyramid
 from ..losses import Images
+from ..modes import evaluating
 from . import tricks
 from .adversarial import AdversarialFamily
 from .base import register
@@ -156,9 +157,5 @@ class MSGGAN(AdversarialFamily):
     def scales_grid(self, z: torch.Tensor, y: torch.Tensor | None) -> list[torch.Tensor]:
         """The sampling generator's pyramid (coarse to fine) for z, in eval mode."""
         g = cast(MSGGenerator, self.sampler())
-        was = g.training
-        g.eval()
-        try:
+        with evaluating(g):
             return [t.float() for t in g.pyramid(z, y if self.conditional else None)]
-        finally:
-            g.train(was)

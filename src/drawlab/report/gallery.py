@@ -46,11 +46,10 @@ def feature_scores(
 ) -> torch.Tensor:
     """Minus the distance (N,) of each image to its nearest real image in the evaluation features
     (higher = closer to the real data), over up to 5,000 real images."""
-    from ..data import default_data_root, open_configured
+    from ..data import run_data
     from ..metrics.features import get_feature_net, real_images
 
-    root = Path(cfg.data.root or default_data_root()).expanduser()
-    ds = open_configured(cfg.data, str(root))
+    ds, root = run_data(cfg.data)
     fnet = get_feature_net(ds, root, device, steps=feature_steps, echo=echo)
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:5000].sort().values
     f_real = torch.as_tensor(fnet.features(real_images(ds, idx)))

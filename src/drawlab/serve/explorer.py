@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 
 from ..api import Drawer, load
+from ..data.batches import to_unit_range
 from ..errors import ConfigError
 from ..explore.directions import Directions, principal_directions_of
 from ..explore.frames import gif_bytes, interpolation
@@ -167,7 +168,7 @@ class Explorer:
             img = d.draw(z[None], y if d.conditional else None)[0]
             value = sal = None
             if isinstance(d.family, AdversarialFamily) and q.get("saliency", "1") != "0":
-                maps, logits = saliency(d, img[None].float() / 127.5 - 1, y, smooth=SMOOTH)
+                maps, logits = saliency(d, to_unit_range(img[None]), y, smooth=SMOOTH)
                 value = float(d.family.readout.values(logits)[0])
                 sal = png_bytes(heat(maps[0], img))
         return View(png_bytes(_hwc(img)), z, label, value, sal, 1000 * (time.perf_counter() - t0))
