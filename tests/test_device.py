@@ -27,8 +27,14 @@ def test_the_probes_two_timings_differ_only_by_the_precision_of_the_layers() -> 
     assert device.probe_pass(None, x, conv, lin) == torch.float32
     assert device.probe_pass(torch.bfloat16, x, conv, lin) == torch.bfloat16
     assert conv.weight.grad is not None and torch.isfinite(conv.weight.grad).all()  # a backward pass ran
-    fp32_s, bf16_s = device.bf16_probe(repeats=1)
-    assert 0 < fp32_s < 60 and 0 < bf16_s < 60
+
+
+def test_the_stand_in_probe_times_each_precision_after_a_warm_up(monkeypatch) -> None:
+    """bf16_probe: ``repeats`` timed passes per precision after one warm-up, the median of each."""
+    seen: list[torch.dtype | None] = []
+    monkeypatch.setattr(device, "probe_pass", lambda dtype, *_: seen.append(dtype))
+    fp32_s, bf16_s = device.bf16_probe(repeats=3)
+    assert seen == [None] * 4 + [torch.bfloat16] * 4 and fp32_s >= 0 and bf16_s >= 0
 
 
 def test_pick_precision_auto_says_why_and_explicit_choices_stand(monkeypatch) -> None:
@@ -122,3 +128,23 @@ def test_one_process_trains_with_a_plain_generator_that_cuda_graphs_can_register
 
     assert type(make_generator("cpu", 0, 1)) is torch.Generator  # register_generator_state refuses subclasses
     assert isinstance(make_generator("cpu", 1, 2), ShardedGenerator)
+
+
+def test_a_resume_under_auto_keeps_the_precision_the_run_started_in(tmp_path, monkeypatch) -> None:
+    """A run that started in bf16 under `--precision auto` resumes in bf16 even where the probe would now
+    choose fp32 (another CPU, a busy machine): the resumed steps compute as the first ones did."""
+    from conftest import resume_to, tiny_cfg, train
+
+    from drawlab.device import PROBE_ENV
+    from drawlab.run import RunDir
+
+    monkeypatch.setenv(PROBE_ENV, "bf16")
+    cfg = tiny_cfg("mnist-5k", steps=2)
+    cfg.precision = "auto"
+    train(cfg, tmp_path / "r")
+    assert RunDir(tmp_path / "r").read_config()[1]["precision"]["value"] == "bf16"
+    monkeypatch.setenv(PROBE_ENV, "fp32")
+    resume_to(tmp_path / "r", steps=3)
+    state = torch.load(tmp_path / "r" / "checkpoints" / "step-0000003.state.pt", weights_only=True)
+    facts = RunDir(tmp_path / "r").read_config()[1]["precision"]
+    assert state["precision"] == "bf16" and facts["value"] == "bf16" and "a resume keeps" in facts["why"]

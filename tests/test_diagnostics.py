@@ -191,3 +191,15 @@ def test_training_run_checks_its_samples_for_collapse(tmp_path: Path) -> None:
     found = read_verdicts(tmp_path / "r" / "monitor" / "verdicts.jsonl")
     assert [(v.kind, v.step) for v in found] == [(Kind.COLLAPSE, 2)]
     assert any("mode collapse" in line for line in lines)
+
+
+def test_least_squares_watchdog_says_d_wins_in_its_own_words() -> None:
+    """An lsgan run where D wins is told so on the least-squares scale, never in the hinge loss's words."""
+    from drawlab.losses.lsgan import LS_SCORE
+    from drawlab.training.monitors.watchdog import Watchdog
+
+    w = Watchdog(data_diversity=0.3, readout=LS_SCORE, patience=2, d_wins_steps=1)
+    won = {"loss_d": 0.0, "loss_g": 1.0, LS_SCORE.keys[0]: 0.98, LS_SCORE.keys[1]: 0.02}
+    w.check_record({"step": 1, **won})
+    said = w.check_record({"step": 2, **won})
+    assert said and "hinge" not in said[0].line() and "least-squares" in said[0].line()

@@ -136,3 +136,21 @@ def test_verdicts_file_is_one_json_line_each(failing_run: Path) -> None:
     lines = (failing_run / "monitor" / "verdicts.jsonl").read_text().splitlines()
     recs = [json.loads(x) for x in lines]
     assert recs and all({"kind", "step", "since", "what", "try"} <= set(r) for r in recs)
+
+
+def test_the_logs_event_records_are_not_counted_as_training_intervals(tmp_path: Path) -> None:
+    """A NaN rollback's event record has a step and no loss: the curves must not read it as an interval."""
+    from drawlab.records.figures import read_log
+    from drawlab.run import RunDir
+
+    (tmp_path / "metrics.jsonl").write_text(
+        json.dumps({"step": 10, "loss_g": 1.0, "loss_d": 0.5})
+        + "\n"
+        + json.dumps({"step": 12, "event": "nan-rollback", "at_step": 12, "to_step": 10})
+        + "\n"
+        + json.dumps({"step": 20, "eval": True, "fid": 3.0})
+        + "\n"
+    )
+    log = read_log(RunDir(tmp_path))
+    assert [r["step"] for r in log["train"]] == [10]
+    assert [r["step"] for r in log["event"]] == [12] and [r["step"] for r in log["eval"]] == [20]

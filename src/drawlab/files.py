@@ -57,7 +57,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any], kind: str = "fi
     """Fill ``path`` through ``write(tmp)`` (which creates ``tmp``), fsync it, rename it into place,
     fsync the directory. A full/read-only disk raises StorageError and leaves no temporary file.
 
-    The temporary name keeps ``path``'s suffix (``x.tmp.png``), so writers that look at it still work.
+    The temporary name (``.x.PID.tmp.png`` beside ``x.png``) keeps ``path``'s suffix, so writers that look at it still work.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")

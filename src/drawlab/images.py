@@ -45,8 +45,3 @@ def grid_array(images: torch.Tensor, nrow: int = 8, pad: int = 2, scale: int | N
 def save_png(array: np.ndarray, path: str | Path, kind: str = "grid") -> Path:
     """Write a uint8 (H, W) or (H, W, 3) array as PNG, atomically (temp file + rename)."""
     return atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"), kind)
-
-
-def save_grid(images: torch.Tensor, path: str | Path, nrow: int = 8) -> Path:
-    """uint8 (N, C, H, W) -> PNG grid at ``path``."""
-    return save_png(grid_array(images, nrow=nrow), path)

@@ -4,15 +4,15 @@ Layout of a run directory::
 
     config.json                  everything needed to rebuild the run (TrainConfig + data facts)
     fixed_noise.safetensors      z (N, z_dim) and labels (N,) used for every progress grid
-    checkpoints/step-000200.safetensors   weights of every network (incl. EMA), no pickled code
-    checkpoints/step-000200.state.pt      optimizers, step, RNG states: tensors and numbers only
+    checkpoints/step-0000200.safetensors   weights of every network (incl. EMA), no pickled code
+    checkpoints/step-0000200.state.pt      optimizers, step, RNG states: tensors and numbers only
     checkpoints/latest.json      the newest complete checkpoint (written last, atomically)
-    samples/step-000200.png      grid from the fixed noise
+    samples/step-0000200.png      grid from the fixed noise
     metrics.jsonl                one JSON record per logging interval (+ "eval" and "monitor" records)
     monitor/d_hist.npz           D's output histograms on fixed real and generated images, per epoch
     monitor/verdicts.jsonl       what went wrong, since when, and what to try
     monitor/*.png, *.gif         D heatmap, losses, evolution of the fixed-noise grid
-    snapshots/step-000500.safetensors   the sampling generator at log-spaced steps (never rotated)
+    snapshots/step-0000500.safetensors   the sampling generator at log-spaced steps (never rotated)
     explore/                     cached principal directions of the generator (`drawlab interpolate`, `serve`)
     tb/                          TensorBoard event files
 """

@@ -49,7 +49,8 @@ class Readout:
     ``keys``: the metrics.jsonl names of the mean on real and generated images; ``names``: how the log
     and the report call them; ``won``: the bounds beyond which D wins outright (real above the first,
     generated below the second); ``axis``: the label of a plot axis of these values; ``lines``: values
-    the plots mark (the hinge margins, the least-squares targets, 0.5 for a probability).
+    the plots mark (the hinge margins, the least-squares targets, 0.5 for a probability); ``won_words``:
+    the watchdog's words for being past ``won`` on this scale.
     Subclasses say in ``reading`` what a pair of means means (see ``explain``).
     """
 
@@ -63,6 +64,7 @@ class Readout:
     meaning: str
     axis: str
     lines: tuple[float, ...] = field(default=())
+    won_words: str = ""  # what being past ``won`` means on this scale, e.g. "past the hinge margins"
 
     def values(self, logits: torch.Tensor) -> torch.Tensor:
         """D's logits (N,) -> the values on this scale (N,), float32."""
@@ -138,6 +140,7 @@ HINGE_LOGIT = HingeReadout(
     meaning="D's raw score (logit), unbounded; the hinge loss stops pushing beyond +1 on real and -1 on generated images",
     axis="D's score (logit)",
     lines=(-1.0, 1.0),
+    won_words="past the hinge margins",
 )
 
 

@@ -33,6 +33,7 @@ LS_SCORE = LeastSquaresReadout(
     meaning="D's least-squares score, pushed towards 1 on real and 0 on generated images",
     axis="D's least-squares score",
     lines=(0.0, 1.0),
+    won_words="at the least-squares targets (1 for real, 0 for generated)",
 )
 
 

@@ -23,6 +23,7 @@ from ..errors import DrawlabError
 from ..files import atomic_write, read_jsonl
 from ..losses import Readout, Scale
 from ..run import RunDir
+from . import metrics_log
 from .histograms import load_history
 
 GIF_SECONDS = 4.0  # one loop of the evolution animation
@@ -49,11 +50,9 @@ def _save(fig, path: Path) -> Path:
 
 
 def read_log(run: RunDir) -> dict[str, list[dict[str, Any]]]:
-    """metrics.jsonl split into {"train": interval records, "eval": evaluations, "monitor": D snapshots}."""
-    out: dict[str, list[dict[str, Any]]] = {"train": [], "eval": [], "monitor": []}
-    for r in read_jsonl(run.metrics):
-        out["eval" if r.get("eval") else "monitor" if r.get("monitor") else "train"].append(r)
-    return out
+    """metrics.jsonl split by ``metrics_log.RecordKind``: {"train": interval records, "eval": evaluations,
+    "monitor": D snapshots, "event": what happened to the run (a NaN rollback)}."""
+    return {k.value: v for k, v in metrics_log.split(read_jsonl(run.metrics)).items()}
 
 
 def run_readout(run: RunDir) -> Readout | None:

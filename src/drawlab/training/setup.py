@@ -15,6 +15,7 @@ from .. import faults
 from ..config import TrainConfig
 from ..data import Batches, ImageDataset, open_configured
 from ..device import Precision, autocast, enable_fast_math, pick_device, pick_precision
+from ..errors import DrawlabError
 from ..files import append_jsonl, trim_jsonl
 from ..latent import balanced_labels, seeded_noise
 from ..models import Family, FamilyContext, build_family
@@ -117,7 +118,12 @@ class RunSetup:
     def _pick_precision(self) -> None:
         """The precision of this run (``device.pick_precision``), after every input has been checked and the
         data opened, so that a bad input is answered before any probe; the decision goes to config.json's
-        facts and the start line, never to a line of its own."""
+        facts and the start line, never to a line of its own. A resume under ``auto`` computes in the
+        precision the run started in (config.json's facts), so that it continues with the same numbers."""
+        kept = self._precision_at_start() if self.resume and self.cfg.precision == "auto" else None
+        if kept is not None:
+            self.precision, self.precision_choice = kept.value, kept
+            return
         probe = precision_probe(self.cfg, self.data.shape, self.data.num_classes, self.device)
         choice = pick_precision(self.cfg.precision, self.device, probe)
         if self.cfg.precision == "auto":  # every process votes, and all compute in the same precision
@@ -125,6 +131,18 @@ class RunSetup:
             if choice.value == "bf16" and not everyone:
                 choice = Precision("fp32", "auto", "another process of this run measured bf16 slower")
         self.precision, self.precision_choice = choice.value, choice
+
+    def _precision_at_start(self) -> Precision | None:
+        """The precision ``auto`` chose when this run started (config.json's facts), if it says."""
+        try:
+            _, facts = self.run.read_config()
+        except DrawlabError:  # said in full where the resume reads it (``_open_run``)
+            return None
+        was = facts.get("precision") or {}
+        if was.get("value") not in ("fp32", "bf16"):
+            return None
+        why = f"as when this run started ({was.get('why', 'auto')}); a resume keeps its precision"
+        return Precision(str(was["value"]), "auto", why, was.get("speedup"))
 
     def _fit_batch(self) -> dict | None:
         """The preset's batch sized to this machine (``sizing.resolve``): for a new run on one process."""

@@ -145,7 +145,8 @@ class Watchdog(Observer):
         if r.scale is Scale.PROBABILITY:
             how = f"{r.names[1]} < {r.won[1]:g} while {r.names[0]} > {r.won[0]:g}"
         else:
-            how = f"{r.names[1]} below {r.won[1]:g} and {r.names[0]} above {r.won[0]:g}: past the hinge margins"
+            how = f"{r.names[1]} below {r.won[1]:g} and {r.names[0]} above {r.won[0]:g}"
+            how += f": {r.won_words}" if r.won_words else ""
         d_width = self.cfg.d_width or self.cfg.width
         lr_g, lr_d = self.cfg.lr_g, self.cfg.lr_d
         lr = (
