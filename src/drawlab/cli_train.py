@@ -17,7 +17,10 @@ from .cli_args import Number
 from .config import DEFAULT_PRESET, PRESETS, Option, TrainConfig, options, preset_config, resume_may_change, set_path
 from .errors import ConfigError
 
-GROUPS = {"tricks": "stabilising tricks (adversarial models; all off by default)"}
+GROUPS = {
+    "tricks": "stabilising tricks (adversarial models; all off by default)",
+    "denoising": "the denoisers (flow, ddpm): label dropout, noise schedule and sampler",
+}
 NOT_SETTINGS = ("preset", "lr", "out")  # options a --resume refuses besides the settings it may not change
 
 

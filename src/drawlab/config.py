@@ -111,7 +111,12 @@ class ModelConfig:
     """Which model family and its hyper-parameters."""
 
     name: str = opt("dcgan", "--model", "model family (see `drawlab models`)")
-    z_dim: int = opt(100, "--z-dim", "latent size", check=Range(1, 4096, integer=True))
+    z_dim: int = opt(
+        100,
+        "--z-dim",
+        "latent size (flow, ddpm: the noise image, C x H x W, whatever this says)",
+        check=Range(1, 2**18, integer=True),
+    )
     width: int = opt(
         64,
         "--width",
@@ -223,6 +228,45 @@ class ModelConfig:
         "--pair-labels",
         "MSE models: give G each image's own label (true) or a random one (random, the article's bug)",
         choices=("true", "random"),
+    )
+    # the denoisers (flow, ddpm): their training and their sampler (a resume may change how it samples)
+    sample_steps: int = opt(
+        20,
+        "--sample-steps",
+        "flow, ddpm: sampling steps per image (ODE or DDIM steps; default 20)",
+        check=Range(1, 1000, integer=True),
+        resume=True,
+        group="denoising",
+    )
+    sampler: str | None = opt(
+        None,
+        "--sampler",
+        "flow: euler (default) or heun; ddpm: ddim (default, deterministic) or ddpm (ancestral)",
+        choices=("euler", "heun", "ddim", "ddpm"),
+        resume=True,
+        group="denoising",
+    )
+    guidance: float = opt(
+        1.0,
+        "--guidance",
+        "flow, ddpm on labelled data: classifier-free guidance scale S at sampling (1: unguided, e.g. 2)",
+        check=Range(0, 50),
+        resume=True,
+        group="denoising",
+    )
+    label_dropout: float = opt(
+        0.1,
+        "--label-dropout",
+        "flow, ddpm: share of labels dropped while training (what classifier-free guidance needs)",
+        check=Range(0, 1, hi_open=True),
+        group="denoising",
+    )
+    schedule: str = opt(
+        "cosine",
+        "--schedule",
+        "ddpm: the noise schedule, linear (Ho et al.) or cosine (Nichol & Dhariwal, default)",
+        choices=("linear", "cosine"),
+        group="denoising",
     )
 
     def penalty_weight(self) -> float:

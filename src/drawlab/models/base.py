@@ -59,6 +59,8 @@ class Family:
     multiscale: ClassVar[bool] = False  # has ``scales_grid(z, y)`` (a multi-scale G): per-scale grids
     default_loss: ClassVar[str | None] = None  # the loss a run takes unless --loss says otherwise (None: the config's)
     pairs_labels: ClassVar[bool] = False  # --pair-labels random means something (the MSE families)
+    latent_is_image: ClassVar[bool] = False  # z is the initial noise image, flattened (the denoisers)
+    samplers: ClassVar[tuple[str, ...]] = ()  # what --sampler may name (the first is the default)
 
     def __init__(
         self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int, context: FamilyContext | None = None
@@ -78,6 +80,11 @@ class Family:
         self.opts: dict[str, torch.optim.Optimizer] = self.build_optimizers()
         if cfg.ema_images > 0:
             self.nets["G_ema"] = copy.deepcopy(self.nets["G"]).requires_grad_(False)
+
+    @classmethod
+    def latent_dim(cls, cfg: ModelConfig, shape: tuple[int, int, int]) -> int:
+        """The size of z for images of ``shape`` (C, H, W): ``cfg.z_dim`` (the denoisers: C * H * W)."""
+        return cfg.z_dim
 
     @property
     def steps_done(self) -> int:
@@ -216,6 +223,9 @@ def check_known(cfg: ModelConfig) -> None:
             f"--pair-labels random replays the article's MSE experiment: use it with mlp-mse or "
             f"conv-mse, not {cfg.name}"
         )
+    if not get_family(cfg.name).latent_is_image and (cfg.sampler is not None or cfg.guidance != 1.0):
+        flag = "--sampler" if cfg.sampler is not None else "--guidance"
+        raise ConfigError(f"{flag} applies to the denoisers (flow, ddpm), not {cfg.name}: drop it")
     if cfg.d_steps < 1:
         raise ConfigError("--d-steps must be at least 1")
     if not (math.isfinite(cfg.ema_images) and cfg.ema_images >= 0):

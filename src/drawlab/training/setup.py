@@ -18,7 +18,7 @@ from ..device import Precision, autocast, enable_fast_math, pick_device, pick_pr
 from ..errors import DrawlabError
 from ..files import append_jsonl, trim_jsonl
 from ..latent import balanced_labels, seeded_noise
-from ..models import Family, FamilyContext, build_family
+from ..models import Family, FamilyContext, build_family, get_family
 from ..records import metrics_log
 from ..rng import GlobalStream, make_generator
 from ..run import RunDir
@@ -77,6 +77,7 @@ class RunSetup:
         self.data: ImageDataset = open_configured(cfg.data)
         if self.data.notice:
             self.echo(self.data.notice)
+        cfg.model.z_dim = get_family(cfg.model.name).latent_dim(cfg.model, self.data.shape)  # flow: C*H*W
         self._pick_precision()
         self.sized = self._fit_batch()
         self.context = FamilyContext(processes=self.team.world, autocast=lambda: autocast(self.device, self.precision))

@@ -1,0 +1,43 @@
+"""ddpm: denoising diffusion (Ho et al. 2020), epsilon prediction, T = 1000, with a small U-Net.
+
+Train: x_s = sqrt(abar_s) x0 + sqrt(1 - abar_s) eps for a step s ~ U{0..T-1}; regress eps by MSE.
+Sample: deterministic DDIM (Song et al. 2020, the default) or ancestral DDPM over ``--sample-steps``
+trailing-spaced steps (see ``schedules``); the noise schedule is ``--schedule`` (linear or cosine).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .. import rng
+from . import schedules
+from .base import register
+from .denoising import DenoisingFamily
+
+
+@register
+class DDPM(DenoisingFamily):
+    name = "ddpm"
+    summary = "denoising diffusion (DDPM, epsilon prediction, T=1000): a U-Net learns the noise; DDIM sampler"
+    rung = 7.1
+    samplers = schedules.DDPM_SAMPLERS
+
+    @property
+    def abar(self) -> torch.Tensor:
+        if not hasattr(self, "_abar"):
+            self._abar = schedules.alpha_bars(self.cfg.schedule)
+        return self._abar
+
+    def train_step(self, x, y, gen):
+        eps = rng.randn(tuple(x.shape), gen, x.device)
+        s = rng.randint(0, schedules.T_STEPS, (x.shape[0],), gen, x.device)
+        xs, t = schedules.ddpm_pair(x, eps, s, self.abar)
+        return self.regress(xs, t, self.dropped(y, gen), eps)
+
+    def run_sampler(self, predict, x, keep):
+        steps = self.cfg.sample_steps
+        noise = self.seeded_step_noise(x, steps) if self.sampler_name == "ddpm" else None
+        return schedules.ddpm_sample(predict, x, steps, self.abar, self.sampler_name, noise, keep)
+
+    def invert_images(self, predict, x):
+        return schedules.ddim_invert(predict, x, self.cfg.sample_steps, self.abar)

@@ -1,0 +1,125 @@
+"""The base of the denoising families (flow matching, DDPM): a U-Net trained by MSE, sampled step by step.
+Registers nothing.
+
+Their latent is the initial noise image: ``z`` (B, C*H*W) is that image flattened (``latent_dim``), so seeds,
+the fixed grid noise, slerp and the explorer work unchanged, and one seed gives one image (the default
+samplers are deterministic: an ODE, or DDIM). Conditional on labelled data with classifier-free guidance
+(Ho & Salimans 2022): while training the label is dropped with probability ``label_dropout``; at sampling
+    pred = pred(x, t, none) + S (pred(x, t, y) - pred(x, t, none)),   S = ``guidance`` (1: the plain conditional)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import torch
+
+from .. import rng
+from ..config import ModelConfig
+from ..errors import ConfigError
+from ..modes import evaluating
+from .base import Family
+from .context import FamilyContext
+from .unet import UNet
+
+Keep = Callable[[int, float, torch.Tensor], None]  # (step, t, x) after each sampling step
+
+
+class DenoisingFamily(Family):
+    """A network ``G(x_t, t, y)`` learnt by regression and sampled by ``samplers`` (the first is the default)."""
+
+    uses_labels = True
+    latent_is_image = True
+
+    def __init__(
+        self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int, context: FamilyContext | None = None
+    ):
+        super().__init__(cfg, shape, num_classes, context)
+        if cfg.sampler is not None and cfg.sampler not in self.samplers:
+            raise ConfigError(f"--sampler {cfg.sampler}: {self.name} samples with {' or '.join(self.samplers)}")
+        if cfg.guidance != 1.0 and not self.conditional:
+            raise ConfigError(f"--guidance {cfg.guidance:g} needs labelled data (a label to guide towards): drop it")
+
+    @classmethod
+    def latent_dim(cls, cfg: ModelConfig, shape: tuple[int, int, int]) -> int:
+        """The latent is the noise image: C * H * W values."""
+        return int(shape[0] * shape[1] * shape[2])
+
+    @property
+    def sampler_name(self) -> str:
+        return self.cfg.sampler or self.samplers[0]
+
+    def build_networks(self):
+        c, h, _ = self.shape
+        return {"G": UNet(c, h, self.cfg.width, self.num_classes)}
+
+    # -- training ------------------------------------------------------------------------------------
+    def dropped(self, y: torch.Tensor, gen: torch.Generator) -> torch.Tensor | None:
+        """The labels the network sees while training: each replaced by "no label" with ``label_dropout``."""
+        if not self.conditional:
+            return None
+        drop = rng.rand(tuple(y.shape), gen, y.device) < self.cfg.label_dropout
+        return torch.where(drop, torch.full_like(y, self.num_classes), y)
+
+    def regress(self, inp: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None, target: torch.Tensor):
+        """One optimisation step of ``G(inp, t, y)`` towards ``target`` by MSE; the step's metrics."""
+        with self.autocast():
+            pred = self.nets["G"](inp, t, y)
+        loss = torch.nn.functional.mse_loss(pred.float(), target.float())
+        self.optimise(loss)
+        self.context.steps_done += 1
+        self.update_ema(inp.shape[0])
+        return {"loss_g": loss.detach()}
+
+    # -- sampling ------------------------------------------------------------------------------------
+    def predictor(self, y: torch.Tensor | None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """``predict(x, t)`` of the sampling network for labels ``y``, with classifier-free guidance."""
+        g, s = self.sampler(), float(self.cfg.guidance)
+        null = None if y is None else torch.full_like(y, self.num_classes)
+
+        def predict(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            with self.autocast():
+                if y is None or null is None or s == 1.0:
+                    return g(x, t, y).float()
+                both = g(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, null])).float()
+                cond, uncond = both.chunk(2)
+                return uncond + s * (cond - uncond)
+
+        return predict
+
+    def run_sampler(self, predict, x: torch.Tensor, keep: Keep | None) -> torch.Tensor:
+        """The family's sampler from noise images ``x`` (B, C, H, W)."""
+        raise NotImplementedError
+
+    def invert_images(self, predict, x: torch.Tensor) -> torch.Tensor:
+        """Images (B, C, H, W) in [-1, 1] back to the noise the sampler would draw them from."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, keep: Keep | None = None) -> torch.Tensor:
+        """Images (B, C, H, W) in [-1, 1] from noise z (B, C*H*W), ``cfg.sample_steps`` steps of its sampler."""
+        if self.conditional and y is None:
+            y = torch.arange(z.shape[0], device=z.device) % self.num_classes
+        x = z.float().reshape(z.shape[0], *self.shape)
+        with evaluating(self.sampler()):
+            out = self.run_sampler(self.predictor(y if self.conditional else None), x, keep)
+        return out.float().clamp(-1, 1)
+
+    @torch.no_grad()
+    def invert(self, images: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Noise z (B, C*H*W) that the sampler turns into ``images`` (B, C, H, W) in [-1, 1] (approximately)."""
+        if self.conditional and y is None:
+            y = torch.zeros(images.shape[0], dtype=torch.long, device=images.device)
+        with evaluating(self.sampler()):
+            z = self.invert_images(self.predictor(y if self.conditional else None), images.float())
+        return z.reshape(images.shape[0], -1)
+
+    def seeded_step_noise(self, x: torch.Tensor, steps: int) -> Callable[[int], torch.Tensor]:
+        """Step noise for a stochastic sampler that depends on each image's own initial noise only: one
+        seed, one image, whatever the batch. ``noise(i)`` (B, C, H, W) for step i."""
+        seeds = [int.from_bytes(hashlib.blake2b(row.cpu().numpy().tobytes(), digest_size=8).digest(), "big") for row in x]
+        draws = torch.stack(
+            [torch.randn((steps, *x.shape[1:]), generator=torch.Generator().manual_seed(s >> 1)) for s in seeds]
+        ).to(x.device)
+        return lambda i: draws[:, i]

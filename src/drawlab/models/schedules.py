@@ -1,0 +1,148 @@
+"""Noise schedules and samplers of the denoising families, apart from the network (as diffusers' schedulers).
+
+A sampler takes ``predict(x, t) -> (B, C, H, W)`` (the network, guidance already applied) and the initial
+noise ``x`` (B, C, H, W); it returns images (B, C, H, W), about [-1, 1]. Registers nothing.
+
+Flow matching (Lipman et al. 2022; rectified flow, Liu et al. 2022), t from 0 (noise) to 1 (data):
+    x_t = (1 - t) x0 + t x1,   x0 ~ N(0, I),   the velocity v = x1 - x0,   dx/dt = v(x_t, t)
+    euler: x += dt v(x, t)        heun: x' = x + dt v(x, t);  x += dt (v(x, t) + v(x', t + dt)) / 2
+
+DDPM (Ho et al. 2020), integer steps s = 0 .. T-1 (T = 1000), abar_s = prod_{i <= s} (1 - beta_i):
+    x_s = sqrt(abar_s) x0 + sqrt(1 - abar_s) eps,   the network predicts eps;  its time input is s / T
+    ddim (Song et al. 2020, eta = 0): x0^ = (x - sqrt(1 - abar) eps^) / sqrt(abar), clipped to [-1, 1];
+        x <- sqrt(abar') x0^ + sqrt(1 - abar') eps^   (eps^ recomputed from the clipped x0^)
+    ddpm (ancestral): the posterior q(x' | x, x0^) over the same strided steps, plus its noise
+    steps are spaced "trailing" (999, 899, ..., 99 for 10 of 1000): "leading" spacing never starts at pure
+    noise, the few-step pitfall documented in diffusers' DDIMScheduler (Lin et al. 2023, table 2).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+Predict = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+FLOW_SAMPLERS = ("euler", "heun")
+DDPM_SAMPLERS = ("ddim", "ddpm")
+SCHEDULES = ("linear", "cosine")
+T_STEPS = 1000
+
+
+# -- flow matching ---------------------------------------------------------------------------------
+def flow_pair(x1: torch.Tensor, x0: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x_t, target velocity) for data x1, noise x0 (B, C, H, W) and times t (B,) in [0, 1]."""
+    tb = t.view(-1, 1, 1, 1).to(x1.dtype)
+    return (1 - tb) * x0 + tb * x1, x1 - x0
+
+
+def flow_times(steps: int) -> list[float]:
+    """The ODE's time grid 0 = t_0 < ... < t_steps = 1 (uniform)."""
+    return [i / steps for i in range(steps + 1)]
+
+
+def flow_sample(
+    predict: Predict, x: torch.Tensor, steps: int, sampler: str = "euler", keep: Callable | None = None
+) -> torch.Tensor:
+    """Integrate dx/dt = v from t = 0 (noise ``x``) to 1 in ``steps`` steps (euler: 1 evaluation per step,
+    heun: 2). ``keep(i, t, x)`` sees the state after each step (the trajectory pictures)."""
+    ts = flow_times(steps)
+    for i in range(steps):
+        t0, t1 = ts[i], ts[i + 1]
+        v0 = predict(x, torch.full((x.shape[0],), t0, device=x.device))
+        if sampler == "heun":
+            guess = x + (t1 - t0) * v0
+            v1 = predict(guess, torch.full((x.shape[0],), t1, device=x.device))
+            x = x + (t1 - t0) * (v0 + v1) / 2
+        else:
+            x = x + (t1 - t0) * v0
+        if keep is not None:
+            keep(i + 1, t1, x)
+    return x
+
+
+def flow_invert(predict: Predict, x: torch.Tensor, steps: int, sampler: str = "euler") -> torch.Tensor:
+    """The same ODE backwards, from an image (t = 1) to its noise (t = 0): the flow's encoder."""
+    ts = flow_times(steps)
+    for i in range(steps, 0, -1):
+        t1, t0 = ts[i], ts[i - 1]
+        v1 = predict(x, torch.full((x.shape[0],), t1, device=x.device))
+        if sampler == "heun":
+            guess = x - (t1 - t0) * v1
+            v0 = predict(guess, torch.full((x.shape[0],), t0, device=x.device))
+            x = x - (t1 - t0) * (v0 + v1) / 2
+        else:
+            x = x - (t1 - t0) * v1
+    return x
+
+
+# -- DDPM ------------------------------------------------------------------------------------------
+def alpha_bars(schedule: str, T: int = T_STEPS) -> torch.Tensor:
+    """abar_s (T,) float64: linear betas 1e-4 .. 0.02 (Ho et al.), or cosine (Nichol & Dhariwal 2021, s = 0.008)."""
+    if schedule == "linear":
+        betas = torch.linspace(1e-4, 0.02, T, dtype=torch.float64)
+        return torch.cumprod(1 - betas, 0)
+    s = 0.008
+    f = torch.cos((torch.arange(T + 1, dtype=torch.float64) / T + s) / (1 + s) * math.pi / 2) ** 2
+    betas = (1 - f[1:] / f[:-1]).clamp(max=0.999)
+    return torch.cumprod(1 - betas, 0)
+
+
+def ddpm_pair(
+    x0: torch.Tensor, eps: torch.Tensor, s: torch.Tensor, abar: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x_s, the network's time input s / T) for data x0, noise eps (B, C, H, W) and integer steps s (B,)."""
+    a = abar.to(x0.device)[s].view(-1, 1, 1, 1).to(x0.dtype)
+    return a.sqrt() * x0 + (1 - a).sqrt() * eps, s.float() / len(abar)
+
+
+def trailing_steps(steps: int, T: int = T_STEPS) -> list[int]:
+    """``steps`` integer steps from T - 1 down, evenly spaced and ending at T / steps - 1 ("trailing")."""
+    steps = max(1, min(steps, T))
+    return [int(round(T - i * T / steps)) - 1 for i in range(steps)]
+
+
+def ddpm_sample(
+    predict: Predict,
+    x: torch.Tensor,
+    steps: int,
+    abar: torch.Tensor,
+    sampler: str = "ddim",
+    noise: Callable[[int], torch.Tensor] | None = None,
+    keep: Callable | None = None,
+) -> torch.Tensor:
+    """From pure noise ``x`` to images in ``steps`` network evaluations (see the module docstring); the
+    ancestral sampler draws its step noise from ``noise(i)`` (B, C, H, W). ``keep(i, t, x)`` sees each step."""
+    T = len(abar)
+    seq = trailing_steps(steps, T)
+    for i, s in enumerate(seq):
+        a = float(abar[s])
+        a_prev = float(abar[seq[i + 1]]) if i + 1 < len(seq) else 1.0
+        eps = predict(x, torch.full((x.shape[0],), s / T, device=x.device))
+        x0 = ((x - math.sqrt(1 - a) * eps) / math.sqrt(a)).clamp(-1, 1)
+        eps = (x - math.sqrt(a) * x0) / math.sqrt(1 - a)
+        if sampler == "ddpm" and i + 1 < len(seq):
+            beta = 1 - a / a_prev
+            mean = (math.sqrt(a_prev) * beta / (1 - a)) * x0 + (math.sqrt(1 - beta) * (1 - a_prev) / (1 - a)) * x
+            std = math.sqrt((1 - a_prev) / (1 - a) * beta)
+            x = mean + std * (noise(i) if noise is not None else torch.randn_like(x))
+        else:
+            x = math.sqrt(a_prev) * x0 + math.sqrt(1 - a_prev) * eps
+        if keep is not None:
+            keep(i + 1, 1 - s / T, x)
+    return x
+
+
+def ddim_invert(predict: Predict, x: torch.Tensor, steps: int, abar: torch.Tensor) -> torch.Tensor:
+    """DDIM run backwards (an image to its noise), the usual approximate inversion."""
+    T = len(abar)
+    seq = list(reversed(trailing_steps(steps, T)))
+    a_prev = 1.0
+    for s in seq:
+        a = float(abar[s])
+        eps = predict(x, torch.full((x.shape[0],), s / T, device=x.device))
+        x0 = (x - math.sqrt(1 - a_prev) * eps) / math.sqrt(a_prev)
+        x = math.sqrt(a) * x0 + math.sqrt(1 - a) * eps
+        a_prev = a
+    return x
