@@ -49,7 +49,7 @@ def test_models_lists_every_family(capsys) -> None:
     out = lines(capsys.readouterr().out)
     listed = [line.split()[0] for line in out]
     assert listed == [name for name, _ in list_models()]  # every registered family, in ladder order
-    shipped = ["mlp-mse", "conv-mse", "ae", "vae", "gan", "dcgan", "cgan", "msggan"]
+    shipped = ["mlp-mse", "conv-mse", "ae", "vae", "gan", "dcgan", "cgan", "msggan", "flow", "ddpm"]
     assert [name for name in listed if name in shipped] == shipped
     assert all(len(line.split(maxsplit=1)) == 2 for line in out)
 
@@ -66,6 +66,8 @@ def test_models_as_a_real_command(tmp_path: Path) -> None:
         "dcgan",
         "cgan",
         "msggan",
+        "flow",
+        "ddpm",
     ]
 
 

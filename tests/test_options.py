@@ -108,6 +108,9 @@ def test_the_resume_rules_come_from_the_declarations() -> None:
         "precision",
         "cuda_graphs",
         "on_nan",
+        "model.sample_steps",  # the denoisers' sampling: how a run draws, not what it learns
+        "model.sampler",
+        "model.guidance",
     }
 
 

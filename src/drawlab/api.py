@@ -6,6 +6,7 @@
 >>> sevens = drawer.sample(16, seed=0, labels=7)    # conditional models only
 >>> three = drawer.sample(seeds=[3, 17, 42])         # one image per seed, as `drawlab sample --seeds`
 >>> early = drawer.at_snapshot(500)                  # the generator as it was at step 500
+>>> fast = drawer.sample(16, seed=0, sample_steps=5)  # flow, ddpm: fewer sampling steps
 """
 
 from __future__ import annotations
@@ -95,10 +96,23 @@ class Drawer:
         labels=None,
         batch_size: int = 500,
         seeds: Sequence[int] | None = None,
+        sample_steps: int | None = None,
+        guidance: float | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(images uint8 (n, C, H, W) on the CPU, labels int64 (n,)). With ``seeds``: one image per seed
         (``latent.seed_latent``; class ``seed % classes`` unless ``labels`` says), else ``n`` images from
-        ``seed`` in batches."""
+        ``seed`` in batches. The denoisers draw with ``sample_steps`` and ``guidance`` when given (for this
+        call only), else the drawer's."""
+        kept = self.family.cfg
+        self.family.set_sampling(sample_steps, guidance)
+        try:
+            return self._sample_tensor(n, seed, labels, batch_size, seeds)
+        finally:
+            self.family.cfg = kept
+
+    def _sample_tensor(
+        self, n: int | None, seed: int, labels, batch_size: int, seeds: Sequence[int] | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if seeds is not None:
             seeds = [int(s) for s in seeds]
             if not seeds:
@@ -117,9 +131,11 @@ class Drawer:
         labels=None,
         batch_size: int = 500,
         seeds: Sequence[int] | None = None,
+        sample_steps: int | None = None,
+        guidance: float | None = None,
     ) -> np.ndarray:
         """uint8 array (n, H, W) for one channel or (n, H, W, C) for colour (see ``sample_tensor``)."""
-        return to_hwc_array(self.sample_tensor(n, seed, labels, batch_size, seeds)[0])
+        return to_hwc_array(self.sample_tensor(n, seed, labels, batch_size, seeds, sample_steps, guidance)[0])
 
     # -- snapshots through training ----------------------------------------------------------------
     def snapshot_steps(self) -> list[int]:
@@ -131,7 +147,7 @@ class Drawer:
         if self.run is None:
             raise ConfigError("this drawer was not opened from a run directory: it has no snapshots")
         family = build_family(
-            self.config.model, self.shape, int(self.facts["num_classes"]), FamilyContext(steps_done=int(step))
+            self.family.cfg, self.shape, int(self.facts["num_classes"]), FamilyContext(steps_done=int(step))
         )
         self.run.load_snapshot(family, int(step))
         for name, net in self.family.nets.items():  # D (and the rest) stay the trained ones: only G changes
@@ -141,10 +157,19 @@ class Drawer:
         return Drawer(family, self.config, self.facts, int(step), self.device, self.run)
 
 
-def load(run_dir: str | Path, checkpoint: str | int | None = None, device: str = "cpu") -> Drawer:
-    """Open ``run_dir`` at its newest checkpoint (or ``checkpoint``: a step or file name)."""
+def load(
+    run_dir: str | Path,
+    checkpoint: str | int | None = None,
+    device: str = "cpu",
+    sample_steps: int | None = None,
+    guidance: float | None = None,
+    sampler: str | None = None,
+) -> Drawer:
+    """Open ``run_dir`` at its newest checkpoint (or ``checkpoint``: a step or file name). The denoisers (flow,
+    ddpm) sample with the run's steps, guidance and sampler unless given here (``Family.set_sampling``)."""
     dev = pick_device(device)
     enable_fast_math(dev)
     run = RunDir(run_dir)
     family, cfg, facts, ck = run.open_family(checkpoint, dev)
+    family.set_sampling(sample_steps, guidance, sampler)
     return Drawer(family, cfg, facts, ck.step, dev, run)

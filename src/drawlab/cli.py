@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import cli_explore
-from .cli_args import LABEL, SEED, check_out_file, check_seed, parse_ints, whole
+from .cli_args import LABEL, SEED, add_sampling, check_out_file, check_seed, parse_ints, sampling_of, whole
 from .cli_train import _add_train, cmd_train
 from .config import DEFAULT_PRESET, PRESETS
 from .errors import ConfigError, DrawlabError
@@ -37,6 +37,7 @@ def _add_sample(sub) -> None:
     p.add_argument("--out", default=None, help="grid.png or samples.npz (default RUN/samples/sample-seedS.png)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--nrow", type=whole(1, 10_000), default=None, help="images per grid row")
+    add_sampling(p)
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
@@ -56,7 +57,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
         raise ConfigError(f"--label {a.label} is out of range: give a class number such as 0..9")
     if a.nrow is not None and a.nrow < 1:
         raise ConfigError(f"--nrow must be at least 1, got {a.nrow}")
-    drawer = load(a.run_dir, checkpoint=a.checkpoint, device=a.device)
+    drawer = load(a.run_dir, checkpoint=a.checkpoint, device=a.device, **sampling_of(a))
     imgs, labels = drawer.sample_tensor(a.n, seed=a.seed, labels=a.label, seeds=seeds)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npz":
@@ -138,6 +139,7 @@ def _add_evaluate(sub) -> None:
         type=whole(1, 10_000_000),
         help="training steps of the feature network when it is first trained (default: about 10 epochs)",
     )
+    add_sampling(p)
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
@@ -165,6 +167,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         data_root=a.data_root,
         feature_steps=a.feature_steps,
         inception_weights=a.inception_weights,
+        sampling=sampling_of(a),
     )
     print(table(res.record))
     print(f"eval: {res.path}")

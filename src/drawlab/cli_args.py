@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from .config import Range
+from .config import Range, options
 from .errors import ConfigError
 
 
@@ -76,3 +77,24 @@ def whole(lo: int, hi: int) -> Number:
 
 SEED = whole(0, 2**63 - 1)
 LABEL = whole(0, 2**31 - 1)
+
+
+SAMPLING = ("model.sample_steps", "model.guidance", "model.sampler")  # what drawing commands may change
+
+
+def add_sampling(p: argparse.ArgumentParser) -> None:
+    """--sample-steps, --guidance and --sampler for a command that draws (declared once, in config.py);
+    the run's own settings are the defaults."""
+    for path, o, f in options():
+        if path in SAMPLING:
+            assert o.flag is not None
+            kind = int if "int" in str(f.type) else float
+            typed: dict[str, Any] = {"type": Number(kind, o.check)} if o.check else {"choices": o.choices}
+            p.add_argument(
+                o.flag, dest=path.split(".")[1], default=None, help=o.help + " (default: the run's)", **typed
+            )
+
+
+def sampling_of(a: argparse.Namespace) -> dict[str, Any]:
+    """The sampling a command was asked for, as ``drawlab.load`` takes it (None: the run's own)."""
+    return {"sample_steps": a.sample_steps, "guidance": a.guidance, "sampler": a.sampler}

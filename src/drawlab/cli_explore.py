@@ -6,7 +6,18 @@ import argparse
 import math
 from pathlib import Path
 
-from .cli_args import LABEL, SEED, Number, check_out_file, check_range, check_seed, parse_ints, whole
+from .cli_args import (
+    LABEL,
+    SEED,
+    Number,
+    add_sampling,
+    check_out_file,
+    check_range,
+    check_seed,
+    parse_ints,
+    sampling_of,
+    whole,
+)
 from .config import Range
 from .errors import ConfigError
 
@@ -56,12 +67,14 @@ def _add_interpolate(sub) -> None:
     )
     p.add_argument("--checkpoint", help="step, file name or 'best' (default: the newest)")
     p.add_argument("--device", default="cpu")
+    add_sampling(p)
 
 
 def _open(a: argparse.Namespace):
     from .api import load
 
-    return load(a.run_dir, checkpoint=a.checkpoint, device=a.device)
+    sampling = sampling_of(a) if hasattr(a, "sample_steps") else {}
+    return load(a.run_dir, checkpoint=a.checkpoint, device=a.device, **sampling)
 
 
 def _axes(drawer, a: argparse.Namespace) -> list:
@@ -196,6 +209,7 @@ def _add_serve(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--directions", type=whole(0, 20), default=6, help="principal-direction sliders (default 6)")
+    add_sampling(p)
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
@@ -203,7 +217,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
     check_range(a.port, "--port", 0, 65535)
     check_range(a.directions, "--directions", 0, 20)
-    explorer = Explorer(a.run_dirs, device=a.device, k=a.directions)
+    explorer = Explorer(a.run_dirs, device=a.device, k=a.directions, sampling=sampling_of(a))
     serve(explorer, a.host, a.port)
     return 0
 

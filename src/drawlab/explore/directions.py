@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..api import Drawer
+from ..errors import ConfigError
 from ..files import atomic_write
 from ..latent import balanced_labels, principal_directions, seeded_noise
 from ..modes import evaluating
@@ -76,7 +77,13 @@ def hidden_activations(drawer: Drawer, z: torch.Tensor, y: torch.Tensor, batch: 
 
 def principal_directions_of(drawer: Drawer, k: int = 10, n: int = SAMPLES, cache: bool = True) -> Directions:
     """The top-k principal directions of ``drawer``'s generator in z, from ``n`` seeded latents
-    (classes balanced for conditional models, each centred on its own mean); cached as RUN/explore/directions-step{S}-n{n}.safetensors."""
+    (classes balanced for conditional models, each centred on its own mean); cached as RUN/explore/directions-step{S}-n{n}.safetensors.
+    The denoisers (flow, ddpm) have no first layer of a latent vector: one line says so."""
+    if drawer.family.latent_is_image:
+        raise ConfigError(
+            f"principal directions (GANSpace) read a generator's first layer of z; {drawer.family.name}'s latent "
+            "is its initial noise image: walk it with --mode slerp, lerp, walk or sweep --dim"
+        )
     path = drawer.run.explore / f"directions-step{drawer.step}-n{n}.safetensors" if drawer.run else None
     if cache and path is not None and path.is_file():
         try:

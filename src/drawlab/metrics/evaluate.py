@@ -121,6 +121,7 @@ def evaluate(
     echo: Callable[[str], None] | None = None,
     log: bool = True,
     inception_weights: str | Path | None = None,
+    sampling: dict[str, Any] | None = None,
 ) -> EvalResult:
     """Evaluate a run: write RUN/eval.json (and ``json_out``), RUN/eval/*.png, and append an
     ``"eval": true`` record to RUN/metrics.jsonl. Returns the record."""
@@ -129,6 +130,8 @@ def evaluate(
     run = RunDir(run_dir)
     dev = pick_device(device)
     family, cfg, facts, ck = run.open_family(checkpoint, dev)
+    if sampling:  # the denoisers: steps, guidance, sampler (``Family.set_sampling``); the record says which
+        family.set_sampling(sampling.get("sample_steps"), sampling.get("guidance"), sampling.get("sampler"))
     ds, root = run_data(cfg.data, data_root)
     notes = data_notes(ds, facts, say)
     n_eff, n_notes = plan_n(n, len(ds), FEATURE_DIM)
@@ -139,7 +142,9 @@ def evaluate(
     fnet = get_feature_net(ds, root, dev, steps=feature_steps, echo=say)
     real_a, real_b = real_sets(ds, fnet, n_eff, seed)
     say(f"drawing {n_eff} images from {run.path} (step {ck.step}) ...")
+    t_draw = time.perf_counter()
     fake, req = generate(family, cfg.model.z_dim, n_eff, seed)
+    t_draw = time.perf_counter() - t_draw
     eval_dir = run.path / EVAL_DIR
     files = {"samples": save_samples(fake, family, eval_dir)}
 
@@ -148,7 +153,7 @@ def evaluate(
     ctx = Context(fnet, dev, seed, True, ds, Training(feature_steps, root / "features"), weights, eval_dir)
     results = Bench(ctx, real_a, real_b).run(REGISTRY.values(), generated_set(fake, req, fnet, family), say)
 
-    p = recording.Protocol(n_eff, n, seed, fnet, dev)
+    p = recording.Protocol(n_eff, n, seed, fnet, dev, family.sampling(), family.sampling_tag(), t_draw)
     rec = recording.record(run, family, ck, ds, p, results, notes, files, time.perf_counter() - t0)
     path = write_eval(run.path, rec, json_out)
     if log:

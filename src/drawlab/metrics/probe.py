@@ -35,13 +35,15 @@ class FIDProbe:
         device: torch.device,
         echo: Callable[[str], None] | None = None,
         seed: int = 0,
+        tag: str = "",
     ):
         self.n, _ = plan_n(n, len(ds), FEATURE_DIM)
+        self.tag = tag  # the sampling the names pin (``Family.sampling_tag``: "" for one-pass generators)
         self.device, self.seed = device, seed
         self.fnet = get_feature_net(ds, root, device, echo=echo)
         self.bench = Bench(Context(self.fnet, device, seed, spreads=False), *real_sets(ds, self.fnet, self.n, seed))
         self.metrics = [m for m in REGISTRY.values() if m.probe]
-        self.name = REGISTRY[BEST].name(self.n, self.fnet.tag)
+        self.name = REGISTRY[BEST].name(self.n, self.fnet.tag) + tag
 
     def __call__(self, family: Family) -> dict[str, float]:
         """{fid name: FID, fid name + "_floor": real-vs-real FID, precision/recall/coverage/modes/cond-acc
@@ -49,7 +51,7 @@ class FIDProbe:
         fake, req = generate(family, family.cfg.z_dim, self.n, self.seed)
         out = {}
         for m, v in self.bench.run(self.metrics, generated_set(fake, req, self.fnet, family)):
-            name = m.name(self.n, self.fnet.tag)
+            name = m.name(self.n, self.fnet.tag) + self.tag
             out[name] = float(v.value) if math.isfinite(v.value) else math.inf
             if m.key == BEST and v.real is not None:
                 out[name + "_floor"] = float(v.real)

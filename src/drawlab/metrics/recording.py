@@ -32,6 +32,9 @@ class Protocol:
     seed: int
     fnet: FeatureNet
     device: torch.device
+    sampling: dict[str, Any] | None = None  # the denoisers: sampler, steps, guidance (``Family.sampling``)
+    tag: str = ""  # what every metric name adds to pin the sampling (``Family.sampling_tag``)
+    sample_seconds: float | None = None  # wall seconds drawing the generated set
 
 
 def entries(results: Sequence[tuple[Metric, Value]], p: Protocol) -> dict[str, dict[str, Any]]:
@@ -40,7 +43,7 @@ def entries(results: Sequence[tuple[Metric, Value]], p: Protocol) -> dict[str, d
     for m, v in results:
         split = SPLIT_SEED + p.seed if v.split_seed is None else v.split_seed
         protocol = {"n": m.n_used(p.n), "features": m.space or p.fnet.tag, "split_seed": split}
-        out[m.name(p.n, p.fnet.tag)] = entry(m, v.value, v.spread, v.real, v.real_spread, protocol, **v.extra)
+        out[m.name(p.n, p.fnet.tag) + p.tag] = entry(m, v.value, v.spread, v.real, v.real_spread, protocol, **v.extra)
     return out
 
 
@@ -75,11 +78,29 @@ def protocol_block(p: Protocol, conditional: bool, results: Sequence[tuple[Metri
             **{k: v for k, v in fnet.info.items() if k not in ("name", "kind", "dim")},
         },
         **about,
+        **_sampling_block(p),
         "drawlab_version": __version__,
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
         "python": platform.python_version(),
         "device": str(p.device),
+    }
+
+
+def _sampling_block(p: Protocol) -> dict[str, Any]:
+    """How the generated set was drawn and what it cost: CPU-seconds per 1,000 samples (wall seconds x the
+    threads torch used, on the CPU; GPU seconds on a GPU)."""
+    if p.sample_seconds is None:
+        return {}
+    threads = torch.get_num_threads() if p.device.type == "cpu" else 1
+    per_1k = p.sample_seconds * threads * 1000 / max(p.n, 1)
+    return {
+        "sampling": {
+            **(p.sampling or {"sampler": "one forward pass"}),
+            "seconds": round(p.sample_seconds, 2),
+            "threads": threads,
+            "cpu_seconds_per_1k" if p.device.type == "cpu" else "gpu_seconds_per_1k": round(per_1k, 2),
+        }
     }
 
 

@@ -8,15 +8,16 @@ file that defines a subclass decorated with ``@register``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from contextlib import AbstractContextManager
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from .. import losses, rng
-from ..config import ModelConfig
+from ..config import ModelConfig, options
 from ..errors import ConfigError
 from ..images import to_uint8
 from ..modes import evaluating
@@ -200,6 +201,45 @@ class Family:
                 pe.lerp_(p, w)
             for be, b in zip(self.nets["G_ema"].buffers(), self.nets["G"].buffers()):
                 be.copy_(b)
+
+    # -- how it samples (the denoisers: steps, guidance, sampler) -----------------------------------
+    def set_sampling(self, steps: int | None = None, guidance: float | None = None, sampler: str | None = None) -> None:
+        """Sample with these instead of the run's settings (``--sample-steps``, ``--guidance``, ``--sampler``);
+        None keeps the run's. Only the denoisers sample in steps: any other family refuses in one line."""
+        asked: dict[str, Any] = {"sample_steps": steps, "guidance": guidance, "sampler": sampler}
+        given = {k: v for k, v in asked.items() if v is not None}
+        if not given:
+            return
+        if not self.latent_is_image:
+            flag = "--" + next(iter(given)).replace("_", "-")
+            raise ConfigError(f"{flag} applies to the denoisers (flow, ddpm); this run's model is {self.name}")
+        new = dataclasses.replace(self.cfg, **given)
+        for path, o, _ in options():
+            if path.startswith("model.") and path[6:] in given and o.problem(getattr(new, path[6:])):
+                raise ConfigError(f"{o.flag} {o.problem(getattr(new, path[6:]))}")
+        if new.sampler is not None and new.sampler not in self.samplers:
+            raise ConfigError(f"--sampler {new.sampler}: {self.name} samples with {' or '.join(self.samplers)}")
+        if new.guidance != 1.0 and not self.conditional:
+            raise ConfigError(f"--guidance {new.guidance:g} needs a conditional model (labelled data): drop it")
+        self.cfg = new
+
+    def sampling(self) -> dict[str, object] | None:
+        """How this family samples, for records and names (None: one forward pass, nothing to say)."""
+        if not self.latent_is_image:
+            return None
+        return {
+            "sampler": self.cfg.sampler or self.samplers[0],
+            "steps": self.cfg.sample_steps,
+            "guidance": self.cfg.guidance,
+        }
+
+    def sampling_tag(self) -> str:
+        """What a metric's name adds to pin the sampling: "" for one-pass generators, e.g. "-euler20" or
+        "-ddim10-cfg2" (samples drawn with 10 steps are not those drawn with 50)."""
+        s = self.sampling()
+        if s is None:
+            return ""
+        return f"-{s['sampler']}{s['steps']}" + (f"-cfg{s['guidance']:g}" if s["guidance"] != 1.0 else "")
 
     def labels_for(self, y: torch.Tensor) -> torch.Tensor | None:
         return y if self.conditional else None

@@ -48,6 +48,7 @@ class DenoisingFamily(Family):
 
     @property
     def sampler_name(self) -> str:
+        """The sampler in force: ``--sampler``, else the family's first."""
         return self.cfg.sampler or self.samplers[0]
 
     def build_networks(self):
@@ -118,7 +119,9 @@ class DenoisingFamily(Family):
     def seeded_step_noise(self, x: torch.Tensor, steps: int) -> Callable[[int], torch.Tensor]:
         """Step noise for a stochastic sampler that depends on each image's own initial noise only: one
         seed, one image, whatever the batch. ``noise(i)`` (B, C, H, W) for step i."""
-        seeds = [int.from_bytes(hashlib.blake2b(row.cpu().numpy().tobytes(), digest_size=8).digest(), "big") for row in x]
+        seeds = [
+            int.from_bytes(hashlib.blake2b(row.cpu().numpy().tobytes(), digest_size=8).digest(), "big") for row in x
+        ]
         draws = torch.stack(
             [torch.randn((steps, *x.shape[1:]), generator=torch.Generator().manual_seed(s >> 1)) for s in seeds]
         ).to(x.device)

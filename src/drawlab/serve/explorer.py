@@ -75,12 +75,18 @@ class View:
 class Explorer:
     """Holds the runs (loaded once) and answers views; thread-safe (one picture at a time)."""
 
-    def __init__(self, run_dirs: list[str], device: str = "cpu", k: int = 6):
+    def __init__(self, run_dirs: list[str], device: str = "cpu", k: int = 6, sampling: dict[str, Any] | None = None):
         self.runs: list[Loaded] = []
+        asked = {key: v for key, v in (sampling or {}).items() if v is not None}
         for path in run_dirs:
             d = load(path, device=device)
-            dirs = principal_directions_of(d, k=min(k, d.z_dim)) if k > 0 else None
+            if asked and d.family.latent_is_image:  # the denoisers' steps and guidance; the GANs draw in one pass
+                d.family.set_sampling(asked.get("sample_steps"), asked.get("guidance"), asked.get("sampler"))
+            steps_of_noise = d.family.latent_is_image  # no first layer of a z vector: no principal directions
+            dirs = principal_directions_of(d, k=min(k, d.z_dim)) if k > 0 and not steps_of_noise else None
             self.runs.append(Loaded(str(path).rstrip("/").split("/")[-1] or str(path), d, dirs))
+        if asked and not any(r.drawer.family.latent_is_image for r in self.runs):
+            raise ConfigError("--sample-steps, --guidance and --sampler apply to the denoisers (flow, ddpm): drop them")
         self.lock = threading.Lock()
 
     # -- description ---------------------------------------------------------------------------

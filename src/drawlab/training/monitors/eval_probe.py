@@ -33,7 +33,10 @@ class EvalProbe(Observer):
             return None
         from ...metrics.probe import FIDProbe
 
-        return cls(FIDProbe(view.data, cfg.eval_n, cfg.data.root, view.device, echo=view.echo), cfg.eval_every)
+        return cls(
+            FIDProbe(view.data, cfg.eval_n, cfg.data.root, view.device, echo=view.echo, tag=view.family.sampling_tag()),
+            cfg.eval_every,
+        )
 
     def on_start(self, t: RunView) -> None:
         name = self.probe.name

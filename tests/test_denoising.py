@@ -1,0 +1,203 @@
+"""The denoisers (flow, ddpm): known answers of their schedules and samplers, their U-Net, and how they sample
+through every drawing tool (steps, guidance, sampler; one line for what does not apply)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import tiny_cfg, train
+from drawlab.config import ModelConfig
+from drawlab.errors import ConfigError
+from drawlab.models import build_family, schedules
+from drawlab.models.unet import UNet, resolutions
+
+
+def one_point_velocity(x1: torch.Tensor):
+    """The exact flow-matching velocity when the data is the single image x1: v(x, t) = (x1 - x) / (1 - t)."""
+    return lambda x, t: (x1 - x) / (1 - t.view(-1, 1, 1, 1)).clamp_min(1e-12)
+
+
+def one_point_noise(x0: torch.Tensor, abar: torch.Tensor):
+    """The exact DDPM noise prediction when the data is the single image x0."""
+    T = len(abar)
+
+    def predict(x, t):
+        a = abar[int(round(float(t[0]) * T))].item()
+        return (x - math.sqrt(a) * x0) / math.sqrt(1 - a)
+
+    return predict
+
+
+def test_flow_pair_goes_from_noise_at_0_to_data_at_1() -> None:
+    x1, x0 = torch.ones(2, 1, 4, 4), torch.zeros(2, 1, 4, 4)
+    xt, v = schedules.flow_pair(x1, x0, torch.tensor([0.0, 1.0]))
+    assert torch.equal(xt[0], x0[0]) and torch.equal(xt[1], x1[1]) and torch.equal(v, x1 - x0)
+
+
+@pytest.mark.parametrize("sampler", schedules.FLOW_SAMPLERS)
+@pytest.mark.parametrize("steps", [1, 3, 20])
+def test_flow_sampler_with_the_exact_velocity_lands_on_the_data(sampler: str, steps: int) -> None:
+    x1 = torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    z = torch.randn(3, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+    out = schedules.flow_sample(one_point_velocity(x1), z, steps, "euler")
+    assert torch.allclose(out, x1, atol=1e-5)
+    if sampler == "euler":  # the ODE run backwards from the data: at t = 0 the velocity is x1 - x0, exactly
+        back = schedules.flow_invert(lambda x, t: x1 - z, x1, steps, sampler)
+        assert torch.allclose(back, z, atol=1e-5)
+
+
+def test_trailing_spacing_starts_at_pure_noise() -> None:
+    assert schedules.trailing_steps(10) == [999, 899, 799, 699, 599, 499, 399, 299, 199, 99]
+    assert schedules.trailing_steps(1) == [999] and schedules.trailing_steps(1000) == list(range(999, -1, -1))
+
+
+@pytest.mark.parametrize("schedule", schedules.SCHEDULES)
+def test_alpha_bars_fall_from_almost_1_to_almost_0(schedule: str) -> None:
+    a = schedules.alpha_bars(schedule)
+    assert a.shape == (1000,) and bool((a[1:] < a[:-1]).all())
+    assert 0.999 < float(a[0]) < 1 and float(a[-1]) < 1e-4
+    if schedule == "linear":
+        assert float(a[0]) == pytest.approx(1 - 1e-4)
+
+
+@pytest.mark.parametrize("sampler", schedules.DDPM_SAMPLERS)
+def test_ddim_and_ancestral_with_the_exact_noise_reach_the_data(sampler: str) -> None:
+    abar = schedules.alpha_bars("cosine")
+    x0 = torch.rand(2, 1, 4, 4, generator=torch.Generator().manual_seed(0)) * 1.6 - 0.8
+    z = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+    out = schedules.ddpm_sample(one_point_noise(x0, abar), z, 10, abar, sampler, noise=lambda i: torch.randn_like(z))
+    assert torch.allclose(out, x0, atol=1e-4)
+
+
+def test_the_ddpm_pair_mixes_data_and_noise_by_the_schedule() -> None:
+    abar = schedules.alpha_bars("linear")
+    x0, eps = torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)
+    xs, t = schedules.ddpm_pair(x0, eps, torch.tensor([999]), abar)
+    assert torch.allclose(xs, abar[999].sqrt().float() * x0) and float(t) == pytest.approx(0.999)
+
+
+@pytest.mark.parametrize(("size", "levels"), [(28, 3), (32, 3), (64, 4), (8, 2), (16, 2)])
+def test_the_unet_keeps_the_image_shape_at_every_size(size: int, levels: int) -> None:
+    assert resolutions(size) == levels
+    for c, k in ((1, 10), (3, 0)):
+        net = UNet(c, size, 8, k)
+        x = torch.randn(2, c, size, size)
+        y = torch.tensor([0, 1]) if k else None
+        assert net(x, torch.rand(2), y).shape == x.shape
+
+
+def test_the_unet_starts_by_predicting_zero_and_reads_the_time_and_the_label() -> None:
+    net = UNet(1, 8, 8, 3)
+    x = torch.randn(2, 1, 8, 8)
+    assert torch.equal(net(x, torch.rand(2), torch.tensor([0, 1])), torch.zeros_like(x))
+    torch.nn.init.normal_(net.out[-1].weight)
+    a = net(x[:1], torch.tensor([0.2]), torch.tensor([0]))
+    assert not torch.allclose(a, net(x[:1], torch.tensor([0.8]), torch.tensor([0])))
+    assert not torch.allclose(a, net(x[:1], torch.tensor([0.2]), torch.tensor([2])))
+    assert not torch.allclose(a, net(x[:1], torch.tensor([0.2]), None))  # None: the "no label" row
+
+
+def _family(name: str, classes: int = 10, **kw):
+    cfg = tiny_cfg("mnist-5k", name=name, **kw).model
+    return build_family(cfg, (1, 8, 8), classes)
+
+
+def test_guidance_mixes_the_conditional_and_unconditional_predictions() -> None:
+    fam = _family("flow")
+    torch.nn.init.normal_(fam.nets["G"].out[-1].weight)
+    y = torch.tensor([3, 4])
+    x, t = torch.randn(2, 1, 8, 8), torch.full((2,), 0.5)
+    g = fam.sampler().eval()
+    cond, uncond = g(x, t, y), g(x, t, torch.full_like(y, 10))
+    fam.set_sampling(guidance=3.0)
+    assert torch.allclose(fam.predictor(y)(x, t), uncond + 3.0 * (cond - uncond), atol=1e-4)
+    fam.set_sampling(guidance=1.0)
+    assert torch.allclose(fam.predictor(y)(x, t), cond, atol=1e-6)
+
+
+def test_label_dropout_replaces_that_share_of_labels_by_no_label() -> None:
+    fam = _family("ddpm")
+    y = torch.randint(0, 10, (4000,), generator=torch.Generator().manual_seed(0))
+    dropped = fam.dropped(y, torch.Generator().manual_seed(1))
+    assert dropped is not None
+    share = float((dropped == 10).float().mean())
+    assert 0.08 < share < 0.12 and torch.equal(dropped[dropped != 10], y[dropped != 10])
+
+
+def test_the_latent_is_the_noise_image_and_one_seed_gives_one_image() -> None:
+    fam = _family("ddpm")
+    torch.nn.init.normal_(fam.nets["G"].out[-1].weight, std=0.1)
+    assert type(fam).latent_dim(fam.cfg, (1, 8, 8)) == 64
+    z = torch.randn(3, 64, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([1, 2, 3])
+    fam.set_sampling(steps=4, sampler="ddpm")  # even the stochastic sampler: its noise follows each image's z
+    batch = fam.generate(z, y)
+    alone = fam.generate(z[1:2], y[1:2])
+    assert torch.allclose(batch[1:2], alone, atol=1e-5) and batch.shape == (3, 1, 8, 8)
+
+
+def test_sampling_options_are_checked_in_one_line_each() -> None:
+    flow, gan = _family("flow"), _family("dcgan")
+    with pytest.raises(ConfigError, match="flow samples with euler or heun"):
+        flow.set_sampling(sampler="ddim")
+    with pytest.raises(ConfigError, match=r"--sample-steps must be in \[1, 1000\]"):
+        flow.set_sampling(steps=0)
+    with pytest.raises(ConfigError, match="applies to the denoisers"):
+        gan.set_sampling(steps=5)
+    with pytest.raises(ConfigError, match="needs a conditional model"):
+        _family("flow", classes=0).set_sampling(guidance=2.0)
+    assert flow.sampling_tag() == "-euler20" and gan.sampling_tag() == ""
+    flow.set_sampling(steps=10, guidance=2.0, sampler="heun")
+    assert flow.sampling_tag() == "-heun10-cfg2"
+    with pytest.raises(ConfigError, match="applies to the denoisers"):
+        build_family(ModelConfig(name="dcgan", guidance=2.0), (1, 8, 8), 10)
+
+
+@pytest.fixture(scope="module")
+def flow_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("flow") / "r"
+    cfg = tiny_cfg("mnist-5k", name="flow", steps=3)
+    cfg.model.sample_steps = 2
+    train(cfg, out)
+    return out
+
+
+def test_a_flow_run_records_its_noise_image_latent_and_samples_with_the_asked_steps(flow_run: Path) -> None:
+    import drawlab
+    from drawlab.run import RunDir
+
+    cfg, _ = RunDir(flow_run).read_config()
+    assert cfg.model.z_dim == 28 * 28 and cfg.model.sample_steps == 2
+    d = drawlab.load(flow_run, sample_steps=3)
+    assert d.family.cfg.sample_steps == 3
+    a = d.sample(seeds=[5, 6])
+    assert a.shape == (2, 28, 28) and (d.sample(seeds=[5, 6]) == a).all()
+    d.sample(2, seed=0, sample_steps=1)
+    assert d.family.cfg.sample_steps == 3  # a call's own steps are for that call only
+    with pytest.raises(ConfigError, match="principal directions"):
+        from drawlab.explore import principal_directions_of
+
+        principal_directions_of(d, k=2)
+
+
+def test_drawing_commands_take_the_sampling_options_and_refuse_bad_ones(flow_run: Path, cgan_run: Path, capsys) -> None:
+    from drawlab.cli import main
+
+    out = flow_run.parent / "s.npz"
+    assert main(["sample", str(flow_run), "--n", "3", "--sample-steps", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    for args in (
+        ["sample", str(flow_run), "--sample-steps", "0"],
+        ["sample", str(flow_run), "--sampler", "ddim"],
+        ["sample", str(cgan_run), "--sample-steps", "5"],
+        ["interpolate", str(flow_run), "--guidance", "nan"],
+    ):
+        with pytest.raises(SystemExit) as e:
+            code = main(args)
+            raise SystemExit(code)
+        err = capsys.readouterr().err.strip()
+        assert e.value.code == 2 and len(err.splitlines()) == 1, (args, err)
