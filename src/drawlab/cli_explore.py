@@ -21,7 +21,7 @@ from .cli_args import (
 from .config import Range
 from .errors import ConfigError
 
-MODES = ("slerp", "lerp", "sweep", "classes", "walk", "checkpoints")
+MODES = ("slerp", "lerp", "sweep", "classes", "walk", "checkpoints", "trajectory", "nfe")
 
 
 def _add_interpolate(sub) -> None:
@@ -37,7 +37,8 @@ def _add_interpolate(sub) -> None:
         choices=MODES,
         default="slerp",
         help="slerp/lerp: --from S --to S; sweep: --seed S with --dim or --direction; classes: --seed S "
-        "(conditional models); walk: --seed S; checkpoints: --seeds through the kept snapshots",
+        "(conditional models); walk: --seed S; checkpoints: --seeds through the kept snapshots; flow, ddpm: "
+        "trajectory (--seeds from noise to image, --steps columns) and nfe (--seeds at 1, 2, 5, 10, 20, 50 steps)",
     )
     p.add_argument("--from", dest="from_seed", type=SEED, help="first seed (lerp, slerp)")
     p.add_argument("--to", dest="to_seed", type=SEED, help="last seed (lerp, slerp)")
@@ -123,6 +124,14 @@ def cmd_interpolate(a: argparse.Namespace) -> int:
         f = fr.classes(drawer, a.seed)
     elif a.mode == "walk":
         f = fr.walk(drawer, a.seed, a.steps, a.step_size, a.label)
+    elif a.mode == "trajectory":
+        from .explore import denoise
+
+        f = denoise.trajectory(drawer, parse_ints(a.seeds, "--seeds", most=64), a.label, a.steps)
+    elif a.mode == "nfe":
+        from .explore import denoise
+
+        f = denoise.by_steps(drawer, parse_ints(a.seeds, "--seeds", most=64), a.label)
     else:
         f = fr.through_training(drawer, parse_ints(a.seeds, "--seeds", most=64), a.label)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +156,11 @@ def _add_inspect(sub) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--saliency", action="store_true")
     what.add_argument("--maximise", "--maximize", action="store_true")
+    what.add_argument(
+        "--invert",
+        action="store_true",
+        help="flow, ddpm: real images (or --image) run back to their noise and forward again, with the error",
+    )
     p.add_argument("--seed", type=SEED, default=0, help="the generated image's seed, and the real image's pick")
     p.add_argument("--image", help="an image file to look at instead of a generated one")
     p.add_argument("--label", type=LABEL, help="the class D is told (conditional models; default the seed's own)")
@@ -165,12 +179,13 @@ def _add_inspect(sub) -> None:
     p.add_argument("--checkpoint", help="step, file name or 'best' (default: the newest)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-root", help="where the run's data lives (default: the run's data root)")
+    add_sampling(p)
 
 
 def cmd_inspect(a: argparse.Namespace) -> int:
     from .explore import inspect as ins
 
-    name = "saliency" if a.saliency else "maximise"
+    name = "saliency" if a.saliency else "maximise" if a.maximise else "invert"
     out = check_out_file(a.out) if a.out else Path(a.run_dir) / "explore" / f"{name}.png"
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out {out}: give a .png file name")
@@ -180,6 +195,8 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     if a.image and not Path(a.image).is_file():
         raise ConfigError(f"--image {a.image}: no such file")
     drawer = _open(a)
+    if a.invert:
+        return _invert(drawer, a, out)
     ins.discriminator(drawer)  # one line when the run has no D
     if a.label is not None:
         drawer.seed_labels([0], a.label)
@@ -195,6 +212,29 @@ def cmd_inspect(a: argparse.Namespace) -> int:
         imgs, titles = ins.maximise(drawer, channels, a.layer, a.iterations, seed=a.seed, label=a.label)
         ins.save_tiles(imgs, titles, out)
         print(f"maximised {len(channels) - 1} channel(s) of D and its logit (most real) -> {out}")
+    return 0
+
+
+def _invert(drawer, a: argparse.Namespace, out: Path) -> int:
+    """`inspect --invert`: four real images of the run's data (picked by --seed), or --image."""
+    import torch
+
+    from .explore import denoise
+    from .explore import inspect as ins
+    from .explore.frames import save_frames
+
+    denoise.denoiser(drawer)  # one line for a one-pass generator
+    if a.image:
+        images, labels = ins.image_file(drawer, a.image)[None], torch.tensor([a.label or 0])
+    else:
+        picked = [ins.real_image(drawer, a.seed + k, a.data_root) for k in range(4)]
+        images, labels = torch.stack([p[0] for p in picked]), torch.tensor([p[1] for p in picked])
+    frames, err = denoise.inversion(drawer, images, labels)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_frames(frames, out)
+    print(
+        f"inverted {len(images)} image(s) to noise and back: mean absolute error {err:.3f} (pixels in [-1, 1]) -> {out}"
+    )
     return 0
 
 
