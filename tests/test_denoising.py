@@ -201,3 +201,41 @@ def test_drawing_commands_take_the_sampling_options_and_refuse_bad_ones(flow_run
             raise SystemExit(code)
         err = capsys.readouterr().err.strip()
         assert e.value.code == 2 and len(err.splitlines()) == 1, (args, err)
+
+
+def test_the_denoisers_pictures_from_the_command_line(flow_run: Path, cgan_run: Path, capsys) -> None:
+    """interpolate --mode trajectory / nfe and inspect --invert write their pictures with the promised columns;
+    a one-pass generator gets one line."""
+    import numpy as np
+
+    from drawlab.cli import main
+
+    out = flow_run.parent
+    assert (
+        main(
+            [
+                "interpolate",
+                str(flow_run),
+                "--mode",
+                "trajectory",
+                "--seeds",
+                "1,2",
+                "--steps",
+                "3",
+                "--out",
+                str(out / "t.npz"),
+            ]
+        )
+        == 0
+    )
+    t = np.load(out / "t.npz")
+    assert t["frames"].shape == (2, 3, 28, 28) and list(t["cols"]) == ["t=0.00", "t=0.50", "t=1.00"]
+    assert main(["sample", str(flow_run), "--seeds", "1,2", "--out", str(out / "s.npz")]) == 0
+    assert (t["frames"][:, -1] == np.load(out / "s.npz")["images"]).all()  # the last column is the sample
+    assert main(["interpolate", str(flow_run), "--mode", "nfe", "--seeds", "3", "--out", str(out / "n.gif")]) == 0
+    assert (out / "n.gif").stat().st_size > 0
+    assert main(["inspect", str(flow_run), "--invert", "--sample-steps", "2", "--out", str(out / "i.png")]) == 0
+    assert "mean absolute error" in capsys.readouterr().out and (out / "i.png").is_file()
+    assert main(["interpolate", str(cgan_run), "--mode", "nfe"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "draws in one pass" in err

@@ -81,7 +81,7 @@ def inversion(drawer: Drawer, images: torch.Tensor, labels: torch.Tensor | None 
     x = to_unit_range(images).to(drawer.device)
     y = labels.to(drawer.device) if labels is not None and fam.conditional else None
     z = fam.invert(x, y)
-    back = fam.generate(z, y if y is not None else None)
+    back = fam.generate(z, y)
     err = float((back - x).abs().mean())
     noise = (z.reshape(len(z), *drawer.shape) / 3).clamp(-1, 1)  # noise shown at +-3 sigma
     imgs = torch.stack([to_uint8(x).cpu(), to_uint8(noise).cpu(), to_uint8(back).cpu()], dim=1)

@@ -217,11 +217,15 @@ class Family:
         for path, o, _ in options():
             if path.startswith("model.") and path[6:] in given and o.problem(getattr(new, path[6:])):
                 raise ConfigError(f"{o.flag} {o.problem(getattr(new, path[6:]))}")
-        if new.sampler is not None and new.sampler not in self.samplers:
-            raise ConfigError(f"--sampler {new.sampler}: {self.name} samples with {' or '.join(self.samplers)}")
-        if new.guidance != 1.0 and not self.conditional:
-            raise ConfigError(f"--guidance {new.guidance:g} needs a conditional model (labelled data): drop it")
+        self.check_sampling(new)
         self.cfg = new
+
+    def check_sampling(self, cfg: ModelConfig) -> None:
+        """The sampler must be one of this family's, and guidance needs labels: one line each otherwise."""
+        if cfg.sampler is not None and cfg.sampler not in self.samplers:
+            raise ConfigError(f"--sampler {cfg.sampler}: {self.name} samples with {' or '.join(self.samplers)}")
+        if cfg.guidance != 1.0 and not self.conditional:
+            raise ConfigError(f"--guidance {cfg.guidance:g} needs a conditional model (labelled data): drop it")
 
     def sampling(self) -> dict[str, object] | None:
         """How this family samples, for records and names (None: one forward pass, nothing to say)."""

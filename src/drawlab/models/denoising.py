@@ -17,7 +17,6 @@ import torch
 
 from .. import rng
 from ..config import ModelConfig
-from ..errors import ConfigError
 from ..modes import evaluating
 from .base import Family
 from .context import FamilyContext
@@ -36,10 +35,7 @@ class DenoisingFamily(Family):
         self, cfg: ModelConfig, shape: tuple[int, int, int], num_classes: int, context: FamilyContext | None = None
     ):
         super().__init__(cfg, shape, num_classes, context)
-        if cfg.sampler is not None and cfg.sampler not in self.samplers:
-            raise ConfigError(f"--sampler {cfg.sampler}: {self.name} samples with {' or '.join(self.samplers)}")
-        if cfg.guidance != 1.0 and not self.conditional:
-            raise ConfigError(f"--guidance {cfg.guidance:g} needs labelled data (a label to guide towards): drop it")
+        self.check_sampling(cfg)
 
     @classmethod
     def latent_dim(cls, cfg: ModelConfig, shape: tuple[int, int, int]) -> int:
