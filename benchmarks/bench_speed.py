@@ -3,6 +3,7 @@
     python benchmarks/bench_speed.py                       # CPU, all models, 28x28 and 64x64x3
     python benchmarks/bench_speed.py --device cuda --precision bf16
     python benchmarks/bench_speed.py --models cgan --repeats 5
+    python benchmarks/bench_speed.py --models cgan,flow,ddpm --no-64   # denoisers: sampling at their 20 steps
     python benchmarks/bench_speed.py --monitor             # what watching training costs (default preset)
 
 Prints the CPU/GPU model, the measured fp32 and bf16 matmul peaks, then per model: training
@@ -32,6 +33,9 @@ from drawlab.data import Batches, ImageDataset
 from drawlab.device import autocast, cpu_model, enable_fast_math, pick_device, pick_precision
 from drawlab.images import to_uint8
 from drawlab.models import FamilyContext, build_family
+
+
+DENOISER_PRESETS = {"flow": "mnist-flow", "ddpm": "mnist-flow"}  # whose model a denoiser's row uses
 
 
 def sync(device: torch.device) -> None:
@@ -120,8 +124,11 @@ def bench_model(
         sync(device)
         rates.append(steps * batch / (time.perf_counter() - t))
     train_ips = statistics.median(rates)
-    # sampling: the generator alone in inference mode, as `drawlab sample` runs it
+    # sampling: the generator alone in inference mode, as `drawlab sample` runs it (a denoiser: its
+    # sample_steps network evaluations per image, so fewer images)
     n, sb = (20000, 500) if shape[1] <= 32 else (4000, 250)
+    if fam.latent_is_image:
+        n, sb = (2000, 500) if shape[1] <= 32 else (250, 125)
     z = torch.randn(n, mc.z_dim, device=device)
     y = torch.arange(n, device=device) % 10
     fam.generate(z[:sb], y[:sb])
@@ -247,6 +254,9 @@ def main(argv=None) -> int:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, shape, batch in rows:
         mc = ModelConfig(**{**base.__dict__, "name": name})
+        if name in DENOISER_PRESETS:  # the denoisers' own recipe (a U-Net), the latent is the noise image
+            mc = ModelConfig(**{**preset_config(DENOISER_PRESETS[name]).model.__dict__, "name": name})
+            mc.z_dim = shape[0] * shape[1] * shape[2]
         if shape[1] == 64:
             mc = ModelConfig(**{**preset_config(a.faces_preset).model.__dict__})
         if device.type == "cuda":

@@ -239,3 +239,29 @@ def test_the_denoisers_pictures_from_the_command_line(flow_run: Path, cgan_run: 
     assert main(["interpolate", str(cgan_run), "--mode", "nfe"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "draws in one pass" in err
+
+
+def test_bucket_losses_are_the_mean_loss_at_each_noise_level() -> None:
+    from drawlab.models.denoising import NOISE_BUCKETS, bucket_losses, noise_bucket_key
+
+    per_image = torch.tensor([1.0, 3.0, 10.0, 0.0, 0.0])
+    noise = torch.tensor([0.05, 0.15, 0.99, 1.0, 0.5])  # buckets 0, 0, 4, 4 (1.0 is the last bucket), 2
+    got = bucket_losses(per_image, noise)
+    assert list(got) == [noise_bucket_key(k) for k in range(NOISE_BUCKETS)]
+    # each bucket's sum over B / 5 = 1 expected image per bucket: its mean over many steps is that level's loss
+    assert [float(v) for v in got.values()] == [4.0, 0.0, 0.0, 0.0, 10.0]
+    assert sum(float(v) for v in got.values()) / NOISE_BUCKETS == pytest.approx(float(per_image.mean()))
+
+
+def test_a_denoiser_run_logs_its_loss_per_noise_level_and_the_report_draws_it(flow_run: Path) -> None:
+    from drawlab.files import read_jsonl
+    from drawlab.records.figures import noise_loss_table, write_figures
+    from drawlab.run import RunDir
+
+    run = RunDir(flow_run)
+    train_recs = [r for r in read_jsonl(run.metrics) if "loss_g" in r]
+    assert train_recs and all(f"loss_noise_{k}" in r for r in train_recs for k in range(5))
+    table = noise_loss_table(train_recs)
+    assert len(table) == min(3, len(train_recs)) and all(len(v) == 5 and all(x > 0 for x in v) for _, v in table)
+    assert run.monitor / "noise_loss.png" in write_figures(run)
+    assert noise_loss_table([{"step": 1, "loss_g": 1.0}]) == []  # a GAN's records: no such figure

@@ -20,6 +20,8 @@ from drawlab.data import Batches, open_dataset
 from drawlab.errors import DataError
 from drawlab.rng import ShardedGenerator, randn
 
+pytestmark = pytest.mark.slow  # every test here starts two processes
+
 # every random draw of the step is exercised: noise, DiffAugment, instance noise, flipped labels, EMA
 ARGS = [
     "--model",

@@ -12,6 +12,8 @@ from PIL import Image
 
 from drawlab.cli import main
 
+pytestmark = pytest.mark.slow  # full evaluations of real runs
+
 FEATURE_STEPS = "60"  # the same tiny feature net as tests/test_metrics.py (one cache for the session)
 N = "300"
 

@@ -279,6 +279,7 @@ def test_drawlab_fault_crash_really_kills_the_process(tmp_path: Path, uninterrup
     assert bitwise_equal(run, uninterrupted)
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_then_resume_ends_bitwise_equal(tmp_path: Path) -> None:
     """The campaign (benchmarks/kill_campaign.py): 10 SIGKILLs at random moments, many inside a checkpoint
     write; resumed each time; bitwise equal to a run of the same length never interrupted."""

@@ -311,6 +311,7 @@ def _open_ok_or_one_line(spec: str, **kw) -> None:
         assert tuple(ds.load_item(i)[0].shape) == tuple(ds.shape)
 
 
+@pytest.mark.slow
 def test_a_corpus_of_malformed_files_is_handled_or_refused_in_one_line(tmp_path: Path, base_run: Path, capsys) -> None:
     tried = 0
     corpus = image_corpus(tmp_path)

@@ -11,6 +11,8 @@ from drawlab.cli import main
 from drawlab.errors import ConfigError
 from drawlab.metrics import inception
 
+pytestmark = pytest.mark.slow  # the Inception network: seconds per test
+
 
 @pytest.fixture(scope="module")
 def random_inception_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:

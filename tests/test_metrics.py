@@ -217,6 +217,7 @@ def test_real_labelled_images_reach_the_classifiers_accuracy(digits, fnet, split
     assert len(per) == 10
 
 
+@pytest.mark.slow
 def test_classification_accuracy_score_real_as_fake_equals_real_and_wrong_labels_fall_to_chance(
     digits, splits, tmp_path: Path
 ) -> None:
@@ -232,6 +233,7 @@ def test_classification_accuracy_score_real_as_fake_equals_real_and_wrong_labels
     assert bad < 0.3
 
 
+@pytest.mark.slow
 def test_cas_real_value_is_cached_exactly_per_real_sets(digits, splits, tmp_path: Path) -> None:
     """The real-data classifier is trained once per (real sets, seed, schedule): the cache gives the same
     number, another real set or seed gets its own entry, and a damaged entry is recomputed."""
@@ -291,6 +293,7 @@ def test_standardised_memorisation_counts_rescaled_copies_and_not_faint_blobs(di
 # ---------------------------------------------------------------- unlabelled folders
 
 
+@pytest.mark.slow
 def test_unlabelled_folder_gets_an_autoencoder(tmp_path: Path) -> None:
     folder = write_images(tmp_path / "faces", 300, size=12)
     ds = open_dataset(f"folder:{folder}", root=tmp_path / "root")

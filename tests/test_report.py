@@ -73,6 +73,7 @@ def test_report_of_a_failing_run_opens_with_what_went_wrong(failing_run: Path, t
     assert not shown["blank"] and shown["broken"] == []
 
 
+@pytest.mark.slow
 def test_report_shows_the_evaluation_table(dcgan_run: Path, tmp_path: Path) -> None:
     run = copy(dcgan_run, tmp_path)
     assert main(["evaluate", str(run), "--n", "300", "--feature-steps", "60"]) == 0

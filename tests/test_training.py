@@ -321,6 +321,7 @@ def test_steps_and_epochs_are_totals(tmp_path: Path, small_folder: Path, tiny_tr
 # ---------------------------------------------------------------- interrupts and damaged files
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_resume_finishes(tmp_path: Path) -> None:
     run = tmp_path / "run"
     cmd = [

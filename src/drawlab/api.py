@@ -94,7 +94,7 @@ class Drawer:
         n: int | None = None,
         seed: int = 0,
         labels=None,
-        batch_size: int = 500,
+        batch_size: int | None = None,
         seeds: Sequence[int] | None = None,
         sample_steps: int | None = None,
         guidance: float | None = None,
@@ -111,7 +111,7 @@ class Drawer:
             self.family.cfg = kept
 
     def _sample_tensor(
-        self, n: int | None, seed: int, labels, batch_size: int, seeds: Sequence[int] | None
+        self, n: int | None, seed: int, labels, batch_size: int | None, seeds: Sequence[int] | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if seeds is not None:
             seeds = [int(s) for s in seeds]
@@ -129,7 +129,7 @@ class Drawer:
         n: int | None = None,
         seed: int = 0,
         labels=None,
-        batch_size: int = 500,
+        batch_size: int | None = None,
         seeds: Sequence[int] | None = None,
         sample_steps: int | None = None,
         guidance: float | None = None,

@@ -32,7 +32,7 @@ class DDPM(DenoisingFamily):
         eps = rng.randn(tuple(x.shape), gen, x.device)
         s = rng.randint(0, schedules.T_STEPS, (x.shape[0],), gen, x.device)
         xs, t = schedules.ddpm_pair(x, eps, s, self.abar)
-        return self.regress(xs, t, self.dropped(y, gen), eps)
+        return self.regress(xs, t, self.dropped(y, gen), eps, noise=t)
 
     def run_sampler(self, predict, x, keep):
         steps = self.cfg.sample_steps

@@ -24,7 +24,7 @@ class Flow(DenoisingFamily):
         x0 = rng.randn(tuple(x.shape), gen, x.device)
         t = rng.rand((x.shape[0],), gen, x.device)
         xt, v = schedules.flow_pair(x, x0, t)
-        return self.regress(xt, t, self.dropped(y, gen), v)
+        return self.regress(xt, t, self.dropped(y, gen), v, noise=1 - t)
 
     def run_sampler(self, predict, x, keep):
         return schedules.flow_sample(predict, x, self.cfg.sample_steps, self.sampler_name, keep)

@@ -6,6 +6,7 @@ training or was interrupted). D's values are read with the readout of the run's 
     monitor/losses.png        G and D losses (raw, faint; smoothed), D's mean outputs, the eval curve
     monitor/evolution.png     the fixed-noise grid through training, one row per kept step
     monitor/evolution.gif     the same as a looping animation of a few seconds
+    monitor/noise_loss.png    a denoiser's loss per noise level, early, midway and late in training
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .. import losses
 from ..errors import DrawlabError
 from ..files import atomic_write, read_jsonl
 from ..losses import Readout, Scale
+from ..models.denoising import NOISE_BUCKETS, noise_bucket_key
 from ..run import RunDir
 from . import metrics_log
 from .histograms import load_history
@@ -221,6 +223,48 @@ def losses_figure(log: dict[str, list[dict[str, Any]]], readout: Readout | None)
     return fig
 
 
+def noise_loss_plot(run: RunDir, path: Path) -> Path | None:
+    """Draw ``noise_loss_figure`` of the run into ``path``. None for a run without per-noise losses."""
+    fig = noise_loss_figure(read_log(run)["train"])
+    return None if fig is None else _save(fig, path)
+
+
+def noise_loss_table(train: list[dict[str, Any]], parts: int = 3) -> list[tuple[str, list[float]]]:
+    """(name, mean loss per noise bucket) of the first, middle and last third of the training records
+    that carry ``loss_noise_*`` (fewer parts with fewer records); empty when none do."""
+    keys = [noise_bucket_key(k) for k in range(NOISE_BUCKETS)]
+    recs = [r for r in train if all(k in r for k in keys)]
+    parts = min(parts, len(recs))
+    names = ["early", "midway", "late"] if parts == 3 else ["first half", "second half"] if parts == 2 else ["all"]
+    out = []
+    for i in range(parts):
+        chunk = recs[i * len(recs) // parts : (i + 1) * len(recs) // parts]
+        first, last = chunk[0]["step"], chunk[-1]["step"]
+        out.append((f"{names[i]} (steps {first:,}-{last:,})", [float(np.mean([r[k] for r in chunk])) for k in keys]))
+    return out
+
+
+def noise_loss_figure(train: list[dict[str, Any]]):
+    """A denoiser's mean loss in each fifth of the noise level (0: the clean image, 1: pure noise), one
+    line per third of training: where the model still struggles, and what training has fixed. None
+    without ``loss_noise_*`` records."""
+    table = noise_loss_table(train)
+    if not table:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    centres = [(k + 0.5) / NOISE_BUCKETS for k in range(NOISE_BUCKETS)]
+    for i, (name, vals) in enumerate(table):
+        ax.plot(centres, vals, "o-", color=f"C{i}", lw=1.6, ms=4, label=name)
+    ax.set_xticks([k / NOISE_BUCKETS for k in range(NOISE_BUCKETS + 1)])
+    ax.set_xlabel("noise level (0: the clean image, 1: pure noise)")
+    ax.set_ylabel("MSE loss")
+    ax.set_title("loss per noise level: where the denoiser struggles", fontsize=10, loc="left")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def _fid_key(evals: list[dict[str, Any]]) -> str | None:
     """The FID name of the in-training evaluations (``--eval-every``: they carry ``NAME_floor``; the
     records `drawlab evaluate` appends carry ``NAME_real`` and are not part of the curve)."""
@@ -323,6 +367,7 @@ def write_figures(run: RunDir | str | Path) -> list[Path]:
     made = [
         d_heatmap(run, m / "d_heatmap.png"),
         losses_plot(run, m / "losses.png"),
+        noise_loss_plot(run, m / "noise_loss.png"),
         evolution_strip(grids, m / "evolution.png"),
         evolution_gif(grids, m / "evolution.gif"),
     ]

@@ -192,6 +192,15 @@ def build_report(
         )
     if (m / "losses.png").is_file():
         body.append("<h2>Losses and D's outputs</h2>" + _img(m / "losses.png", "losses"))
+    if (m / "noise_loss.png").is_file():
+        body.append(
+            "<h2>Loss per noise level</h2>"
+            + _img(m / "noise_loss.png", "loss per noise level")
+            + '<p class="note">The denoiser\'s mean loss in each fifth of the noise level, early, midway and '
+            "late in training. A flow's velocity loss is highest near pure noise (where the image is still a "
+            "guess); DDPM's noise-prediction loss is highest near the clean image (where little noise is "
+            "left to find). Where a line stops falling, more training will not help there.</p>"
+        )
     body.append(_heatmap_section(m))
     body.append(eval_section(run))
     if gallery:
