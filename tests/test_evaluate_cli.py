@@ -137,10 +137,24 @@ def test_compare_writes_markdown_and_a_chart(evaluated: dict[str, Path], tmp_pat
     rows = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
     assert len(rows) == 3 and "FID" in rows[0] and "cgan" in rows[1] and "dcgan" in rows[2]
     assert "(real " in rows[1] and "[grid](" in rows[1]
+    cols = [c.strip() for c in rows[0].strip("|").split("|")]
+    cells = [c.strip() for c in rows[1].strip("|").split("|")]
+    assert cells[cols.index("training")].endswith(" min") and float(cells[cols.index("training")].split()[0]) >= 0
+    assert cells[cols.index("sampling")].endswith("CPU-s/1k")  # a GAN: one forward pass, no sampler named
     link = rows[1].split("[grid](")[1].split(")")[0]
     assert (out.parent / link).is_file()
     assert Image.open(out.with_suffix(".png")).size[0] > 100
     assert "chart:" in capsys.readouterr().out
+
+
+def test_compare_cells_for_training_minutes_and_sampling_cost() -> None:
+    from drawlab.metrics.compare import sampling_cell, training_cell
+
+    assert training_cell({"training_seconds": 90.0}) == "1.5 min" and training_cell({}) == "-"
+    flow = {"protocol": {"sampling": {"sampler": "euler", "steps": 20, "cpu_seconds_per_1k": 51.0}}}
+    assert sampling_cell(flow) == "51 CPU-s/1k (euler 20)"
+    gan = {"protocol": {"sampling": {"sampler": "one forward pass", "gpu_seconds_per_1k": 0.0123}}}
+    assert sampling_cell(gan) == "0.0123 GPU-s/1k" and sampling_cell({"protocol": {}}) == "-"
 
 
 def test_compare_never_draws_a_missing_value_as_zero_and_flags_other_protocols(

@@ -84,7 +84,11 @@ def test_family_builds_steps_and_generates(name: str, shape: tuple[int, int, int
     x, y = real_batch(shape)
     g_before = [p.detach().clone() for p in fam.nets["G"].parameters()]
     metrics = fam.train_step(x, y, torch.Generator().manual_seed(1))
-    extra = {"ae": {"recon_mse"}, "vae": {"elbo", "recon_nll", "kl", "kl_weight"}}.get(name, set())
+    from drawlab.models.denoising import NOISE_BUCKETS, noise_bucket_key
+
+    per_noise = {noise_bucket_key(k) for k in range(NOISE_BUCKETS)}  # the denoisers' loss per noise level
+    extra = {"ae": {"recon_mse"}, "vae": {"elbo", "recon_nll", "kl", "kl_weight"}, "flow": per_noise, "ddpm": per_noise}
+    extra = extra.get(name, set())
     readout = fam.readout if adversarial else None  # the family's own loss decides what D's numbers are called
     expected = {"loss_g", "loss_d", *readout.keys} if readout else {"loss_g", *extra}
     assert set(metrics) == expected

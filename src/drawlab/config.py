@@ -586,6 +586,23 @@ PRESETS: dict[str, dict[str, Any]] = {
         "device": "cuda",
         "monitor_every": 500,
     },
+    "mnist-flow": {
+        "summary": "flow matching (rectified flow) on MNIST 28x28: a 16-channel U-Net, 20 Euler steps, "
+        "classifier-free guidance; ~5 CPU minutes",
+        "model": {
+            "name": "flow",
+            "width": 16,
+            "lr_g": 1e-3,
+            "ema_images": 5000,
+            "ema_rampup": 0.05,
+            "sample_steps": 20,
+            "guidance": 1.25,  # measured best FID and recall of 1, 1.25, 1.5, 2 (README "Flow matching")
+        },
+        "data": {"spec": "mnist"},
+        "batch_size": 64,
+        "minutes": 5.0,
+        "precision": "fp32",  # bf16 trained this U-Net no faster on a Zen 5 with avx512_bf16 (GroupNorm, SiLU)
+    },
     "article-mlp": {
         "summary": "the 'Teaching Machines to Draw' first experiment, failure included: 1,000 16x16 binarised "
         "digits, MLP (256, 512), one-hot label + 100-d noise, MSE, Adam 2e-4, *random* "

@@ -311,6 +311,15 @@ class RunDir:
             raise RunError(f"cannot read {ck.state} ({why}); delete it to fall back to an older checkpoint") from None
         return state
 
+    def training_seconds(self, ck: Checkpoint) -> float | None:
+        """Seconds of training up to checkpoint ``ck`` (its state's ``elapsed``); None when unreadable."""
+        try:
+            state = torch.load(ck.state, map_location="cpu", weights_only=True)
+            _check_state(state)
+        except Exception:
+            return None
+        return float(state.get("elapsed", 0.0))
+
     def _rotate(self, keep: int) -> None:
         """Delete all but the newest ``keep`` checkpoints up to the one latest.json names (never that one,
         never a later one: a stale checkpoint past it is ``clear_after``'s to remove)."""

@@ -36,6 +36,23 @@ def _protocol(rec: dict[str, Any]) -> str:
     return f"n={p['n']}, {f['name']} v{f.get('arch_version', '?')} {f.get('train_steps', '?')} steps, data {fp}"
 
 
+def training_cell(rec: dict[str, Any]) -> str:
+    """Training minutes up to the evaluated checkpoint ("-" for records from before they were kept)."""
+    sec = rec.get("training_seconds")
+    return "-" if sec is None else f"{sec / 60:.1f} min"
+
+
+def sampling_cell(rec: dict[str, Any]) -> str:
+    """The cost of 1,000 samples and how they were drawn: "0.4 CPU-s/1k" or "51 CPU-s/1k (euler 20)"."""
+    smp = rec.get("protocol", {}).get("sampling") or {}
+    cost = smp.get("cpu_seconds_per_1k", smp.get("gpu_seconds_per_1k"))
+    if cost is None:
+        return "-"
+    unit = "CPU-s/1k" if "cpu_seconds_per_1k" in smp else "GPU-s/1k"
+    how = f" ({smp['sampler']} {smp['steps']})" if "steps" in smp else ""
+    return f"{cost:.3g} {unit}{how}"
+
+
 def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> tuple[Path, Path]:
     """Write the Markdown table to ``out`` and the bar chart beside it (.png); returns both paths."""
     out = Path(out)
@@ -56,12 +73,13 @@ def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> t
             "their numbers are not comparable. Evaluate them with the same --n on the same data.",
             "",
         ]
-    header = ["run", "model", "step", "protocol"] + [table[k].title for k in kinds] + ["samples"]
+    header = ["run", "model", "step", "training", "sampling", "protocol"] + [table[k].title for k in kinds]
+    header.append("samples")
     lines.append("| " + " | ".join(header) + " |")
-    lines.append("| " + " | ".join(["---"] * 4 + ["---:"] * len(kinds) + ["---"]) + " |")
+    lines.append("| " + " | ".join(["---"] * 3 + ["---:"] * 2 + ["---"] + ["---:"] * len(kinds) + ["---"]) + " |")
     for label, rec in zip(labels, recs):
         bk = _by_kind(rec)
-        cells = [label, rec["model"], str(rec["step"]), _protocol(rec)]
+        cells = [label, rec["model"], str(rec["step"]), training_cell(rec), sampling_cell(rec), _protocol(rec)]
         for k in kinds:
             if k in bk:
                 e = bk[k][1]
@@ -74,7 +92,9 @@ def compare(run_dirs: Sequence[str | Path], out: str | Path = "compare.md") -> t
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines += [
         "",
-        "Each cell: value ± spread (real: the same metric between two disjoint real sets of the same size).",
+        "Each cell: value ± spread (real: the same metric between two disjoint real sets of the same size). "
+        "Training: wall minutes of training up to the evaluated checkpoint. Sampling: what drawing 1,000 "
+        "images cost (CPU-seconds: wall seconds x threads; a denoiser's sampler and steps beside it).",
         "",
     ]
     for k in kinds:

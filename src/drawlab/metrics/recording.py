@@ -125,6 +125,7 @@ def record(
         "conditional": family.conditional,
         "step": ck.step,
         "checkpoint": ck.weights.name,
+        "training_seconds": run.training_seconds(ck),  # wall seconds of training up to this checkpoint
         "data_name": ds.name,
         "data_fingerprint": ds.fingerprint,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
