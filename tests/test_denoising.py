@@ -264,4 +264,8 @@ def test_a_denoiser_run_logs_its_loss_per_noise_level_and_the_report_draws_it(fl
     table = noise_loss_table(train_recs)
     assert len(table) == min(3, len(train_recs)) and all(len(v) == 5 and all(x > 0 for x in v) for _, v in table)
     assert run.monitor / "noise_loss.png" in write_figures(run)
+    from drawlab.report import build_report
+
+    page = build_report(flow_run, out=flow_run.parent / "report.html", gallery=False).read_text()
+    assert "Loss per noise level" in page and "noise_loss.png" not in page  # inlined, self-contained
     assert noise_loss_table([{"step": 1, "loss_g": 1.0}]) == []  # a GAN's records: no such figure

@@ -197,9 +197,10 @@ def build_report(
             "<h2>Loss per noise level</h2>"
             + _img(m / "noise_loss.png", "loss per noise level")
             + '<p class="note">The denoiser\'s mean loss in each fifth of the noise level, early, midway and '
-            "late in training. A flow's velocity loss is highest near pure noise (where the image is still a "
-            "guess); DDPM's noise-prediction loss is highest near the clean image (where little noise is "
-            "left to find). Where a line stops falling, more training will not help there.</p>"
+            "late in training. No line can reach zero: near the clean image the added noise can hardly be seen "
+            "(the noise a DDPM predicts, the part of a flow's velocity that is noise), near pure noise the image "
+            "can only be guessed. Read each level against itself over training: where a line has stopped "
+            "falling, more training no longer helps there.</p>"
         )
     body.append(_heatmap_section(m))
     body.append(eval_section(run))
