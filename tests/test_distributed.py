@@ -123,8 +123,6 @@ def test_two_processes_equal_one_with_the_same_global_batch(tmp_path: Path, ddp6
     assert a.keys() == b.keys() and any(k.startswith("G_ema") for k in a)
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
-    moved = weights(tmp_path / "one", 2)
-    assert any(not torch.equal(moved[k], b[k]) for k in b)  # it trained: the comparison means something
     moved = weights(tmp_path / "one", 3)
     assert any(not torch.equal(moved[k], b[k]) for k in b)  # it trained: the comparison means something
     log = [line for line in (ddp / "metrics.jsonl").read_text().splitlines() if '"loss_d"' in line]
