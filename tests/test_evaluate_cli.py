@@ -153,6 +153,8 @@ def test_compare_cells_for_training_minutes_and_sampling_cost() -> None:
     assert training_cell({"training_seconds": 90.0}) == "1.5 min" and training_cell({}) == "-"
     flow = {"protocol": {"sampling": {"sampler": "euler", "steps": 20, "cpu_seconds_per_1k": 51.0}}}
     assert sampling_cell(flow) == "51 CPU-s/1k (euler 20)"
+    flow["protocol"]["sampling"]["guidance"] = 1.5
+    assert sampling_cell(flow) == "51 CPU-s/1k (euler 20 cfg 1.5)"  # guided: two network passes a step
     gan = {"protocol": {"sampling": {"sampler": "one forward pass", "gpu_seconds_per_1k": 0.0123}}}
     assert sampling_cell(gan) == "0.0123 GPU-s/1k" and sampling_cell({"protocol": {}}) == "-"
 

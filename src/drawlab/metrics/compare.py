@@ -43,13 +43,14 @@ def training_cell(rec: dict[str, Any]) -> str:
 
 
 def sampling_cell(rec: dict[str, Any]) -> str:
-    """The cost of 1,000 samples and how they were drawn: "0.4 CPU-s/1k" or "51 CPU-s/1k (euler 20)"."""
+    """The cost of 1,000 samples and how they were drawn: "0.4 CPU-s/1k" or "51 CPU-s/1k (euler 20 cfg 1.5)"."""
     smp = rec.get("protocol", {}).get("sampling") or {}
     cost = smp.get("cpu_seconds_per_1k", smp.get("gpu_seconds_per_1k"))
     if cost is None:
         return "-"
     unit = "CPU-s/1k" if "cpu_seconds_per_1k" in smp else "GPU-s/1k"
-    how = f" ({smp['sampler']} {smp['steps']})" if "steps" in smp else ""
+    guided = f" cfg {smp['guidance']:g}" if smp.get("guidance", 1.0) != 1.0 else ""  # guidance: 2 passes a step
+    how = f" ({smp['sampler']} {smp['steps']}{guided})" if "steps" in smp else ""
     return f"{cost:.3g} {unit}{how}"
 
 
