@@ -23,6 +23,7 @@ RUNS: dict[str, dict[str, Any]] = {  # tiny runs, tried in this order until one 
     "dcgan": {"name": "dcgan"},
     "ae": {"name": "ae"},
     "msggan": {"name": "msggan"},
+    "flow": {"name": "flow", "ema_images": 100.0},
     "dcgan-eval": {"name": "dcgan", "eval_every": 2, "eval_n": 300},
 }
 PUBLIC = {n for n in dir(RunView) if not n.startswith("_")} | {

@@ -73,6 +73,48 @@ def test_ddim_and_ancestral_with_the_exact_noise_reach_the_data(sampler: str) ->
     assert torch.allclose(out, x0, atol=1e-4)
 
 
+def one_point_v(x0: torch.Tensor, abar: torch.Tensor):
+    """The exact v prediction (sqrt(abar) eps - sqrt(1 - abar) x0) when the data is the single image x0."""
+    eps_of = one_point_noise(x0, abar)
+    T = len(abar)
+
+    def predict(x, t):
+        a = abar[int(round(float(t[0]) * T))].item()
+        return math.sqrt(a) * eps_of(x, t) - math.sqrt(1 - a) * x0
+
+    return predict
+
+
+@pytest.mark.parametrize("schedule", schedules.SCHEDULES)
+@pytest.mark.parametrize("sampler", schedules.DDPM_SAMPLERS)
+def test_v_prediction_with_the_exact_v_reaches_the_data_from_the_first_step(schedule: str, sampler: str) -> None:
+    """v is well posed at pure noise: one DDIM step already lands on x0, which eps cannot do under cosine."""
+    abar = schedules.alpha_bars(schedule)
+    x0 = torch.rand(2, 1, 4, 4, generator=torch.Generator().manual_seed(0)) * 1.6 - 0.8
+    z = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+    noise = lambda i: torch.randn_like(z)  # noqa: E731
+    out = schedules.ddpm_sample(one_point_v(x0, abar), z, 10, abar, sampler, noise=noise, prediction="v")
+    assert torch.allclose(out, x0, atol=1e-4)
+    first = schedules.ddpm_sample(one_point_v(x0, abar), z, 1, abar, "ddim", prediction="v")
+    assert torch.allclose(first, x0, atol=1e-4)
+    off = one_point_noise(x0, abar)  # the exact noise, off by 1e-3: under eps, x0^ = (x - .. eps) / sqrt(abar)
+    bad = schedules.ddpm_sample(lambda x, t: off(x, t) + 1e-3, z, 1, abar, "ddim")
+    assert (bad - x0).abs().max() > (0.05 if schedule == "cosine" else 1e-3)
+
+
+def test_the_v_target_is_what_split_prediction_inverts() -> None:
+    abar = schedules.alpha_bars("cosine")
+    g = torch.Generator().manual_seed(2)
+    x0, eps = torch.rand(3, 1, 4, 4, generator=g) * 2 - 1, torch.randn(3, 1, 4, 4, generator=g)
+    s = torch.tensor([0, 500, 999])
+    xs, _ = schedules.ddpm_pair(x0, eps, s, abar)
+    v = schedules.ddpm_target(x0, eps, s, abar, "v")
+    assert torch.equal(schedules.ddpm_target(x0, eps, s, abar, "eps"), eps)
+    for i in range(3):
+        got_x0, got_eps = schedules.split_prediction(v[i : i + 1], xs[i : i + 1], float(abar[s[i]]), "v")
+        assert torch.allclose(got_x0, x0[i : i + 1], atol=1e-5) and torch.allclose(got_eps, eps[i : i + 1], atol=1e-5)
+
+
 def test_the_ddpm_pair_mixes_data_and_noise_by_the_schedule() -> None:
     abar = schedules.alpha_bars("linear")
     x0, eps = torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)
@@ -155,6 +197,9 @@ def test_sampling_options_are_checked_in_one_line_each() -> None:
     assert flow.sampling_tag() == "-heun10-cfg2"
     with pytest.raises(ConfigError, match="applies to the denoisers"):
         build_family(ModelConfig(name="dcgan", guidance=2.0), (1, 8, 8), 10)
+    for name, key, value in (("flow", "prediction", "v"), ("cgan", "schedule", "linear")):
+        with pytest.raises(ConfigError, match=f"--{key} is an option of ddpm only"):
+            build_family(ModelConfig(name=name, **{key: value}), (1, 8, 8), 10)
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +314,21 @@ def test_a_denoiser_run_logs_its_loss_per_noise_level_and_the_report_draws_it(fl
     page = build_report(flow_run, out=flow_run.parent / "report.html", gallery=False).read_text()
     assert "Loss per noise level" in page and "noise_loss.png" not in page  # inlined, self-contained
     assert noise_loss_table([{"step": 1, "loss_g": 1.0}]) == []  # a GAN's records: no such figure
+
+
+@pytest.mark.parametrize("prediction", schedules.PREDICTIONS)
+def test_ddpm_regresses_what_prediction_names(prediction: str) -> None:
+    """The zero-initialised U-Net predicts 0: the first loss is the mean square of the target it was given."""
+    from drawlab import rng
+
+    fam = build_family(ModelConfig(name="ddpm", width=8, prediction=prediction), (1, 8, 8), 10)
+    x = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    y = torch.tensor([0, 1, 2, 3])
+    loss = float(fam.train_step(x, y, torch.Generator().manual_seed(7))["loss_g"])
+    gen = torch.Generator().manual_seed(7)  # the step's own draws, in its order
+    eps = rng.randn(tuple(x.shape), gen, x.device)
+    s = rng.randint(0, schedules.T_STEPS, (4,), gen, x.device)
+    target = schedules.ddpm_target(x, eps, s, fam.abar, prediction)
+    assert loss == pytest.approx(float(target.pow(2).mean()), rel=1e-5)
+    if prediction == "v":
+        assert not torch.allclose(target, eps)

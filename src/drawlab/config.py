@@ -268,6 +268,14 @@ class ModelConfig:
         choices=("linear", "cosine"),
         group="denoising",
     )
+    prediction: str = opt(
+        "eps",
+        "--prediction",
+        "ddpm: what the U-Net predicts, eps (the noise, Ho et al., default) or v (sqrt(abar) eps - sqrt(1 - abar) x0, "
+        "Salimans & Ho 2022: well posed at pure noise)",
+        choices=("eps", "v"),
+        group="denoising",
+    )
 
     def penalty_weight(self) -> float:
         """The gradient-penalty weight in force (10 by default under wgan-gp)."""

@@ -274,6 +274,10 @@ def check_known(cfg: ModelConfig) -> None:
     if not get_family(cfg.name).latent_is_image and (cfg.sampler is not None or cfg.guidance != 1.0):
         flag = "--sampler" if cfg.sampler is not None else "--guidance"
         raise ConfigError(f"{flag} applies to the denoisers (flow, ddpm), not {cfg.name}: drop it")
+    plain = ModelConfig()
+    for flag, key in (("--schedule", "schedule"), ("--prediction", "prediction")):
+        if cfg.name != "ddpm" and getattr(cfg, key) != getattr(plain, key):
+            raise ConfigError(f"{flag} is an option of ddpm only, not of {cfg.name}: drop it")
     if cfg.d_steps < 1:
         raise ConfigError("--d-steps must be at least 1")
     if not (math.isfinite(cfg.ema_images) and cfg.ema_images >= 0):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
@@ -23,6 +24,18 @@ from .context import FamilyContext
 from .unet import UNet
 
 Keep = Callable[[int, float, torch.Tensor], None]  # (step, t, x) after each sampling step
+
+
+class Pair(NamedTuple):
+    """One batch of a denoising objective: the network reads ``inp`` (B, C, H, W) at times ``t`` (B,) and
+    should answer ``target`` (B, C, H, W); ``noise`` (B,) in [0, 1] is each image's noise level (1: pure)."""
+
+    inp: torch.Tensor
+    t: torch.Tensor
+    target: torch.Tensor
+    noise: torch.Tensor
+
+
 NOISE_BUCKETS = 5  # the loss is logged per fifth of the noise level: loss_noise_0 (almost clean) .. _4 (pure noise)
 
 
@@ -78,19 +91,44 @@ class DenoisingFamily(Family):
         drop = rng.rand(tuple(y.shape), gen, y.device) < self.cfg.label_dropout
         return torch.where(drop, torch.full_like(y, self.num_classes), y)
 
-    def regress(
-        self, inp: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None, target: torch.Tensor, noise: torch.Tensor
-    ):
-        """One optimisation step of ``G(inp, t, y)`` towards ``target`` by MSE; the step's metrics: the loss,
-        and the loss per noise level (``noise`` (B,) in [0, 1], 1 = pure noise; ``bucket_losses``)."""
+    def training_pair(self, x: torch.Tensor, gen: torch.Generator) -> Pair:
+        """The family's objective for real images ``x`` (B, C, H, W) in [-1, 1]: what the network sees and
+        what it should answer, drawn from ``gen``."""
+        raise NotImplementedError
+
+    def train_step(self, x, y, gen):
+        """One step of MSE regression on ``training_pair`` (labels dropped for guidance after it)."""
+        pair = self.training_pair(x, gen)
+        return self.regress(pair, self.dropped(y, gen))
+
+    def per_image_loss(self, net: torch.nn.Module, pair: Pair, y: torch.Tensor | None) -> torch.Tensor:
+        """The MSE of ``net``'s answer per image (B,)."""
         with self.autocast():
-            pred = self.nets["G"](inp, t, y)
-        per_image = (pred.float() - target.float()).pow(2).flatten(1).mean(1)
+            pred = net(pair.inp, pair.t, y)
+        return (pred.float() - pair.target.float()).pow(2).flatten(1).mean(1)
+
+    @torch.no_grad()
+    def held_loss(self, x: torch.Tensor, y: torch.Tensor | None, seed: int = 0) -> dict[str, float]:
+        """The denoising loss of the raw network ("G") and of the sampling one ("G_ema" when EMA is on) on
+        the same images ``x`` with the same noise and times (from ``seed``): how far the EMA lags."""
+        pair = self.training_pair(x, torch.Generator(device=x.device).manual_seed(seed))
+        y = y if self.conditional else None
+        out: dict[str, float] = {}
+        for name in ("G", "G_ema"):
+            if name in self.nets:
+                with evaluating(self.nets[name]):
+                    out[name] = float(self.per_image_loss(self.nets[name], pair, y).mean())
+        return out
+
+    def regress(self, pair: Pair, y: torch.Tensor | None):
+        """One optimisation step of G towards ``pair.target`` by MSE; the step's metrics: the loss, and the
+        loss per noise level (``pair.noise`` (B,) in [0, 1], 1 = pure noise; ``bucket_losses``)."""
+        per_image = self.per_image_loss(self.nets["G"], pair, y)
         loss = per_image.mean()
         self.optimise(loss)
         self.context.steps_done += 1
-        self.update_ema(inp.shape[0])
-        return {"loss_g": loss.detach(), **bucket_losses(per_image, noise)}
+        self.update_ema(pair.inp.shape[0])
+        return {"loss_g": loss.detach(), **bucket_losses(per_image, pair.noise)}
 
     # -- sampling ------------------------------------------------------------------------------------
     def laid_out(self, x: torch.Tensor) -> torch.Tensor:
@@ -122,14 +160,18 @@ class DenoisingFamily(Family):
         raise NotImplementedError
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, keep: Keep | None = None) -> torch.Tensor:
-        """Images (B, C, H, W) in [-1, 1] from noise z (B, C*H*W), ``cfg.sample_steps`` steps of its sampler."""
+    def generate(
+        self, z: torch.Tensor, y: torch.Tensor | None = None, keep: Keep | None = None, clamp: bool = True
+    ) -> torch.Tensor:
+        """Images (B, C, H, W) in [-1, 1] from noise z (B, C*H*W), ``cfg.sample_steps`` steps of its sampler
+        (``clamp=False``: the sampler's own output, which may overshoot the data's range; DDIM and ancestral
+        DDPM clip their x0 estimates at every step, so theirs stays in it)."""
         if self.conditional and y is None:
             y = torch.arange(z.shape[0], device=z.device) % self.num_classes
         x = self.laid_out(z.float().reshape(z.shape[0], *self.shape))
         with evaluating(self.sampler()):
             out = self.run_sampler(self.predictor(y if self.conditional else None), x, keep)
-        return out.float().clamp(-1, 1).contiguous()
+        return (out.float().clamp(-1, 1) if clamp else out.float()).contiguous()
 
     @torch.no_grad()
     def invert(self, images: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

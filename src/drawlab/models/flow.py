@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import rng
 from . import schedules
 from .base import register
-from .denoising import DenoisingFamily
+from .denoising import DenoisingFamily, Pair
 
 
 @register
@@ -20,11 +20,11 @@ class Flow(DenoisingFamily):
     rung = 7.0
     samplers = schedules.FLOW_SAMPLERS
 
-    def train_step(self, x, y, gen):
+    def training_pair(self, x, gen):
         x0 = rng.randn(tuple(x.shape), gen, x.device)
         t = rng.rand((x.shape[0],), gen, x.device)
         xt, v = schedules.flow_pair(x, x0, t)
-        return self.regress(xt, t, self.dropped(y, gen), v, noise=1 - t)
+        return Pair(xt, t, v, noise=1 - t)
 
     def run_sampler(self, predict, x, keep):
         return schedules.flow_sample(predict, x, self.cfg.sample_steps, self.sampler_name, keep)

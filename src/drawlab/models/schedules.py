@@ -8,8 +8,11 @@ Flow matching (Lipman et al. 2022; rectified flow, Liu et al. 2022), t from 0 (n
     euler: x += dt v(x, t)        heun: x' = x + dt v(x, t);  x += dt (v(x, t) + v(x', t + dt)) / 2
 
 DDPM (Ho et al. 2020), integer steps s = 0 .. T-1 (T = 1000), abar_s = prod_{i <= s} (1 - beta_i):
-    x_s = sqrt(abar_s) x0 + sqrt(1 - abar_s) eps,   the network predicts eps;  its time input is s / T
-    ddim (Song et al. 2020, eta = 0): x0^ = (x - sqrt(1 - abar) eps^) / sqrt(abar), clipped to [-1, 1];
+    x_s = sqrt(abar_s) x0 + sqrt(1 - abar_s) eps,   its time input is s / T,   the network predicts
+        eps (Ho et al.):  x0^ = (x - sqrt(1 - abar) eps^) / sqrt(abar)   (ill posed where abar -> 0), or
+        v = sqrt(abar) eps - sqrt(1 - abar) x0 (Salimans & Ho 2022):  x0^ = sqrt(abar) x - sqrt(1 - abar) v^,
+        eps^ = sqrt(1 - abar) x + sqrt(abar) v^   (well posed at every noise level)
+    ddim (Song et al. 2020, eta = 0): x0^ from the prediction, clipped to [-1, 1];
         x <- sqrt(abar') x0^ + sqrt(1 - abar') eps^   (eps^ recomputed from the clipped x0^)
     ddpm (ancestral): the posterior q(x' | x, x0^) over the same strided steps, plus its noise
     steps are spaced "trailing" (999, 899, ..., 99 for 10 of 1000): "leading" spacing never starts at pure
@@ -26,6 +29,7 @@ import torch
 Predict = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 FLOW_SAMPLERS = ("euler", "heun")
 DDPM_SAMPLERS = ("ddim", "ddpm")
+PREDICTIONS = ("eps", "v")
 SCHEDULES = ("linear", "cosine")
 T_STEPS = 1000
 
@@ -97,6 +101,21 @@ def ddpm_pair(
     return a.sqrt() * x0 + (1 - a).sqrt() * eps, s.float() / len(abar)
 
 
+def ddpm_target(x0: torch.Tensor, eps: torch.Tensor, s: torch.Tensor, abar: torch.Tensor, kind: str) -> torch.Tensor:
+    """What the network regresses (B, C, H, W): ``eps``, or v = sqrt(abar_s) eps - sqrt(1 - abar_s) x0."""
+    if kind == "eps":
+        return eps
+    a = abar.to(x0.device)[s].view(-1, 1, 1, 1).to(x0.dtype)
+    return a.sqrt() * eps - (1 - a).sqrt() * x0
+
+
+def split_prediction(pred: torch.Tensor, x: torch.Tensor, a: float, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x0^, eps^) from the network's prediction ``pred`` at the noisy ``x`` whose abar is ``a``."""
+    if kind == "v":
+        return math.sqrt(a) * x - math.sqrt(1 - a) * pred, math.sqrt(1 - a) * x + math.sqrt(a) * pred
+    return (x - math.sqrt(1 - a) * pred) / math.sqrt(a), pred
+
+
 def trailing_steps(steps: int, T: int = T_STEPS) -> list[int]:
     """``steps`` integer steps from T - 1 down, evenly spaced and ending at T / steps - 1 ("trailing")."""
     steps = max(1, min(steps, T))
@@ -111,16 +130,18 @@ def ddpm_sample(
     sampler: str = "ddim",
     noise: Callable[[int], torch.Tensor] | None = None,
     keep: Callable | None = None,
+    prediction: str = "eps",
 ) -> torch.Tensor:
     """From pure noise ``x`` to images in ``steps`` network evaluations (see the module docstring); the
-    ancestral sampler draws its step noise from ``noise(i)`` (B, C, H, W). ``keep(i, t, x)`` sees each step."""
+    ancestral sampler draws its step noise from ``noise(i)`` (B, C, H, W). ``keep(i, t, x)`` sees each step;
+    ``prediction`` is what the network predicts (eps or v)."""
     T = len(abar)
     seq = trailing_steps(steps, T)
     for i, s in enumerate(seq):
         a = float(abar[s])
         a_prev = float(abar[seq[i + 1]]) if i + 1 < len(seq) else 1.0
-        eps = predict(x, torch.full((x.shape[0],), s / T, device=x.device))
-        x0 = ((x - math.sqrt(1 - a) * eps) / math.sqrt(a)).clamp(-1, 1)
+        x0, _ = split_prediction(predict(x, torch.full((x.shape[0],), s / T, device=x.device)), x, a, prediction)
+        x0 = x0.clamp(-1, 1)
         eps = (x - math.sqrt(a) * x0) / math.sqrt(1 - a)
         if sampler == "ddpm" and i + 1 < len(seq):
             beta = 1 - a / a_prev
@@ -134,14 +155,17 @@ def ddpm_sample(
     return x
 
 
-def ddim_invert(predict: Predict, x: torch.Tensor, steps: int, abar: torch.Tensor) -> torch.Tensor:
-    """DDIM run backwards (an image to its noise), the usual approximate inversion."""
+def ddim_invert(
+    predict: Predict, x: torch.Tensor, steps: int, abar: torch.Tensor, prediction: str = "eps"
+) -> torch.Tensor:
+    """DDIM run backwards (an image to its noise), the usual approximate inversion: the network's noise
+    estimate at the next step s is taken as that of the current, less noisy x."""
     T = len(abar)
     seq = list(reversed(trailing_steps(steps, T)))
     a_prev = 1.0
     for s in seq:
         a = float(abar[s])
-        eps = predict(x, torch.full((x.shape[0],), s / T, device=x.device))
+        _, eps = split_prediction(predict(x, torch.full((x.shape[0],), s / T, device=x.device)), x, a, prediction)
         x0 = (x - math.sqrt(1 - a_prev) * eps) / math.sqrt(a_prev)
         x = math.sqrt(a) * x0 + math.sqrt(1 - a) * eps
         a_prev = a

@@ -23,6 +23,8 @@ class Kind(Enum):
     NAN = "nan"  # a loss is not finite: training diverged
     COLLAPSE = "collapse"  # different noise gives alike images: mode collapse
     NO_PROGRESS = "no-progress"  # the in-training FID has stopped improving
+    EMA_LAG = "ema-lag"  # the denoisers: the EMA weights are still far behind the raw network
+    RANGE = "range"  # the denoisers: the sampler's output overshoots the data's range
 
     @property
     def title(self) -> str:
@@ -32,6 +34,8 @@ class Kind(Enum):
             "nan": "training diverged",
             "collapse": "mode collapse",
             "no-progress": "no progress",
+            "ema-lag": "EMA still warming up",
+            "range": "output range wrong",
         }[self.value]
 
 
@@ -77,12 +81,14 @@ def read(path: Path) -> list[Verdict]:
     return sorted(out, key=lambda v: v.step)
 
 
-def healthy_line(steps: int) -> str:
-    """The one line a run with no verdicts gets."""
-    return (
-        f"Healthy: no problem found in {steps:,} steps (D did not win, the losses moved and stayed finite, "
-        "the samples stayed diverse)."
+def healthy_line(steps: int, adversarial: bool = True) -> str:
+    """The one line a run with no verdicts gets (what was checked depends on the family)."""
+    checked = (
+        "D did not win, the losses moved and stayed finite, the samples stayed diverse"
+        if adversarial
+        else "the losses stayed finite; for flow and ddpm: the EMA kept up, the samples stayed in range"
     )
+    return f"Healthy: no problem found in {steps:,} steps ({checked})."
 
 
 def kinds(verdicts: Iterable[Verdict]) -> set[Kind]:

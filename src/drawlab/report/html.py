@@ -16,6 +16,7 @@ import torch
 
 from ..errors import DrawlabError
 from ..files import atomic_write_bytes
+from ..models import get_family
 from ..records import verdicts
 from ..records.figures import read_log, run_readout, sample_grids, write_figures
 from ..records.histograms import load_history
@@ -65,11 +66,11 @@ def _state(run: RunDir) -> dict[str, Any]:
 
 
 # -- sections ---------------------------------------------------------------------------------------
-def verdict_section(run: RunDir, log: dict[str, list[dict]], steps: int) -> str:
+def verdict_section(run: RunDir, log: dict[str, list[dict]], steps: int, adversarial: bool = True) -> str:
     found = verdicts.read(run.monitor / "verdicts.jsonl")
     parts = ["<h2>Verdict</h2>"]
     if not found:
-        parts.append(f'<div class="healthy">{html.escape(verdicts.healthy_line(steps))}</div>')
+        parts.append(f'<div class="healthy">{html.escape(verdicts.healthy_line(steps, adversarial))}</div>')
     for v in found:
         since = f" (since step {v.since:,})" if v.since != v.step else ""
         parts.append(
@@ -176,7 +177,7 @@ def build_report(
         f"<h1>drawlab report: {html.escape(run.path.name)}</h1>",
         f'<p class="sub">{html.escape(cfg.model.name)} on {html.escape(str(facts.get("data_name")))}, '
         f"step {steps:,} &middot; {html.escape(str(run.path.absolute()))}</p>",
-        verdict_section(run, log, steps),
+        verdict_section(run, log, steps, get_family(cfg.model.name).adversarial),
         config_section(cfg_d, facts),
     ]
     grids = sample_grids(run)
