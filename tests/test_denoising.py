@@ -313,6 +313,8 @@ def test_a_denoiser_run_logs_its_loss_per_noise_level_and_the_report_draws_it(fl
 
     page = build_report(flow_run, out=flow_run.parent / "report.html", gallery=False).read_text()
     assert "Loss per noise level" in page and "noise_loss.png" not in page  # inlined, self-contained
+    assert "<h2>Losses</h2>" in page and "euler, 2 steps" in page  # its own config rows, no D
+    assert "D&#x27;s outputs" not in page and "D's outputs" not in page and "learning rates G / D" not in page
     assert noise_loss_table([{"step": 1, "loss_g": 1.0}]) == []  # a GAN's records: no such figure
 
 

@@ -89,6 +89,29 @@ def verdict_section(run: RunDir, log: dict[str, list[dict]], steps: int, adversa
     return "".join(parts)
 
 
+def model_rows(m: dict[str, Any], adversarial: bool) -> list[tuple[str, Any]]:
+    """The config rows that depend on the family: G and D for the adversarial ones; one network, its
+    objective and its sampling for the denoisers; one network for the rest."""
+    adam = f"(Adam betas {m['beta1']}, {m['beta2']})"
+    if adversarial:
+        return [
+            ("z dim / width / D width", f"{m['z_dim']} / {m['width']} / {m.get('d_width') or m['width']}"),
+            ("learning rates G / D", f"{m['lr_g']:g} / {m['lr_d']:g} {adam}"),
+            ("loss", m["loss"]),
+        ]
+    rows: list[tuple[str, Any]] = [
+        ("z dim / width", f"{m['z_dim']} / {m['width']}"),
+        ("learning rate", f"{m['lr_g']:g} {adam}"),
+    ]
+    if get_family(m["name"]).latent_is_image:
+        sampler = m.get("sampler") or get_family(m["name"]).samplers[0]
+        guidance = f", guidance {m['guidance']:g}" if m.get("guidance", 1.0) != 1.0 else ""
+        rows.append(("sampling", f"{sampler}, {m['sample_steps']} steps{guidance}"))
+        if m["name"] == "ddpm":
+            rows.append(("objective", f"{m.get('prediction', 'eps')} prediction, {m.get('schedule')} schedule"))
+    return rows
+
+
 def config_section(cfg_d: dict[str, Any], facts: dict[str, Any]) -> str:
     m, d = cfg_d["model"], cfg_d["data"]
     length = next((f"{cfg_d[k]} {k}" for k in ("steps", "epochs", "minutes") if cfg_d.get(k) is not None), "-")
@@ -101,9 +124,7 @@ def config_section(cfg_d: dict[str, Any], facts: dict[str, Any]) -> str:
         ("preset", cfg_d.get("preset") or "-"),
         ("length", length),
         ("batch size", cfg_d["batch_size"]),
-        ("z dim / width / D width", f"{m['z_dim']} / {m['width']} / {m.get('d_width') or m['width']}"),
-        ("learning rates G / D", f"{m['lr_g']:g} / {m['lr_d']:g} (Adam betas {m['beta1']}, {m['beta2']})"),
-        ("loss", m["loss"]),
+        *model_rows(m, get_family(m["name"]).adversarial),
         ("EMA half-life", f"{m['ema_images']:,.0f} images" if m["ema_images"] else "off"),
         ("seed", cfg_d["seed"]),
         ("device / precision", f"{cfg_d['device']} / {cfg_d['precision']}"),
@@ -192,7 +213,8 @@ def build_report(
             + '<p class="note">The same fixed noise at each kept step: animation (left) and strip (right).</p>'
         )
     if (m / "losses.png").is_file():
-        body.append("<h2>Losses and D's outputs</h2>" + _img(m / "losses.png", "losses"))
+        title = "Losses and D's outputs" if get_family(cfg.model.name).adversarial else "Losses"
+        body.append(f"<h2>{title}</h2>" + _img(m / "losses.png", "losses"))
     if (m / "noise_loss.png").is_file():
         body.append(
             "<h2>Loss per noise level</h2>"
