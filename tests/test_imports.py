@@ -21,6 +21,8 @@ FLOORS: dict[str, int] = {
     "drawlab.cli_train": 6,
     "drawlab.cli_explore": 6,
     "drawlab.cli_args": 6,
+    "drawlab.cli_lab": 6,
+    "drawlab.lab": 5,  # the 2D lab: its game on the losses and tricks, its page, its pictures
     "drawlab.serve": 5,
     "drawlab.report": 5,
     "drawlab.training": 4,  # the in-training evaluation uses metrics

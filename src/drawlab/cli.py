@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import cli_explore
+from . import cli_explore, cli_lab
 from .cli_args import LABEL, SEED, add_sampling, check_out_file, check_seed, parse_ints, sampling_of, whole
 from .cli_train import _add_train, cmd_train
 from .config import DEFAULT_PRESET, PRESETS
@@ -265,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     _add_report(sub)
     cli_explore.add_parsers(sub)
+    cli_lab.add_parser(sub)
     sub.add_parser("models", help="list the model families")
     sub.add_parser("data", help="list the data sources")
     sub.add_parser("losses", help="list the adversarial losses")
@@ -283,6 +284,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "report": cmd_report,
     **cli_explore.COMMANDS,
+    "lab": cli_lab.cmd_lab,
 }
 
 

@@ -33,9 +33,10 @@ def page() -> bytes:
     return resources.files(__package__).joinpath("page.html").read_bytes()
 
 
-class Handler(BaseHTTPRequestHandler):
-    explorer: Explorer
-    server_version = "drawlab-explorer"
+class PageHandler(BaseHTTPRequestHandler):
+    """A quiet handler whose answers all carry ``csp`` and are never cached (the explorer's, the lab's)."""
+
+    csp = CSP
 
     def log_message(self, fmt, *args) -> None:  # quiet: the terminal is for the URL and errors
         pass
@@ -45,8 +46,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
-        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Content-Security-Policy", self.csp)
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -54,6 +56,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _json(self, code: int, obj) -> None:
         self._send(code, json.dumps(obj).encode(), "application/json")
+
+
+class Handler(PageHandler):
+    explorer: Explorer
+    server_version = "drawlab-explorer"
 
     def do_GET(self) -> None:
         url = urlparse(self.path)

@@ -1,0 +1,98 @@
+"""The 2D lab's lessons: named settings that each show one thing, with what they must show (the test
+suite runs every preset and checks ``expect`` on its final record and verdicts).
+
+A lesson is either a 2D GAN run (``settings``: changes to ``Settings``) or a Dirac-GAN run (``dirac``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+from .dirac import DiracSettings
+
+Outcome = dict[str, Any]  # {"metrics": {...}, "verdicts": [...]} of a finished run
+SLOW = {"lr_g": 1e-4, "lr_d": 1e-4}
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A preset: its name, the one line it teaches, its settings and the check of what it must show."""
+
+    name: str
+    teaches: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    dirac: DiracSettings | None = None
+    expect: Callable[[Outcome], bool] = lambda o: True
+    expect_words: str = ""
+
+
+def _said(word: str) -> Callable[[Outcome], bool]:
+    return lambda o: any(v.startswith(word) for v in o["verdicts"])
+
+
+LESSONS: dict[str, Lesson] = {
+    les.name: les
+    for les in (
+        Lesson(
+            "ring-healthy",
+            "a plain non-saturating GAN with small steps learns all 8 modes of the ring",
+            {"dist": "ring8", "steps": 3000, **SLOW},
+            expect=lambda o: o["metrics"]["modes"] == 8,
+            expect_words="8 of 8 modes",
+        ),
+        Lesson(
+            "ring-collapse",
+            "G learning 10x faster than D: it collapses onto a few of the 8 modes and hops between them",
+            {"dist": "ring8", "steps": 3000, "lr_g": 1e-3, "lr_d": 1e-4},
+            expect=lambda o: o["metrics"]["modes"] <= 5,
+            expect_words="at most 5 of 8 modes",
+        ),
+        Lesson(
+            "ring-unrolled",
+            "the same G against a D unrolled 5 steps (Metz et al. 2017) covers the modes",
+            {"dist": "ring8", "steps": 3000, "lr_g": 1e-3, "lr_d": 1e-4, "unroll": 5},
+            expect=lambda o: o["metrics"]["modes"] >= 7,
+            expect_words="at least 7 of 8 modes",
+        ),
+        Lesson(
+            "d-wins",
+            "the original minimax loss with a fast D: D wins, G's gradient vanishes (the arrows shrink to nothing)",
+            {"dist": "ring8", "steps": 2000, "loss": "minimax", "lr_d": 5e-3, "d_steps": 5, "lr_g": 1e-4},
+            expect=_said("D won"),
+            expect_words='the verdict "D won"',
+        ),
+        Lesson(
+            "grid-wgan-gp",
+            "WGAN-GP (5 critic steps) on the 25-mode grid",
+            {"dist": "grid25", "steps": 3000, "loss": "wgan-gp", "d_steps": 5, **SLOW},
+            expect=lambda o: o["metrics"]["modes"] >= 20,
+            expect_words="at least 20 of 25 modes",
+        ),
+        Lesson(
+            "dirac",
+            "the Dirac-GAN without a regulariser: gradient descent circles the equilibrium and never reaches it",
+            dirac=DiracSettings(steps=500),
+            expect=lambda o: not o["verdicts"][0].startswith("converges"),
+            expect_words="no convergence",
+        ),
+        Lesson(
+            "dirac-r1",
+            "the Dirac-GAN with R1 (gamma = 0.3): the same spiral, damped into the equilibrium",
+            dirac=DiracSettings(steps=500, r1=0.3),
+            expect=_said("converges"),
+            expect_words="convergence",
+        ),
+    )
+}
+
+
+def get_lesson(name: str) -> Lesson:
+    """The preset called ``name``; ConfigError naming the known ones."""
+    if name not in LESSONS:
+        raise ConfigError(
+            f"--preset {name!r} is not a lab preset: use one of {', '.join(LESSONS)} (see --list-presets)"
+        )
+    return LESSONS[name]
