@@ -110,8 +110,17 @@ def figure(out: Path) -> Path | None:
     floor = next((p["fid_floor"] for p in pts if "fid_floor" in p), None)
     if floor is not None:
         ax.axhline(floor, color="grey", ls=":", label="real data")
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
     ax.set_xscale("log")
     ax.set_yscale("log")
+    most = max(p["evaluations"] for p in pts)
+    ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500) if t <= most]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_major_locator(FixedLocator([10, 20, 50, 100, 200, 500]))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("network evaluations per image")
     ax.set_ylabel(f"FID (feature net of the data, n = {pts[0]['n']:,})")
     ax.set_title("Quality against sampling steps")
