@@ -338,3 +338,15 @@ def test_cli_dirac_lesson_writes_its_picture(tmp_path: Path, capsys) -> None:
     assert main(["lab", "--preset", "dirac-r1", "--out", str(tmp_path)]) == 0
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["verdicts"][0].startswith("converges") and (tmp_path / "final.png").stat().st_size > 0
+
+
+# -- the lessons: each preset shows what it says ----------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(__import__("drawlab.lab.presets", fromlist=["LESSONS"]).LESSONS))
+def test_every_lesson_shows_its_lesson(name: str, tmp_path: Path, capsys) -> None:
+    from drawlab.lab.presets import LESSONS
+
+    les = LESSONS[name]
+    assert main(["lab", "--preset", name, "--out", str(tmp_path), "--frames", "0"]) == 0
+    outcome = json.loads((tmp_path / "summary.json").read_text())
+    assert les.expect(outcome), (name, les.expect_words, outcome)

@@ -55,6 +55,7 @@ def train(s: Settings, out: Path, dist: Dist | None = None, frames: int = 40, sa
     summary: dict[str, Any] = {
         "step": lab.step_no,
         "metrics": lab.history[-1].metrics,
+        "reached": len(lab.history[-1].reached),
         "verdicts": verdicts(lab.history, lab.dist, lab.loss.readout),
         "steps_per_second": round(lab.step_no / spent, 1) if spent > 0 else None,
         "seconds": round(time.perf_counter() - t0, 1),

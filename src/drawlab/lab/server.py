@@ -198,6 +198,7 @@ class LabState:
             for lab in self.runs:
                 if what == "both":
                     lab.step()
+                    self.phase = ""
                 elif what in ("D", "G"):
                     self.phase = PHASES[self._one(lab, what)]
                 else:

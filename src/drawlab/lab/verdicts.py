@@ -7,7 +7,8 @@ Each check reads the records (oldest first) and returns a sentence or None:
   peak: the arrows vanish;
 - ``collapse``: G reaches fewer modes than the data has, or reaches them all but captures fewer
   (imprecise) (the mode benchmarks only);
-- ``hopping``: over the last ``WINDOW`` evaluations G visited clearly more modes than it held at once;
+- ``hopping``: over the last ``WINDOW`` evaluations G visited clearly more modes than it held at once
+  (at least 2 and half as many more);
 - ``healthy``: every mode captured and most points high quality.
 """
 
@@ -22,7 +23,7 @@ from .game import Record
 
 WINDOW = 5  # evaluations read by the checks that need a run of them
 VANISHED = 0.05  # G's gradient below this share of its peak: the arrows have vanished
-HEALTHY_HQ = 0.5  # share of high-quality points of a healthy run
+HEALTHY_HQ = 0.4  # share of high-quality points of a healthy run (within 3 std of a mode)
 
 
 def nan(records: list[Record], dist: Dist, readout: Readout) -> str | None:
@@ -72,7 +73,7 @@ def hopping(records: list[Record], dist: Dist, readout: Readout) -> str | None:
     last = records[-WINDOW:]
     visited = set().union(*(set(r.covered) for r in last))
     held = max(len(r.covered) for r in last)
-    if held >= len(dist.modes) or len(visited) < held + 2:
+    if held >= len(dist.modes) or len(visited) < held + max(2, held // 2):
         return None
     return (
         f"mode hopping: G holds at most {held} modes at a time but visited {len(visited)} over the last "

@@ -1,0 +1,212 @@
+"""The 2D lab's live page: the token, one controller among many viewers, commands over HTTP (live changes,
+rewind, fork, a drawn distribution), bounded threads under dozens of clients, and the page in a real
+browser (Debian's chromium): training visibly progresses, pause stops it, nothing leaves the machine."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from browser import ARGS, TIMEOUT_MS, chromium_path, is_blank
+from drawlab.lab import server as lab_server
+from drawlab.lab.server import LabState, make_server
+from drawlab.lab.settings import Settings, replace
+
+SMALL = dict(batch=64, g_width=32, d_width=32, g_depth=2, d_depth=2, eval_every=20, steps=100000)
+
+
+def _state(**changes) -> LabState:
+    return LabState(replace(Settings(), **{**SMALL, **changes}))
+
+
+@pytest.fixture
+def lab():
+    """A lab whose training thread is NOT started (commands step it): yields (state, base URL, token)."""
+    state = _state()
+    srv, tok = make_server(state, "127.0.0.1", 0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield state, f"http://127.0.0.1:{srv.server_address[1]}", tok
+    srv.shutdown()
+    srv.server_close()
+
+
+def _req(url: str, token: str | None, body: dict | None = None) -> tuple[int, bytes]:
+    headers = {"X-Lab-Token": token} if token else {}
+    data = json.dumps(body).encode() if body is not None else None
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def _frame(base: str, tok: str, run: int = 0) -> dict:
+    code, body = _req(f"{base}/api/frame?run={run}", tok)
+    assert code == 200, body
+    return json.loads(body, parse_constant=lambda c: pytest.fail(f"{c} in the frame's JSON"))
+
+
+def _cmd(base: str, tok: str, client: str, **cmd) -> tuple[int, dict]:
+    code, body = _req(f"{base}/api/control", tok, {"client": client, **cmd})
+    return code, json.loads(body)
+
+
+def test_every_request_needs_the_token(lab) -> None:
+    _, base, tok = lab
+    for path in ("/", "/api/info", "/api/frame", "/api/export"):
+        code, body = _req(base + path, None)
+        assert code == 403 and b"token" in body and len(body.splitlines()) == 1
+        assert _req(base + path, "wrong")[0] == 403
+        assert _req(base + path, tok)[0] == 200
+    assert _req(f"{base}/?token={tok}", None)[0] == 200  # the printed URL carries it
+    assert _req(f"{base}/api/control", None, {"client": "a", "action": "play"})[0] == 403
+
+
+def test_one_viewer_controls_the_others_watch(lab) -> None:
+    state, base, tok = lab
+    assert _cmd(base, tok, "alice", action="step", what="both")[0] == 200
+    code, said = _cmd(base, tok, "bob", action="pause")
+    assert code == 409 and "another viewer controls" in said["error"]
+    assert _frame(base, tok)["step"] == 1  # bob may still watch
+    assert _cmd(base, tok, "alice", action="release")[0] == 200
+    assert _cmd(base, tok, "bob", action="step", what="both")[0] == 200
+    state.last_command -= lab_server.CONTROL_IDLE + 1  # bob went quiet: control passes on
+    assert _cmd(base, tok, "carol", action="claim")[1]["controller"] is True
+
+
+def test_commands_change_the_run_and_bad_ones_are_one_line(lab) -> None:
+    state, base, tok = lab
+    for _ in range(3):
+        _cmd(base, tok, "a", action="step", what="both")
+    assert _cmd(base, tok, "a", action="set", changes={"lr_d": 0.005})[0] == 200
+    f = _frame(base, tok)
+    assert f["settings"]["lr_d"] == 0.005 and state.runs[0].opt_d.param_groups[0]["lr"] == 0.005
+    _cmd(base, tok, "a", action="step", what="D")
+    assert "D update" in _frame(base, tok)["phase"]
+    for _ in range(40):
+        _cmd(base, tok, "a", action="step", what="both")
+    assert _frame(base, tok)["step"] == 43 and 40 in _frame(base, tok)["kept"]  # the D update's step finished first
+    assert _cmd(base, tok, "a", action="rewind", step=25)[0] == 200
+    assert _frame(base, tok)["step"] == 20
+    assert _cmd(base, tok, "a", action="fork", changes={"unroll": 2})[0] == 200
+    assert _frame(base, tok)["runs"] == 2 and _frame(base, tok, 1)["settings"]["unroll"] == 2
+    _cmd(base, tok, "a", action="close")
+    assert _frame(base, tok)["runs"] == 1
+    exported = json.loads(_req(f"{base}/api/export", tok)[1])
+    assert exported["lr_d"] == 1e-3 and exported["schedule"] == [{"step": 3, "lr_d": 0.005}]
+    for bad, words in (
+        ({"action": "fly"}, "unknown action"),
+        ({"action": "set", "changes": {"batch": 8}}, "cannot change during a run"),
+        ({"action": "set", "changes": {"lr_d": -1}}, "--lr-d must be in"),
+        ({"action": "rewind", "step": -3}, "step must be"),
+        ({"action": "draw", "points": [[0, 0]]}, "draw needs"),
+        ({"action": "step", "what": "X"}, "use D, G or both"),
+    ):
+        code, said = _cmd(base, tok, "a", **bad)
+        assert code == 400 and words in said["error"], (bad, said)
+    assert _req(f"{base}/api/frame?run=7", tok)[0] == 400
+
+
+def test_a_drawn_distribution_trains(lab) -> None:
+    _, base, tok = lab
+    pts = [[x / 10, (x / 10) ** 2] for x in range(-10, 11)]
+    assert _cmd(base, tok, "a", action="draw", points=pts)[0] == 200
+    for _ in range(25):
+        _cmd(base, tok, "a", action="step", what="both")
+    f = _frame(base, tok)
+    assert f["settings"]["dist"] == "points" and f["step"] == 25 and f["modes"] is None
+    assert "swd" in f["metrics"] and "modes" not in f["metrics"]
+
+
+def test_threads_stay_bounded_with_dozens_of_clients(monkeypatch) -> None:
+    """MAX_CLIENTS connections held open take every slot: the next request is a 503 at once; dozens of
+    clients polling at the same time all get answers, and the threads do not grow with them."""
+    monkeypatch.setattr(lab_server, "MAX_CLIENTS", 4)
+    state = _state()
+    srv, tok = make_server(state, "127.0.0.1", 0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        idle = [socket.create_connection(srv.server_address[:2]) for _ in range(4)]
+        time.sleep(0.3)
+        code, body = _req(f"{base}/api/info", tok)
+        assert code == 503 and b"too many viewers" in body
+        for s in idle:
+            s.close()
+        time.sleep(0.3)
+        assert _req(f"{base}/api/info", tok)[0] == 200
+        before = threading.active_count()
+        codes: list[int] = []
+        peak = [0]
+
+        def viewer() -> None:
+            for _ in range(5):
+                codes.append(_req(f"{base}/api/frame", tok)[0])
+                peak[0] = max(peak[0], threading.active_count())
+
+        viewers = [threading.Thread(target=viewer) for _ in range(40)]
+        for t in viewers:
+            t.start()
+        for t in viewers:
+            t.join()
+        assert len(codes) == 200 and set(codes) <= {200, 503} and codes.count(200) >= 40
+        assert peak[0] <= before + 40 + 4 + 2  # the 40 viewers' own threads, at most 4 serving, slack
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_the_page_trains_live_pauses_and_asks_nothing_of_other_hosts(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    state = _state()
+    srv, tok = make_server(state, "127.0.0.1", 0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    state.start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    outside: list[str] = []
+    step = "() => Number((document.getElementById('meta').textContent.match(/step (\\d+)/) || [0, -1])[1])"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=ARGS, timeout=TIMEOUT_MS)
+            try:
+                page = browser.new_page(viewport={"width": 1300, "height": 1000})
+                page.set_default_timeout(TIMEOUT_MS)
+                page.on("request", lambda r: None if r.url.startswith((base, "data:")) else outside.append(r.url))
+                page.goto(f"{base}/?token={tok}", wait_until="load")
+                page.wait_for_selector("#plane0")
+                page.click("#play")
+                page.wait_for_function(f"() => ({step})() > 30")
+                page.screenshot(path=str(tmp_path / "a.png"))
+                first = page.evaluate(step)
+                page.wait_for_function(f"() => ({step})() > {first + 30}")
+                page.screenshot(path=str(tmp_path / "b.png"))
+                page.fill("#s_lr_d", "0.004")
+                page.dispatch_event("#s_lr_d", "change")
+                page.wait_for_function("() => document.getElementById('s_lr_d').value === '0.004'")
+                page.click("#pause")
+                page.wait_for_function("() => document.getElementById('meta').textContent.includes('paused')")
+                held = page.evaluate(step)
+                time.sleep(1.0)
+                page.wait_for_timeout(1200)
+                assert page.evaluate(step) == held  # paused: the counter stands
+                assert page.text_content("#error") == ""
+            finally:
+                browser.close()
+    finally:
+        state.stop()
+        srv.shutdown()
+        srv.server_close()
+    assert state.runs[0].opt_d.param_groups[0]["lr"] == 0.004  # the change reached the run
+    assert not is_blank(tmp_path / "a.png") and (tmp_path / "a.png").read_bytes() != (tmp_path / "b.png").read_bytes()
+    assert outside == []
