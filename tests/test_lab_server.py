@@ -210,3 +210,17 @@ def test_the_page_trains_live_pauses_and_asks_nothing_of_other_hosts(tmp_path: P
     assert state.runs[0].opt_d.param_groups[0]["lr"] == 0.004  # the change reached the run
     assert not is_blank(tmp_path / "a.png") and (tmp_path / "a.png").read_bytes() != (tmp_path / "b.png").read_bytes()
     assert outside == []
+
+
+def test_the_run_exports_as_a_gif(lab) -> None:
+    _, base, tok = lab
+    for _ in range(41):
+        _cmd(base, tok, "a", action="step", what="both")
+    code, body = _req(f"{base}/api/gif", tok)
+    assert code == 200 and body[:6] == b"GIF89a"
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(body)) as im:
+        assert im.n_frames == 3  # the kept states: steps 0, 20, 40

@@ -102,7 +102,7 @@ class LabState:
             with self.lock:
                 for lab in self.runs:
                     if lab.step_no < lab.s.steps:
-                        lab.step(steps)
+                        lab.step(min(steps, lab.s.steps - lab.step_no))
                 if all(lab.step_no >= lab.s.steps for lab in self.runs):
                     self.playing = False
                 self.version += 1
@@ -145,11 +145,12 @@ class LabState:
 
         with self.lock:
             lab = copy.deepcopy(self.runs[i])
-        states = sorted(lab.kept)
+        kept = dict(lab.kept)  # restoring an early state forgets the later ones
+        states = sorted(kept)
         pick = states[:: max(1, len(states) // frames)]
         pics = []
         for k in pick:
-            lab.restore(lab.kept[k])
+            lab.restore(kept[k])
             pics.append(frame(view(lab)))
         import io
         import tempfile
