@@ -47,6 +47,8 @@ CONTROL_IDLE = 60.0  # seconds without a command after which another viewer may 
 MAX_BODY = 1 << 20  # bytes of a POST body (a drawn distribution of ~20k points)
 MAX_POINTS = 20000
 TICK = 0.05  # seconds of training between two looks at the controls
+TRAIN_THREADS = 1  # torch threads of the training thread: the MLPs are too small to share, and a second
+# thread stalls whenever the browser (or anything else) takes the other core (benchmarks/lab_page.py)
 PHASES = {
     "D": "D update: generate a batch, judge real and generated points, D's loss, its gradients, update D",
     "G": "G update: generate a batch, judge it, G's loss through D, its gradients, update G",
@@ -83,9 +85,13 @@ class LabState:
         self.thread.start()
 
     def stop(self) -> None:
+        """Stop the training thread (waits for its tick to end)."""
         self._stop.set()
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
+            self.thread.join(timeout=5)
 
     def _train(self) -> None:
+        torch.set_num_threads(TRAIN_THREADS)  # this thread's own setting; the server's threads keep theirs
         steps = 1
         while not self._stop.is_set():
             if not self.playing:

@@ -52,9 +52,9 @@ class Settings:
     noise: Noise = _f(Noise.GAUSSIAN, "G's input noise", choices=tuple(n.value for n in Noise))  # noqa: RUF009
     noise_dim: int = _f(2, "G's input dimension (1 or 2)", Range(1, 2, integer=True))
     g_depth: int = _f(3, "G's hidden layers", Range(1, 8, integer=True))
-    g_width: int = _f(128, "G's units per hidden layer", Range(1, 1024, integer=True))
+    g_width: int = _f(64, "G's units per hidden layer", Range(1, 1024, integer=True))
     d_depth: int = _f(3, "D's hidden layers", Range(1, 8, integer=True))
-    d_width: int = _f(128, "D's units per hidden layer", Range(1, 1024, integer=True))
+    d_width: int = _f(64, "D's units per hidden layer", Range(1, 1024, integer=True))
     optimizer: Optim = _f(Optim.ADAM, "the optimiser", choices=tuple(o.value for o in Optim))  # noqa: RUF009
     lr_g: float = _f(1e-3, "G's learning rate", Range(0, 10, lo_open=True, hint="e.g. 1e-3"), live=True)
     lr_d: float = _f(1e-3, "D's learning rate", Range(0, 10, lo_open=True, hint="e.g. 1e-3"), live=True)
