@@ -7,7 +7,8 @@ Play, and measures over --seconds the steps per second the server trains while t
 frames per second the page draws (its /api/frame requests). Then it takes the screenshots the issue asks
 for, each a step of a learner's session: playing (two seconds apart: lab-play-a.png, lab-play-b.png), a
 live change of D's learning rate (lab-live-change.png), paused (lab-paused.png), rewound and forked with
-unroll=3 beside it (lab-fork.png), and a distribution drawn with the mouse, trained (lab-drawn.png).
+unroll=3 beside it (lab-fork.png), a distribution drawn with the mouse, trained (lab-drawn.png), and a flow
+on the two moons with its field and particles (lab-flow.png).
 Prints the CPU, the rates, and every URL the page asked for that is not the lab's own (must be none).
 """
 
@@ -131,6 +132,15 @@ def main() -> int:
             print(
                 f"drawn: {page.text_content('#drawn')}, trained to step {page.evaluate(STEP_JS)}; errors: {page.text_content('#error')!r}"
             )
+            page.select_option("#s_model", "flow")
+            page.select_option("#s_dist", "moons")
+            page.click("#reset")
+            page.click("#play")
+            page.wait_for_timeout(6000)
+            page.click("#pause")
+            page.wait_for_timeout(1500)  # the particles move on while paused
+            page.screenshot(path=str(a.out / "lab-flow.png"), full_page=True)
+            print(f"flow on moons: step {page.evaluate(STEP_JS)}; errors: {page.text_content('#error')!r}")
             browser.close()
     finally:
         state.stop()

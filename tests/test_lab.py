@@ -30,7 +30,8 @@ def tiny(**changes) -> Settings:
 
 
 def _weights(lab: Lab) -> torch.Tensor:
-    return torch.cat([p.detach().flatten() for p in [*lab.g.parameters(), *lab.d.parameters()]])
+    nets = [lab.g] if lab.d is None else [lab.g, lab.d]
+    return torch.cat([p.detach().flatten() for n in nets for p in n.parameters()])
 
 
 # -- data ----------------------------------------------------------------------------------------------
@@ -221,6 +222,80 @@ def test_bad_settings_are_one_line() -> None:
         from_json({"schedule": [{"step": 3, "batch": 8}]})
     with pytest.raises(ConfigError, match="--noise 'cauchy' is not known"):
         from_json({"noise": "cauchy"})
+
+
+# -- flow matching and diffusion on the plane ------------------------------------------------------------
+def test_the_schedules_objectives_take_points_as_they_take_images() -> None:
+    from drawlab.models import schedules as sc
+
+    g = torch.Generator().manual_seed(0)
+    x1, x0, t = torch.randn(6, 2, generator=g), torch.randn(6, 2, generator=g), torch.rand(6, generator=g)
+    xt, v = sc.flow_pair(x1, x0, t)
+    assert torch.allclose(xt, (1 - t[:, None]) * x0 + t[:, None] * x1) and torch.equal(v, x1 - x0)
+    abar, k = sc.alpha_bars("cosine"), torch.tensor([0, 10, 500, 900, 998, 999])
+    xs, tin = sc.ddpm_pair(x1, x0, k, abar)
+    img, _ = sc.ddpm_pair(x1.view(6, 2, 1, 1), x0.view(6, 2, 1, 1), k, abar)  # the images' shape: same numbers
+    assert torch.equal(xs, img.view(6, 2)) and torch.allclose(tin, k / 1000)
+    a = abar[k].float()[:, None]
+    assert torch.allclose(sc.ddpm_target(x1, x0, k, abar, "v"), a.sqrt() * x0 - (1 - a).sqrt() * x1)
+
+
+@pytest.mark.parametrize("model", ["flow", "ddpm"])
+def test_denoisers_are_runs_like_the_gan_same_seed_rewind_fork_live_steps(model: str) -> None:
+    from drawlab.lab.denoise import Denoiser, new_lab
+
+    a, b = new_lab(tiny(model=model)), new_lab(tiny(model=model))
+    assert isinstance(a, Denoiser) and a.d is None and a.readout is None
+    a.step(40)
+    b.step(20)
+    assert [a.sub_step() for _ in range(2)] == ["V", "V"] and a.step_no == 42
+    assert a.rewind(25) == 20
+    a.step(20)
+    b.step(20)
+    assert torch.equal(_weights(a), _weights(b))
+    other = b.fork(20, lr_g=1e-2)
+    other.step(5)
+    b.step(5)
+    assert not torch.equal(_weights(other), _weights(b))
+    few = b.samples()
+    b.change(sample_steps=3)
+    assert b.s.sample_steps == 3 and not torch.allclose(b.samples(), few)
+    assert dict(b.s.schedule)[b.step_no] == (("sample_steps", 3),)
+    v = json.loads(json.dumps(view(b)), parse_constant=lambda c: pytest.fail(c))
+    assert v["family"] == model and v["arrows"] == [] and v["d_real"] == []
+    assert len(v["vectors"]) == 5 and len(v["vectors"][0]["points"]) == 225
+    assert len(v["paths"]) == 60 and len(v["paths"][0]) == 4  # noise, then each of the 3 sampling steps
+    assert v["curve_names"][1] == f"{model} loss" and v["curve"][-1][1] is None  # no D's loss to draw
+    assert not any("NaN" in w for w in vd.verdicts(b.history, b.dist, None))  # no D's loss is not a NaN loss
+
+
+def test_a_flow_carries_noise_to_the_modes() -> None:
+    from drawlab.lab.denoise import new_lab
+
+    lab = new_lab(replace(Settings(), model="flow", steps=600, g_width=64, eval_every=600, seed=0))
+    before = lab.history[-1].metrics["swd"]
+    lab.step(600)
+    after = lab.history[-1]
+    assert after.metrics["swd"] < before / 3 and len(after.reached) == 8, (before, after)
+
+
+def test_denoisers_refuse_what_only_a_gan_has() -> None:
+    with pytest.raises(ConfigError, match="--pack and --unroll are remedies of GANs"):
+        tiny(model="flow", pack=2)
+    with pytest.raises(ConfigError, match="--model ddpm starts from Gaussian noise"):
+        tiny(model="ddpm", noise="uniform")
+    with pytest.raises(ConfigError, match="starts from 2D noise"):
+        tiny(model="flow", noise_dim=1)
+    with pytest.raises(ConfigError, match="--model 'gans' is not known: use one of gan, flow, ddpm"):
+        from_json({"model": "gans"})
+    tiny(model="flow", noise="uniform")  # a flow may start from any noise
+
+
+def test_cli_trains_a_flow_headless(tmp_path: Path, capsys) -> None:
+    assert main(["lab", "--out", str(tmp_path), "--frames", "2", *_tiny_flags(), "--model", "flow"]) == 0
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["step"] == 40 and "swd" in s["metrics"] and (tmp_path / "final.png").stat().st_size > 0
+    assert json.loads((tmp_path / "settings.json").read_text())["model"] == "flow"
 
 
 # -- verdicts (each branch forced on records made up for it) ------------------------------------------

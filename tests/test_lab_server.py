@@ -128,6 +128,18 @@ def test_a_drawn_distribution_trains(lab) -> None:
     assert "swd" in f["metrics"] and "modes" not in f["metrics"]
 
 
+def test_a_flow_serves_its_field_and_refuses_a_d_step(lab) -> None:
+    _, base, tok = lab
+    assert _cmd(base, tok, "a", action="reset", changes={"model": "flow", "sample_steps": 4})[0] == 200
+    assert _cmd(base, tok, "a", action="step", what="both")[0] == 200
+    f = _frame(base, tok)
+    assert f["family"] == "flow" and f["step"] == 1 and len(f["vectors"]) == 5 and len(f["paths"][0]) == 5
+    code, said = _cmd(base, tok, "a", action="step", what="D")
+    assert code == 400 and "no D and no G to step alone" in said["error"]
+    assert _cmd(base, tok, "a", action="set", changes={"sample_steps": 2})[0] == 200
+    assert len(_frame(base, tok)["paths"][0]) == 3
+
+
 def test_threads_stay_bounded_with_dozens_of_clients(monkeypatch) -> None:
     """MAX_CLIENTS connections held open take every slot: the next request is a 503 at once; dozens of
     clients polling at the same time all get answers, and the threads do not grow with them."""
@@ -175,6 +187,8 @@ def test_the_page_trains_live_pauses_and_asks_nothing_of_other_hosts(tmp_path: P
     state.start()
     base = f"http://127.0.0.1:{srv.server_address[1]}"
     outside: list[str] = []
+    js_errors: list[str] = []
+    lr_d = None
     step = "() => Number((document.getElementById('meta').textContent.match(/step (\\d+)/) || [0, -1])[1])"
     try:
         with sync_playwright() as pw:
@@ -183,6 +197,7 @@ def test_the_page_trains_live_pauses_and_asks_nothing_of_other_hosts(tmp_path: P
                 page = browser.new_page(viewport={"width": 1300, "height": 1000})
                 page.set_default_timeout(TIMEOUT_MS)
                 page.on("request", lambda r: None if r.url.startswith((base, "data:")) else outside.append(r.url))
+                page.on("pageerror", lambda e: js_errors.append(str(e)))
                 page.goto(f"{base}/?token={tok}", wait_until="load")
                 page.wait_for_selector("#plane0")
                 page.click("#play")
@@ -201,15 +216,22 @@ def test_the_page_trains_live_pauses_and_asks_nothing_of_other_hosts(tmp_path: P
                 page.wait_for_timeout(1200)
                 assert page.evaluate(step) == held  # paused: the counter stands
                 assert page.text_content("#error") == ""
+                lr_d = state.runs[0].opt_d.param_groups[0]["lr"]
+                page.select_option("#s_model", "flow")
+                page.click("#reset")
+                page.click("#stepBoth")
+                page.wait_for_function("() => document.getElementById('title0').textContent.includes('flow on ring8')")
+                page.wait_for_timeout(500)  # the particles' animation ticks
+                assert page.text_content("#error") == ""
             finally:
                 browser.close()
     finally:
         state.stop()
         srv.shutdown()
         srv.server_close()
-    assert state.runs[0].opt_d.param_groups[0]["lr"] == 0.004  # the change reached the run
+    assert lr_d == 0.004  # the change reached the run
     assert not is_blank(tmp_path / "a.png") and (tmp_path / "a.png").read_bytes() != (tmp_path / "b.png").read_bytes()
-    assert outside == []
+    assert outside == [] and js_errors == []
 
 
 def test_the_run_exports_as_a_gif(lab) -> None:

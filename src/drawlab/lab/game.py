@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from ..losses import LOSSES, R1, Critic, GradientPenalty, Images, Objective, Penalty
+from ..losses import LOSSES, R1, Critic, GradientPenalty, Images, Objective, Penalty, Readout
 from ..models.tricks import add_noise, targets
 from .dists import Dist, get_dist
 from .metrics import N_EVAL, nearest_modes, reached, scores
@@ -89,10 +89,10 @@ class Lab:
         self.dist = dist or get_dist(s.dist)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(s.seed)
-            self.g = mlp(s.noise_dim, 2, s.g_width, s.g_depth)
-            self.d = mlp(2 * s.pack, 1, s.d_width, s.d_depth, s.spectral_norm)
+            self.g, self.d = self._networks()
         self.g_ema = copy.deepcopy(self.g).requires_grad_(False) if s.ema > 0 else None
-        self.opt_g, self.opt_d = self._optimiser(self.g, s.lr_g), self._optimiser(self.d, s.lr_d)
+        self.opt_g = self._optimiser(self.g, s.lr_g)
+        self.opt_d = self._optimiser(self.d, s.lr_d) if self.d is not None else None
         self.gen = torch.Generator().manual_seed(s.seed)
         fixed = torch.Generator().manual_seed(s.seed + 7919)  # what is drawn and scored, apart from training
         self.eval_z = noise_of(s.noise, N_EVAL, s.noise_dim, fixed)
@@ -109,6 +109,16 @@ class Lab:
         self.keep()
 
     # -- the pieces ------------------------------------------------------------------------------------
+    def _networks(self) -> tuple[nn.Module, nn.Module | None]:
+        """G (noise -> point) and D (a pack of points -> a logit), drawn from the seeded global generator."""
+        s = self.s
+        return mlp(s.noise_dim, 2, s.g_width, s.g_depth), mlp(2 * s.pack, 1, s.d_width, s.d_depth, s.spectral_norm)
+
+    @property
+    def readout(self) -> Readout | None:
+        """How D's outputs read (probability or score), for the page and the verdicts; None without a D."""
+        return self.loss.readout
+
     def _optimiser(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
         if self.s.optimizer is Optim.ADAM:
             return torch.optim.Adam(net.parameters(), lr=lr, betas=(self.s.beta1, 0.999))
@@ -126,7 +136,7 @@ class Lab:
 
     def critic(self, x: Images, y: torch.Tensor | None = None) -> torch.Tensor:
         """D's logits (N,) for packs (N, 2m, 1, 1)."""
-        assert isinstance(x, torch.Tensor)
+        assert isinstance(x, torch.Tensor) and self.d is not None
         return self.d(x).squeeze(1)
 
     @property
@@ -144,6 +154,7 @@ class Lab:
     # -- updates ---------------------------------------------------------------------------------------
     def d_update(self) -> float:
         """One D update on a fresh batch; its loss."""
+        assert self.opt_d is not None
         s, m = self.s, self.s.pack
         real = self.dist.sample(s.batch, self.gen)
         fake = self.g(noise_of(s.noise, s.batch, s.noise_dim, self.gen)).detach()
@@ -160,6 +171,7 @@ class Lab:
     def _unrolled(self) -> Critic:
         """D after ``unroll`` more updates of its own loss, as a function of G's weights too (the graph
         is kept through every update, as Metz et al. do), following its Adam (or SGD) rule."""
+        assert self.d is not None and self.opt_d is not None
         s, m = self.s, self.s.pack
         params = dict(self.d.named_parameters())
         lr = self.opt_d.param_groups[0]["lr"]
@@ -192,8 +204,10 @@ class Lab:
                 new[n] = p - lr * step
             cur = new
 
+        d = self.d
+
         def ahead(x: Images, y: torch.Tensor | None = None) -> torch.Tensor:
-            return functional_call(self.d, cur, (x,)).squeeze(1)
+            return functional_call(d, cur, (x,)).squeeze(1)
 
         return ahead
 
@@ -205,14 +219,18 @@ class Lab:
         fx = pack(add_noise(fake, self.sigma(), self.gen), m)
         rx = pack(self.dist.sample(s.batch, self.gen), m) if self.loss.relativistic else None
         loss = self.objective.g_main(critic, fx, rx, None)
+        self.update_g(loss)
+        return float(loss.detach())
+
+    def update_g(self, loss: torch.Tensor) -> None:
+        """One optimiser step of G on ``loss``, then its EMA (when on) moves towards it."""
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
         if self.g_ema is not None:
             with torch.no_grad():
                 for pe, p in zip(self.g_ema.parameters(), self.g.parameters()):
-                    pe.lerp_(p, 1 - s.ema)
-        return float(loss.detach())
+                    pe.lerp_(p, 1 - self.s.ema)
 
     def sub_step(self) -> str:
         """One update of the current step: the next of its D updates, then of its G updates. Returns
@@ -234,7 +252,8 @@ class Lab:
         """``n`` whole steps (a step begun by ``sub_step`` is finished first)."""
         for _ in range(n):
             while True:
-                if self.sub_step() == "G" and self.sub_no == 0:
+                self.sub_step()
+                if self.sub_no == 0:
                     break
 
     def _end_step(self) -> None:
@@ -253,7 +272,7 @@ class Lab:
     def _set(self, changes: dict[str, Any]) -> None:
         self.s = replace(self.s, **changes)
         for opt, lr in ((self.opt_g, self.s.lr_g), (self.opt_d, self.s.lr_d)):
-            for group in opt.param_groups:
+            for group in opt.param_groups if opt is not None else ():
                 group["lr"] = lr
         self._objective()
 
@@ -345,10 +364,10 @@ class Lab:
         return copy.deepcopy(
             {
                 "g": self.g.state_dict(),
-                "d": self.d.state_dict(),
+                "d": self.d.state_dict() if self.d is not None else None,
                 "g_ema": self.g_ema.state_dict() if self.g_ema is not None else None,
                 "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(),
+                "opt_d": self.opt_d.state_dict() if self.opt_d is not None else None,
                 "gen": self.gen.get_state(),
                 "step": self.step_no,
                 "sub": self.sub_no,
@@ -364,11 +383,12 @@ class Lab:
         st = copy.deepcopy(st)
         self.s = st["s"]
         self.g.load_state_dict(st["g"])
-        self.d.load_state_dict(st["d"])
         if self.g_ema is not None and st["g_ema"] is not None:
             self.g_ema.load_state_dict(st["g_ema"])
         self.opt_g.load_state_dict(st["opt_g"])
-        self.opt_d.load_state_dict(st["opt_d"])
+        if self.d is not None and self.opt_d is not None:
+            self.d.load_state_dict(st["d"])
+            self.opt_d.load_state_dict(st["opt_d"])
         self.gen.set_state(st["gen"])
         self.step_no, self.sub_no, self._last = st["step"], st["sub"], st["last"]
         del self.history[st["history"] :]

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ..files import append_jsonl, atomic_write_bytes, atomic_write_json
+from .denoise import new_lab
 from .dirac import DiracSettings, field, trajectory, verdict
 from .dists import Dist
-from .game import Lab
 from .picture import final_png, frame, gif
 from .settings import Settings
 from .verdicts import verdicts
@@ -32,7 +32,7 @@ def train(s: Settings, out: Path, dist: Dist | None = None, frames: int = 40, sa
     log = out / "metrics.jsonl"
     if log.exists():
         log.unlink()
-    lab = Lab(s, dist)
+    lab = new_lab(s, dist)
     append_jsonl(log, finite(lab.history[-1].to_json()))
     every = max(1, s.steps // max(1, frames))
     pics = [frame(view(lab))] if frames else []
@@ -56,7 +56,7 @@ def train(s: Settings, out: Path, dist: Dist | None = None, frames: int = 40, sa
         "step": lab.step_no,
         "metrics": lab.history[-1].metrics,
         "reached": len(lab.history[-1].reached),
-        "verdicts": verdicts(lab.history, lab.dist, lab.loss.readout),
+        "verdicts": verdicts(lab.history, lab.dist, lab.readout),
         "steps_per_second": round(lab.step_no / spent, 1) if spent > 0 else None,
         "seconds": round(time.perf_counter() - t0, 1),
     }

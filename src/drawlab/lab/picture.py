@@ -33,9 +33,21 @@ def _plane(ax, v: dict[str, Any], title: str | None = None) -> None:
     if man.shape[0] > 1:
         for col in man.transpose(1, 0, 2):
             ax.plot(col[:, 0], col[:, 1], color=GRID, lw=0.5, alpha=0.6)
-    real, fake, arrows = (np.array(v[k], dtype=float) for k in ("real", "fake", "arrows"))
+    real, fake = (np.array(v[k], dtype=float) for k in ("real", "fake"))
     ax.scatter(real[:, 0], real[:, 1], s=3, c=REAL, label="real")
     ax.scatter(fake[:, 0], fake[:, 1], s=3, c=FAKE, label="generated")
+    if v.get("vectors"):  # a denoiser: its field halfway from noise to data, on a grid
+        mid = v["vectors"][len(v["vectors"]) // 2]
+        pts, arrows = np.array(mid["points"], dtype=float), np.array(mid["field"], dtype=float)
+        norm = np.linalg.norm(arrows, axis=1)
+        scale = 0.1 * e / (np.percentile(norm, 90) + 1e-12)
+        ax.quiver(
+            pts[:, 0], pts[:, 1], arrows[:, 0] * scale, arrows[:, 1] * scale,
+            color=ARROW, angles="xy", scale_units="xy", scale=1, width=0.003, alpha=0.7,
+        )  # fmt: skip
+        _finish(ax, v, e, title)
+        return
+    arrows = np.array(v["arrows"], dtype=float)
     norm = np.linalg.norm(arrows, axis=1)
     scale = 0.15 * e / (np.percentile(norm, 90) + 1e-12)
     k = slice(None, None, 4)
@@ -43,12 +55,31 @@ def _plane(ax, v: dict[str, Any], title: str | None = None) -> None:
         fake[k, 0], fake[k, 1], arrows[k, 0] * scale, arrows[k, 1] * scale,
         color=ARROW, angles="xy", scale_units="xy", scale=1, width=0.003, alpha=0.8,
     )  # fmt: skip
+    _finish(ax, v, e, title)
+
+
+def _finish(ax, v: dict[str, Any], e: float, title: str | None) -> None:
     ax.set_xlim(-e, e)
     ax.set_ylim(-e, e)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or f"step {v['step']}", fontsize=9)
+
+
+def _particles(ax, v: dict[str, Any]) -> None:
+    """A denoiser's particles carried from noise (green dots) to points (orange), with their paths."""
+    e = v["extent"]
+    paths = np.array(v["paths"], dtype=float)
+    for p in paths:
+        ax.plot(p[:, 0], p[:, 1], color="#2ca02c", lw=0.6, alpha=0.5)
+    ax.scatter(paths[:, 0, 0], paths[:, 0, 1], s=6, c="#2ca02c", label="noise")
+    ax.scatter(paths[:, -1, 0], paths[:, -1, 1], s=6, c=FAKE, label="carried to")
+    ax.legend(fontsize=7)
+    ax.set_xlim(-e, e)
+    ax.set_ylim(-e, e)
+    ax.set_aspect("equal")
+    ax.set_title(f"particles: {v['settings']['sample_steps']} sampling steps from noise to data", fontsize=9)
 
 
 def final_png(v: dict[str, Any], path: str | Path) -> Path:
@@ -59,8 +90,25 @@ def final_png(v: dict[str, Any], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
-    _plane(axes[0], v, f"step {v['step']}: {v['settings']['loss']} on {v['settings']['dist']}")
+    what = v["settings"]["loss"] if v["family"] == "gan" else v["family"]
+    _plane(axes[0], v, f"step {v['step']}: {what} on {v['settings']['dist']}")
     axes[0].legend(loc="lower right", fontsize=7, markerscale=3)
+    if v.get("paths"):
+        _particles(axes[1], v)
+    else:
+        _readings(axes[1], v)
+    _scores_and_losses(axes[2], axes[3], v)
+    words = "; ".join(v["verdicts"]) or "no verdict"
+    fig.suptitle(words if len(words) < 160 else words[:157] + "...", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue(), kind="picture")
+
+
+def _readings(ax, v: dict[str, Any]) -> None:
+    axes = [None, ax]
     ro = v["readout"]
     bins = np.linspace(ro["lo"], ro["hi"], 41)
     for key, name, c in (("d_real", ro["names"][0], REAL), ("d_fake", ro["names"][1], FAKE)):
@@ -70,6 +118,10 @@ def final_png(v: dict[str, Any], path: str | Path) -> Path:
     axes[1].set_xlabel(ro["axis"], fontsize=8)
     axes[1].legend(fontsize=7)
     axes[1].set_title("D's readings", fontsize=9)
+
+
+def _scores_and_losses(a2, a3, v: dict[str, Any]) -> None:
+    axes = [None, None, a2, a3]
     rec = v["records"]
     steps = [r["step"] for r in rec]
     for key in ("modes", "high_quality", "reverse_kl", "swd"):
@@ -81,18 +133,12 @@ def final_png(v: dict[str, Any], path: str | Path) -> Path:
     axes[2].legend(fontsize=7)
     axes[2].set_title("scores (2,500 points)", fontsize=9)
     curve = np.array([[np.nan if x is None else x for x in c] for c in v["curve"]], dtype=float).reshape(-1, 3)
-    axes[3].plot(curve[:, 0], curve[:, 1], label="D's loss", lw=0.8)
-    axes[3].plot(curve[:, 0], curve[:, 2], label="G's loss", lw=0.8)
+    for col, name in ((1, v["curve_names"][0]), (2, v["curve_names"][1])):
+        if not np.isnan(curve[:, col]).all():
+            axes[3].plot(curve[:, 0], curve[:, col], label=name, lw=0.8)
     axes[3].set_xlabel("step", fontsize=8)
     axes[3].legend(fontsize=7)
     axes[3].set_title("losses", fontsize=9)
-    words = "; ".join(v["verdicts"]) or "no verdict"
-    fig.suptitle(words if len(words) < 160 else words[:157] + "...", fontsize=9)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue(), kind="picture")
 
 
 def frame(v: dict[str, Any], size: float = 3.2) -> np.ndarray:

@@ -82,6 +82,21 @@ LESSONS: dict[str, Lesson] = {
             expect_words="at least 20 of 25 modes reached",
         ),
         Lesson(
+            "ring-flow",
+            "flow matching with ring-collapse's learning rate and steps: no D to chase, every mode reached "
+            "(sharpening them takes longer)",
+            {"dist": "ring8", "steps": 1500, "model": "flow", **SMALL},
+            expect=lambda o: o["reached"] == 8,
+            expect_words="8 of 8 modes reached",
+        ),
+        Lesson(
+            "grid-ddpm",
+            "diffusion (v prediction, 20 DDIM steps) on the 25-mode grid, in WGAN-GP's number of steps",
+            {"dist": "grid25", "steps": 2000, "model": "ddpm", **SMALL},
+            expect=lambda o: o["reached"] >= 24,
+            expect_words="at least 24 of 25 modes reached",
+        ),
+        Lesson(
             "dirac",
             "the Dirac-GAN without a regulariser: gradient descent circles the equilibrium and never reaches it",
             dirac=DiracSettings(steps=500),

@@ -36,6 +36,7 @@ import torch
 from ..errors import ConfigError, DrawlabError
 from ..losses import LOSSES
 from ..serve.server import CSP, PageHandler
+from .denoise import new_lab
 from .dists import DISTS, Dist, points_dist
 from .game import Lab
 from .presets import LESSONS
@@ -52,6 +53,8 @@ TRAIN_THREADS = 1  # torch threads of the training thread: the MLPs are too smal
 PHASES = {
     "D": "D update: generate a batch, judge real and generated points, D's loss, its gradients, update D",
     "G": "G update: generate a batch, judge it, G's loss through D, its gradients, update G",
+    "V": "denoiser update: draw data and noise, mix them at a random time, the regression loss, its gradients, "
+    "update the network",
 }
 
 
@@ -65,9 +68,9 @@ class LabState:
     def __init__(self, s: Settings, dist: Dist | None = None, compare: dict[str, Any] | None = None):
         self.lock = threading.RLock()
         self.dist = dist
-        self.runs: list[Lab] = [Lab(s, dist)]
+        self.runs: list[Lab] = [new_lab(s, dist)]
         if compare:
-            self.runs.append(Lab(replace(s, **compare), dist))
+            self.runs.append(new_lab(replace(s, **compare), dist))
         self.playing = False
         self.slow = False  # slow motion: one D or G update per ``slow_every`` seconds, each named
         self.slow_every = 0.6
@@ -216,7 +219,7 @@ class LabState:
             i = cmd.get("run", 0)
             lab = self._run(cmd)
             s = replace(dataclasses_replace(lab.s), **changes)
-            self.runs[i] = Lab(s, self.dist if s.dist == "points" else None)
+            self.runs[i] = new_lab(s, self.dist if s.dist == "points" else None)
             self.playing = False
         elif action == "rewind":
             self._run(cmd).rewind(_int(cmd.get("step"), "step"))
@@ -228,8 +231,8 @@ class LabState:
             self.playing = False
         elif action == "compare":
             s = replace(dataclasses_replace(self.runs[0].s), **changes)
-            self.runs[0] = Lab(dataclasses_replace(self.runs[0].s), self.dist)
-            self.runs[1:] = [Lab(s, self.dist)]
+            self.runs[0] = new_lab(dataclasses_replace(self.runs[0].s), self.dist)
+            self.runs[1:] = [new_lab(s, self.dist)]
             self.playing = False
         elif action == "close":
             del self.runs[1:]
@@ -242,7 +245,7 @@ class LabState:
             except (TypeError, ValueError):
                 raise ConfigError("draw: every point must be a pair of numbers [x, y]") from None
             s = replace(dataclasses_replace(self.runs[0].s), dist="points", **changes)
-            self.runs = [Lab(s, self.dist)]
+            self.runs = [new_lab(s, self.dist)]
             self.playing = False
         else:
             raise ConfigError(
@@ -253,6 +256,8 @@ class LabState:
     @staticmethod
     def _one(lab: Lab, what: str) -> str:
         """One D update or one G update: the next sub-step, once the step has reached that player."""
+        if lab.d is None:
+            raise ConfigError(f"a {lab.s.model.value} run has no D and no G to step alone: step both")
         if what == "G" and lab.sub_no < lab.s.d_steps:
             while lab.sub_no < lab.s.d_steps:
                 lab.sub_step()

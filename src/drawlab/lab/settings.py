@@ -27,6 +27,14 @@ class Noise(Enum):
     UNIFORM = "uniform"
 
 
+class Family(Enum):
+    """What learns the data: a GAN (G against D), or a denoiser whose field carries noise to data."""
+
+    GAN = "gan"
+    FLOW = "flow"  # flow matching: the velocity field of the straight path from noise to data
+    DDPM = "ddpm"  # denoising diffusion (v prediction, cosine schedule), drawn by DDIM
+
+
 class Optim(Enum):
     """The optimiser of both networks."""
 
@@ -43,6 +51,12 @@ class Settings:
     """Everything that decides a 2D run: the same settings (seed included) give the same run, always."""
 
     dist: str = _f("ring8", "the data: ring8, grid25, swissroll, moons, spirals, checkerboard, line")
+    model: Family = _f(  # noqa: RUF009
+        Family.GAN,
+        "what learns: gan (G against D), flow (flow matching: a network learns the velocity from noise to data) "
+        "or ddpm (denoising diffusion, v prediction); flow and ddpm use G's width, depth and learning rate",
+        choices=tuple(m.value for m in Family),
+    )
     loss: str = _f("nonsaturating", "the adversarial loss (drawlab losses lists them)", live=True)
     seed: int = _f(0, "the same seed gives the same run", Range(0, 2**31 - 1, integer=True))
     steps: int = _f(
@@ -78,6 +92,12 @@ class Settings:
     )
     smoothing: float = _f(0.0, "one-sided label smoothing of D's real targets", Range(0, 0.5), live=True)
     flip: float = _f(0.0, "share of D's targets flipped", Range(0, 1), live=True)
+    sample_steps: int = _f(
+        20,
+        "steps of the ODE (flow, Euler) or of DDIM (ddpm) when a denoiser draws",
+        Range(1, 200, integer=True),
+        live=True,
+    )
     eval_every: int = _f(100, "steps between two evaluations (2,500 points each)", Range(1, 10**6, integer=True))
     schedule: tuple[tuple[int, tuple[tuple[str, Any], ...]], ...] = field(
         default=(), metadata={"help": "live changes by step", "range": None, "live": False, "choices": ()}
@@ -100,6 +120,13 @@ class Settings:
             raise ConfigError(f"--batch {self.batch} must be a multiple of --pack {self.pack}")
         if self.smoothing and not LOSSES[self.loss].supports_smoothing:
             raise ConfigError(f"--smoothing is not defined for --loss {self.loss}: drop it or use nonsaturating")
+        if self.model is not Family.GAN:
+            if self.noise_dim != 2:
+                raise ConfigError(f"--model {self.model.value} starts from 2D noise: drop --noise-dim or set it to 2")
+            if self.pack > 1 or self.unroll > 0:
+                raise ConfigError(f"--pack and --unroll are remedies of GANs: drop them for --model {self.model.value}")
+            if self.model is Family.DDPM and self.noise is not Noise.GAUSSIAN:
+                raise ConfigError("--model ddpm starts from Gaussian noise: drop --noise uniform (a flow may use it)")
         for step, changes in self.schedule:
             if step < 0:
                 raise ConfigError(f"a scheduled change has step {step}: steps are >= 0")
@@ -133,8 +160,9 @@ def _coerce(name: str, value: Any) -> Any:
     """A JSON or CLI value for field ``name`` as the dataclass holds it (an Enum from its value)."""
     f = {f.name: f for f in fields(Settings)}[name]
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-    if kind in ("Noise", "Optim"):
-        enum = Noise if kind == "Noise" else Optim
+    enums: dict[str, type[Enum]] = {"Noise": Noise, "Optim": Optim, "Family": Family}
+    if kind in enums:
+        enum = enums[kind]
         try:
             return enum(value)
         except ValueError:

@@ -1,7 +1,7 @@
 """The 2D lab's verdicts: what went wrong (or right) in a run, in words, from its evaluation records.
 
 Each check reads the records (oldest first) and returns a sentence or None:
-- ``nan``: a loss became NaN;
+- ``nan``: a loss became NaN (a denoiser, ``readout`` None, has only G's);
 - ``d_won``: D separates real from generated outright at the last ``WINDOW`` evaluations (on its loss's
   scale, as the image models' watchdog reads it) and G's gradient has fallen below ``VANISHED`` of its
   peak: the arrows vanish;
@@ -26,16 +26,16 @@ VANISHED = 0.05  # G's gradient below this share of its peak: the arrows have va
 HEALTHY_HQ = 0.4  # share of high-quality points of a healthy run (within 3 std of a mode)
 
 
-def nan(records: list[Record], dist: Dist, readout: Readout) -> str | None:
+def nan(records: list[Record], dist: Dist, readout: Readout | None) -> str | None:
     for r in records[1:]:  # the first record is step 0, before any update
-        if any(math.isnan(v) for v in (r.loss_d, r.loss_g)):
+        if any(math.isnan(v) for v in ((r.loss_d, r.loss_g) if readout is not None else (r.loss_g,))):
             return f"a loss became NaN by step {r.step}: lower the learning rates (or add a penalty)"
     return None
 
 
-def d_won(records: list[Record], dist: Dist, readout: Readout) -> str | None:
+def d_won(records: list[Record], dist: Dist, readout: Readout | None) -> str | None:
     last = records[-WINDOW:]
-    if len(last) < WINDOW or not all(readout.wins(r.d_real, r.d_fake) for r in last):
+    if readout is None or len(last) < WINDOW or not all(readout.wins(r.d_real, r.d_fake) for r in last):
         return None
     peak = max(r.g_grad for r in records)
     now = last[-1].g_grad
@@ -49,7 +49,7 @@ def d_won(records: list[Record], dist: Dist, readout: Readout) -> str | None:
     )
 
 
-def collapse(records: list[Record], dist: Dist, readout: Readout) -> str | None:
+def collapse(records: list[Record], dist: Dist, readout: Readout | None) -> str | None:
     if dist.modes is None or not records:
         return None
     r, n = records[-1], len(dist.modes)
@@ -67,7 +67,7 @@ def collapse(records: list[Record], dist: Dist, readout: Readout) -> str | None:
     return None
 
 
-def hopping(records: list[Record], dist: Dist, readout: Readout) -> str | None:
+def hopping(records: list[Record], dist: Dist, readout: Readout | None) -> str | None:
     if dist.modes is None or len(records) < WINDOW:
         return None
     last = records[-WINDOW:]
@@ -81,7 +81,7 @@ def hopping(records: list[Record], dist: Dist, readout: Readout) -> str | None:
     )
 
 
-def healthy(records: list[Record], dist: Dist, readout: Readout) -> str | None:
+def healthy(records: list[Record], dist: Dist, readout: Readout | None) -> str | None:
     if dist.modes is None or not records:
         return None
     r = records[-1]
@@ -93,10 +93,16 @@ def healthy(records: list[Record], dist: Dist, readout: Readout) -> str | None:
     )
 
 
-CHECKS: tuple[Callable[[list[Record], Dist, Readout], str | None], ...] = (nan, d_won, collapse, hopping, healthy)
+CHECKS: tuple[Callable[[list[Record], Dist, Readout | None], str | None], ...] = (
+    nan,
+    d_won,
+    collapse,
+    hopping,
+    healthy,
+)
 
 
-def verdicts(records: list[Record], dist: Dist, readout: Readout) -> list[str]:
+def verdicts(records: list[Record], dist: Dist, readout: Readout | None) -> list[str]:
     """Every check's sentence that applies, in ``CHECKS`` order."""
     out = [c(records, dist, readout) for c in CHECKS]
     return [v for v in out if v]

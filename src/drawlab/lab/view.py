@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..losses import Scale
+from .denoise import MOMENTS, Denoiser
 from .game import VIEW_POINTS, Lab
 from .verdicts import verdicts
 
@@ -39,11 +40,29 @@ def view(lab: Lab, res: int = 48, curve_points: int = 400) -> dict[str, Any]:
     real = lab.eval_real[:n]
     fake = lab.samples(lab.eval_z[:n])
     r, f, grad = lab.readings(real, fake)
-    readout = lab.loss.readout
+    readout = lab.readout
     curve = lab.curve[:: max(1, len(lab.curve) // curve_points)]
     last = lab.history[-1] if lab.history else None
+    if isinstance(lab, Denoiser):
+        ro = {"names": ["-", "-"], "lo": 0.0, "hi": 1.0, "axis": "the field's speed halfway from noise to data"}
+        seen = {
+            "field_scale": "speed",
+            "curve_names": ["-", f"{lab.s.model.value} loss"],
+            "moments": list(MOMENTS),
+            "vectors": [{"points": _round(p, 3), "field": _round(v, 4)} for p, v in lab.vectors()],
+            "paths": _round(lab.paths(), 3),
+        }
+    else:
+        assert readout is not None
+        ro = {"names": list(readout.names), "lo": readout.lo, "hi": readout.hi, "axis": readout.axis}
+        seen = {
+            "field_scale": "probability" if readout.scale is Scale.PROBABILITY else "score",
+            "curve_names": ["D's loss", "G's loss"],
+        }
     return finite(
         {
+            **seen,
+            "family": lab.s.model.value,
             "step": lab.step_no,
             "sub": lab.sub_no,
             "steps": lab.s.steps,
@@ -52,8 +71,7 @@ def view(lab: Lab, res: int = 48, curve_points: int = 400) -> dict[str, Any]:
             "fake": _round(fake, 3),
             "arrows": _round(grad, 4),
             "field": _round(lab.field(res), 3),
-            "field_scale": "probability" if readout.scale is Scale.PROBABILITY else "score",
-            "readout": {"names": list(readout.names), "lo": readout.lo, "hi": readout.hi, "axis": readout.axis},
+            "readout": ro,
             "manifold": _round(lab.manifold(), 3),
             "d_real": _round(r, 3),
             "d_fake": _round(f, 3),

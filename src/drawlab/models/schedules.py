@@ -34,10 +34,15 @@ SCHEDULES = ("linear", "cosine")
 T_STEPS = 1000
 
 
+def per_sample(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``v`` (B,) shaped to broadcast over ``like`` (B, ...): images (B, C, H, W) or points (B, 2)."""
+    return v.view(-1, *([1] * (like.dim() - 1))).to(like.dtype)
+
+
 # -- flow matching ---------------------------------------------------------------------------------
 def flow_pair(x1: torch.Tensor, x0: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x_t, target velocity) for data x1, noise x0 (B, C, H, W) and times t (B,) in [0, 1]."""
-    tb = t.view(-1, 1, 1, 1).to(x1.dtype)
+    """(x_t, target velocity) for data x1, noise x0 (B, C, H, W) or (B, D) and times t (B,) in [0, 1]."""
+    tb = per_sample(t, x1)
     return (1 - tb) * x0 + tb * x1, x1 - x0
 
 
@@ -96,16 +101,16 @@ def alpha_bars(schedule: str, T: int = T_STEPS) -> torch.Tensor:
 def ddpm_pair(
     x0: torch.Tensor, eps: torch.Tensor, s: torch.Tensor, abar: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x_s, the network's time input s / T) for data x0, noise eps (B, C, H, W) and integer steps s (B,)."""
-    a = abar.to(x0.device)[s].view(-1, 1, 1, 1).to(x0.dtype)
+    """(x_s, the network's time input s / T) for data x0, noise eps (B, ...) and integer steps s (B,)."""
+    a = per_sample(abar.to(x0.device)[s], x0)
     return a.sqrt() * x0 + (1 - a).sqrt() * eps, s.float() / len(abar)
 
 
 def ddpm_target(x0: torch.Tensor, eps: torch.Tensor, s: torch.Tensor, abar: torch.Tensor, kind: str) -> torch.Tensor:
-    """What the network regresses (B, C, H, W): ``eps``, or v = sqrt(abar_s) eps - sqrt(1 - abar_s) x0."""
+    """What the network regresses (B, ...): ``eps``, or v = sqrt(abar_s) eps - sqrt(1 - abar_s) x0."""
     if kind == "eps":
         return eps
-    a = abar.to(x0.device)[s].view(-1, 1, 1, 1).to(x0.dtype)
+    a = per_sample(abar.to(x0.device)[s], x0)
     return a.sqrt() * eps - (1 - a).sqrt() * x0
 
 
