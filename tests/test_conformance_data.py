@@ -54,6 +54,8 @@ def relative_spec(source: Source, work: Path) -> str:
     if source.argument is Argument.IMAGE:
         write_images(work / "drawing", 1, size=64)
         return f"{source.name}:drawing/000.png"
+    if source.argument is Argument.FILE:
+        return source.example(work)  # a file of the source's own format: the source writes its example
     assert source.argument is Argument.NONE, f"no fixture for {source.argument}: add one here"
     return source.name
 

@@ -22,6 +22,7 @@ FLOORS: dict[str, int] = {
     "drawlab.cli_explore": 6,
     "drawlab.cli_args": 6,
     "drawlab.cli_lab": 6,
+    "drawlab.cli_share": 6,
     "drawlab.lab": 5,  # the 2D lab: its game on the losses and tricks, its page, its pictures
     "drawlab.serve": 5,
     "drawlab.report": 5,
@@ -29,6 +30,7 @@ FLOORS: dict[str, int] = {
     "drawlab.metrics": 3,
     "drawlab.explore": 3,
     "drawlab.api": 3,
+    "drawlab.export": 4,  # hands a model on: the API draws its samples, the evaluation fills its card
     "drawlab.run": 2,
     "drawlab.run_lock": 2,
     "drawlab.records": 2,

@@ -39,6 +39,14 @@ class Drawer:
         self.class_names: list[str] = list(facts.get("class_names", []))
 
     @property
+    def has_discriminator(self) -> bool:
+        """True when D can be read: an adversarial run (an exported folder holds only the generator)."""
+        from .models.adversarial import AdversarialFamily
+
+        exported = self.run is not None and self.run.is_export
+        return isinstance(self.family, AdversarialFamily) and "D" in self.family.nets and not exported
+
+    @property
     def conditional(self) -> bool:
         return self.family.conditional
 

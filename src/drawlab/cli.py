@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import cli_explore, cli_lab
+from . import cli_explore, cli_lab, cli_share
 from .cli_args import LABEL, SEED, add_sampling, check_out_file, check_seed, parse_ints, sampling_of, whole
 from .cli_train import _add_train, cmd_train
 from .config import DEFAULT_PRESET, PRESETS
@@ -46,10 +46,15 @@ def cmd_sample(a: argparse.Namespace) -> int:
     from .api import load
     from .files import atomic_write
     from .images import grid_array, save_png, to_hwc_array
+    from .run import RunDir
 
     seeds = parse_ints(a.seeds, "--seeds") if a.seeds is not None else None
     tag = f"seeds{'-'.join(map(str, seeds[:5]))}" if seeds else f"seed{a.seed}"
-    out = check_out_file(a.out) if a.out else Path(a.run_dir) / "samples" / f"sample-{tag}.png"
+    out = (
+        check_out_file(a.out)
+        if a.out
+        else RunDir(a.run_dir).writable("the sample grid") / "samples" / f"sample-{tag}.png"
+    )
     if out.suffix.lower() not in (".png", ".npz"):
         raise ConfigError(f"--out {out}: use a .png (grid) or .npz (arrays) file name")
     check_seed(a.seed)
@@ -266,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(sub)
     cli_explore.add_parsers(sub)
     cli_lab.add_parser(sub)
+    cli_share.add_parsers(sub)
     sub.add_parser("models", help="list the model families")
     sub.add_parser("data", help="list the data sources")
     sub.add_parser("losses", help="list the adversarial losses")
@@ -285,6 +291,7 @@ COMMANDS = {
     "report": cmd_report,
     **cli_explore.COMMANDS,
     "lab": cli_lab.cmd_lab,
+    **cli_share.COMMANDS,
 }
 
 

@@ -96,8 +96,9 @@ def _axes(drawer, a: argparse.Namespace) -> list:
 
 def cmd_interpolate(a: argparse.Namespace) -> int:
     from .explore import frames as fr
+    from .run import RunDir
 
-    out = check_out_file(a.out) if a.out else Path(a.run_dir) / "explore" / f"{a.mode}.png"
+    out = check_out_file(a.out) if a.out else RunDir(a.run_dir).writable("the picture") / "explore" / f"{a.mode}.png"
     if out.suffix.lower() not in fr.OUT_SUFFIXES:
         raise ConfigError(f"--out {out}: use a .png (strip), .gif (animation) or .npz (arrays) file name")
     check_range(a.steps, "--steps", 2, 1000)
@@ -186,7 +187,9 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     from .explore import inspect as ins
 
     name = "saliency" if a.saliency else "maximise" if a.maximise else "invert"
-    out = check_out_file(a.out) if a.out else Path(a.run_dir) / "explore" / f"{name}.png"
+    from .run import RunDir
+
+    out = check_out_file(a.out) if a.out else RunDir(a.run_dir).writable("the picture") / "explore" / f"{name}.png"
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out {out}: give a .png file name")
     check_seed(a.seed)

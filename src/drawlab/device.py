@@ -45,6 +45,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def machine_line(device: torch.device) -> str:
+    """Where a run trained, in words: the CPU model, its cores and torch's threads, and the GPU when on one."""
+    cpu = f"{cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (host: {cpu})"
+    return cpu
+
+
 def cpu_flags() -> set[str]:
     """The CPU feature flags from /proc/cpuinfo (empty where unknown)."""
     try:

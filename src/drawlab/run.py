@@ -15,6 +15,10 @@ Layout of a run directory::
     snapshots/step-0000500.safetensors   the sampling generator at log-spaced steps (never rotated)
     explore/                     cached principal directions of the generator (`drawlab interpolate`, `serve`)
     tb/                          TensorBoard event files
+
+An exported model (``drawlab export RUN DIR``) is a run folder with only what sampling needs: config.json (with
+an "export" section), model.safetensors (the sampling network), README.md (its model card) and samples.png.
+``pretrained:NAME`` names one that ships inside the package (read-only; ``drawlab pretrained`` lists them).
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ from .models import Family, FamilyContext, build_family
 from .run_lock import RunLock
 
 CONFIG = "config.json"
+EXPORT_WEIGHTS = "model.safetensors"
+EXPORT_FORMAT = "drawlab-export-1"
+PRETRAINED = "pretrained:"
 _STEP_RE = re.compile(r"step-(\d+)\.safetensors$")
 SNAPSHOT_FORMAT = "drawlab-snapshot-1"
 
@@ -53,7 +60,19 @@ class RunDir:
     """A run directory (see the module docstring)."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
+        self.read_only = str(path).startswith(PRETRAINED)
+        self.path = pretrained_path(str(path)[len(PRETRAINED) :]) if self.read_only else Path(path)
+
+    @property
+    def is_export(self) -> bool:
+        """An exported model: model.safetensors and no checkpoints/ (``drawlab export``)."""
+        return (self.path / EXPORT_WEIGHTS).is_file() and not self.checkpoints.is_dir()
+
+    def writable(self, what: str, instead: str = "give --out FILE") -> Path:
+        """This run's folder for writing ``what``; RunError when it is a pretrained model's (read-only)."""
+        if self.read_only:
+            raise RunError(f"{what} would go into a pretrained model's folder, which is read-only: {instead}")
+        return self.path
 
     # -- paths ------------------------------------------------------------------------------------
     @property
@@ -209,6 +228,12 @@ class RunDir:
 
     def find_checkpoint(self, which: str | int | None = None) -> Checkpoint:
         """``None``/'latest' -> the newest; an int step or a file path -> that one; RunError otherwise."""
+        if self.is_export:
+            if which not in (None, "latest"):
+                raise RunError(f"{self.path} is an exported model with one set of weights: drop --checkpoint")
+            self.read_config()  # one line when config.json is missing or damaged
+            step = int(json.loads((self.path / CONFIG).read_text()).get("export", {}).get("step", 0))
+            return Checkpoint(step, self.path / EXPORT_WEIGHTS, self.path / "no-training-state")
         if which == "best":
             best, path = self.read_best(), self.checkpoints / "best.safetensors"
             if best is None or not path.is_file():
@@ -234,8 +259,17 @@ class RunDir:
             tensors = load_file(str(ck.weights))
         except Exception as e:
             raise RunError(f"cannot read {ck.weights} ({e}); delete it to fall back to an older checkpoint") from None
-        for name, net in family.nets.items():
-            prefix = name + "."
+        names: set[str] | list[str] = list(family.nets)
+        if self.is_export:  # only the sampling network was exported
+            names = {k.split(".", 1)[0] for k in tensors}
+            unknown = sorted(n for n in names if n not in family.nets)
+            if unknown or family.drawing_net() not in names:
+                raise RunError(
+                    f"{ck.weights} does not hold this model's sampling network ({family.drawing_net()}): "
+                    "export the run again"
+                )
+        for name in names:
+            net, prefix = family.nets[name], name + "."
             sd = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             try:
                 net.load_state_dict(sd, strict=True)
@@ -394,3 +428,28 @@ def _weights(family: Family) -> dict[str, torch.Tensor]:
         for name, net in family.nets.items()
         for k, v in net.state_dict().items()
     }
+
+
+def pretrained_path(name: str) -> Path:
+    """The folder of the pretrained model ``name`` inside the package; RunError when there is none."""
+    root = pretrained_root()
+    names = pretrained_names()
+    if name not in names:
+        known = ", ".join(names) or "none"
+        raise RunError(f"no pretrained model {name!r}: use one of {known} (`drawlab pretrained` lists them)")
+    return root / name
+
+
+def pretrained_root() -> Path:
+    """Where the pretrained models lie: the package's ``pretrained/`` folder."""
+    from importlib import resources
+
+    return Path(str(resources.files("drawlab"))) / "pretrained"
+
+
+def pretrained_names() -> list[str]:
+    """The pretrained models that ship with drawlab (folders holding an exported model), sorted."""
+    root = pretrained_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / EXPORT_WEIGHTS).is_file() and (p / CONFIG).is_file())

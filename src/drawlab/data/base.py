@@ -32,6 +32,7 @@ class Argument(Enum):
     NONE = "none"  # nothing: the spec is the bare name (mnist)
     FOLDER = "folder"  # the path of a folder of images (folder:PATH)
     IMAGE = "image"  # the path of one image file (patches:IMAGE)
+    FILE = "file"  # the path of one data file (csv:PATH, npz:PATH)
 
 
 class Spec(NamedTuple):
@@ -96,6 +97,11 @@ class Source:
         if spec.arg is None:
             return spec.kind
         return f"{self.name}:{user_path(spec.arg).absolute()}"
+
+    def example(self, folder: Path) -> str:
+        """Write a tiny dataset of this source's kind under ``folder`` and return its spec (relative to
+        ``folder``): how the tests and the docs show a source that reads a file of its own format."""
+        raise NotImplementedError(f"{self.name} has no example")
 
     def open(self, spec: Spec, dc: DataConfig, root: Path, max_memory_bytes: int) -> ImageDataset:
         """The dataset ``spec`` names: uint8 images (N, C, H, W) in [0, 255], ``shape`` (C, H, W) with C 1 or

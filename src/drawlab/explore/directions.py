@@ -98,7 +98,7 @@ def principal_directions_of(drawer: Drawer, k: int = 10, n: int = SAMPLES, cache
         for c in range(drawer.num_classes):
             h[y == c] -= h[y == c].mean(0)
     vectors, share = principal_directions(z, h, k)
-    if cache and path is not None:
+    if cache and path is not None and not (drawer.run is not None and drawer.run.read_only):  # a pretrained folder
         path.parent.mkdir(parents=True, exist_ok=True)
         tensors = {"vectors": vectors.contiguous(), "share": share.contiguous()}
         atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"layer": layer, "n": str(n)}))

@@ -33,6 +33,10 @@ LOGIT = "logit"
 def adversarial(drawer: Drawer) -> AdversarialFamily:
     """The run's family, which has a D; ConfigError when the model has none."""
     family = drawer.family
+    if drawer.run is not None and drawer.run.is_export:
+        raise ConfigError(
+            "an exported model holds only its generator: looking inside D needs the training run's folder"
+        )
     if not isinstance(family, AdversarialFamily) or "D" not in family.nets:
         raise ConfigError(
             f"this run's model ({family.name}) has no discriminator: `drawlab inspect` looks "

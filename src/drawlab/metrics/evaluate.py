@@ -128,6 +128,7 @@ def evaluate(
     say = echo or (lambda s: print(s, file=sys.stderr))
     t0 = time.perf_counter()
     run = RunDir(run_dir)
+    run.writable("evaluate's eval.json and pictures", f"export it first (drawlab export {run_dir} DIR), evaluate DIR")
     dev = pick_device(device)
     family, cfg, facts, ck = run.open_family(checkpoint, dev)
     if sampling:  # the denoisers: steps, guidance, sampler (``Family.set_sampling``); the record says which

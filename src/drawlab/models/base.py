@@ -157,9 +157,13 @@ class Family:
         """Training noise (n, z_dim) from the trainer's generator."""
         return rng.randn((n, self.cfg.z_dim), gen, device)
 
+    def drawing_net(self) -> str:
+        """The name of the network that draws: "G_ema" when there is one, else "G"."""
+        return "G_ema" if "G_ema" in self.nets else "G"
+
     def sampler(self) -> nn.Module:
         """The generator used for pictures: the EMA copy when there is one."""
-        return self.nets.get("G_ema", self.nets["G"])
+        return self.nets[self.drawing_net()]
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

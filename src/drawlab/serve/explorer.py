@@ -107,8 +107,10 @@ class Explorer:
                     "classes": (d.class_names or [str(i) for i in range(d.num_classes)]) if d.conditional else [],
                     "directions": [round(100 * float(s), 1) for s in r.directions.share] if r.directions else [],
                     "snapshots": d.snapshot_steps(),
-                    "has_d": bool(d.family.adversarial),
-                    "d_scale": d.family.readout.scale.value if isinstance(d.family, AdversarialFamily) else None,
+                    "has_d": d.has_discriminator,
+                    "d_scale": d.family.readout.scale.value
+                    if isinstance(d.family, AdversarialFamily) and d.has_discriminator
+                    else None,
                 }
             )
         return {"runs": out}
@@ -173,7 +175,7 @@ class Explorer:
             y = torch.tensor([label])
             img = d.draw(z[None], y if d.conditional else None)[0]
             value = sal = None
-            if isinstance(d.family, AdversarialFamily) and q.get("saliency", "1") != "0":
+            if isinstance(d.family, AdversarialFamily) and d.has_discriminator and q.get("saliency", "1") != "0":
                 maps, logits = saliency(d, to_unit_range(img[None]), y, smooth=SMOOTH)
                 value = float(d.family.readout.values(logits)[0])
                 sal = png_bytes(heat(maps[0], img))

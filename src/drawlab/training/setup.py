@@ -14,7 +14,7 @@ import torch
 from .. import faults
 from ..config import TrainConfig
 from ..data import Batches, ImageDataset, open_configured
-from ..device import Precision, autocast, enable_fast_math, pick_device, pick_precision
+from ..device import Precision, autocast, enable_fast_math, machine_line, pick_device, pick_precision
 from ..errors import DrawlabError
 from ..files import append_jsonl, trim_jsonl
 from ..latent import balanced_labels, seeded_noise
@@ -179,6 +179,7 @@ class RunSetup:
             "data_fingerprint": d.fingerprint,
             "drawlab_version": __version__,
             "torch_version": torch.__version__,
+            "machine": machine_line(self.device),
             "processes": self.team.world,
             "precision": self.precision_choice.to_dict() if self.precision_choice else None,
             **({"sized_to_machine": self.sized} if self.sized else {}),
