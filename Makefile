@@ -1,13 +1,14 @@
 # drawlab: two commands on a fresh machine.
 #   make demo   set up .venv, train the default preset (conditional DCGAN on MNIST, 5 CPU minutes), write a sample grid
 #   make test   set up .venv and run the whole test suite
+#   make docs   build the manual (MkDocs, strict) into site/
 #   make pretrained   (maintainers) train, evaluate and export the models that ship in src/drawlab/pretrained/
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN ?= runs/demo
 
-.PHONY: install demo test lint bench clean pretrained pretrained-mnist-cgan pretrained-mnist-flow pretrained-faces
+.PHONY: install demo test lint docs bench clean pretrained pretrained-mnist-cgan pretrained-mnist-flow pretrained-faces
 
 install: $(VENV)/.installed
 
@@ -25,9 +26,13 @@ demo: install
 test: install lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+	@echo "the manual: site/index.html"
+
 lint: install
 	$(VENV)/bin/ruff check src
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks docs
 	$(VENV)/bin/mypy
 
 bench: install

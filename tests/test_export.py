@@ -173,3 +173,16 @@ def test_pretrained_refusals_are_one_line(argv, words, tmp_path: Path, capsys, m
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and len(err.strip().splitlines()) == 1
+
+
+def test_seeds_take_ranges_as_the_cards_write_them(cgan_run: Path, tmp_path: Path, capsys) -> None:
+    from drawlab.cli_args import parse_ints
+
+    assert parse_ints("0-3,7", "--seeds") == [0, 1, 2, 3, 7]
+    assert main(["sample", str(cgan_run), "--seeds", "0-63", "--out", str(tmp_path / "a.npz")]) == 0
+    assert len(np.load(tmp_path / "a.npz")["images"]) == 64
+    for bad, words in (("5-2", "a range goes up"), ("1-x", "or a range, e.g. 0-63")):
+        capsys.readouterr()
+        assert main(["sample", str(cgan_run), "--seeds", bad, "--out", str(tmp_path / "b.png")]) == 2
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1

@@ -1,4 +1,4 @@
-"""Imports flow one way, like the floors of a house (README "Layout"): the CLI on top; training, metrics,
+"""Imports flow one way, like the floors of a house (docs/extending.md, "Layout"): the CLI on top; training, metrics,
 report, serve and the Python API under it; a run (run.py, records/) under them; models, data and config
 below; losses, latent maths, errors at the bottom. This test reads every import of src/drawlab (lazy ones
 inside functions too, not those under ``if TYPE_CHECKING``) and fails on any circle or upward import."""

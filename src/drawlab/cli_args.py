@@ -30,11 +30,21 @@ def check_seed(seed: int, option: str = "--seed") -> int:
 
 
 def parse_ints(text: str, option: str, lo: int = 0, hi: int = 2**63 - 1, most: int = 1000) -> list[int]:
-    """'3,17,42' -> [3, 17, 42], each in [lo, hi]; at most ``most`` of them."""
+    """'3,17,42' -> [3, 17, 42] and '0-3' -> [0, 1, 2, 3] (ranges inclusive), each in [lo, hi]; at most ``most``."""
+    values: list[int] = []
     try:
-        values = [int(v) for v in text.replace(" ", "").split(",") if v != ""]
+        for part in (p for p in text.replace(" ", "").split(",") if p != ""):
+            a, dash, b = part.partition("-") if not part.startswith("-") else ("", "", "")
+            if dash and a and b:
+                if int(b) < int(a) or int(b) - int(a) >= most:
+                    raise ConfigError(f"{option} {part!r}: a range goes up, and holds at most {most} values")
+                values += range(int(a), int(b) + 1)
+            else:
+                values.append(int(part))
     except ValueError:
-        raise ConfigError(f"{option} {text!r}: give whole numbers separated by commas, e.g. 3,17,42") from None
+        raise ConfigError(
+            f"{option} {text!r}: give whole numbers separated by commas, e.g. 3,17,42, or a range, e.g. 0-63"
+        ) from None
     if not values:
         raise ConfigError(f"{option} is empty: give whole numbers separated by commas, e.g. 3,17,42")
     if len(values) > most:

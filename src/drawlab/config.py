@@ -604,7 +604,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "ema_images": 5000,
             "ema_rampup": 0.05,
             "sample_steps": 20,
-            "guidance": 1.25,  # measured best FID and recall of 1, 1.25, 1.5, 2 (README "Flow matching")
+            "guidance": 1.25,  # measured best FID and recall of 1, 1.25, 1.5, 2 (docs/flow-diffusion.md)
         },
         "data": {"spec": "mnist"},
         "batch_size": 64,
