@@ -32,7 +32,7 @@ docs: install
 
 lint: install
 	$(VENV)/bin/ruff check src
-	$(VENV)/bin/ruff format --check src tests benchmarks docs
+	$(VENV)/bin/ruff format --check src tests benchmarks docs notebooks/make_notebooks.py
 	$(VENV)/bin/mypy
 
 bench: install

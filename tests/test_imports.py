@@ -48,6 +48,7 @@ FLOORS: dict[str, int] = {
     "drawlab.faults": 0,
     "drawlab.version": 0,
     "drawlab.modes": 0,
+    "drawlab.plotting": 0,
 }
 # what the report reads of a run lives in records/, never in training (which draws with records/ too)
 APART = [("drawlab.training", "drawlab.report")]

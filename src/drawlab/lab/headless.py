@@ -87,10 +87,9 @@ def dirac(s: DiracSettings, out: Path, say=print) -> dict[str, Any]:
     """Run the Dirac-GAN ``s``: its path, its field and the verdict (settings.json, summary.json, final.png)."""
     import io
 
-    import matplotlib
+    from ..plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     out.mkdir(parents=True, exist_ok=True)
     path = trajectory(s)

@@ -84,10 +84,9 @@ def _particles(ax, v: dict[str, Any]) -> None:
 
 def final_png(v: dict[str, Any], path: str | Path) -> Path:
     """The run's state ``v`` (``view.view``) as a 4-panel PNG: plane, D's readings, scores, losses."""
-    import matplotlib
+    from ..plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
     what = v["settings"]["loss"] if v["family"] == "gan" else v["family"]
@@ -143,16 +142,15 @@ def _scores_and_losses(a2, a3, v: dict[str, Any]) -> None:
 
 def frame(v: dict[str, Any], size: float = 3.2) -> np.ndarray:
     """The plane of ``v`` as an RGB array (H, W, 3), uint8: one frame of the run's GIF."""
-    import matplotlib
+    from ..plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(size, size))
     _plane(ax, v)
     fig.tight_layout(pad=0.2)
     fig.canvas.draw()
-    a = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()  # type: ignore[attr-defined]
+    a = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     plt.close(fig)
     return a
 

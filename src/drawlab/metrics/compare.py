@@ -121,10 +121,9 @@ def bar_values(recs: list[dict[str, Any]], kind: str) -> tuple[list[float], list
 
 
 def _chart(recs: list[dict[str, Any]], labels: list[str], table: dict[str, MetricKind], png: Path) -> None:
-    import matplotlib
+    from ..plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     kinds = list(table)
     cols = min(4, max(1, len(kinds)))

