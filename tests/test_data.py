@@ -192,6 +192,49 @@ def test_folder_resize_centre_crop_and_luminance(tmp_path: Path) -> None:
     assert abs(int(gray.images[0, 0, 5, 5]) - round(0.587 * 255)) <= 1
 
 
+def _wide_sketch(folder: Path) -> None:
+    """A 30x10 white image with a black 10x10 square in the middle (a sketch on paper, not square)."""
+    folder.mkdir()
+    img = Image.new("L", (30, 10), 255)
+    img.paste(0, (10, 0, 20, 10))
+    img.save(folder / "w.png")
+
+
+def test_folder_fit_crop_pad_and_resize_make_a_wide_image_square_three_ways(tmp_path: Path) -> None:
+    _wide_sketch(tmp_path / "wide")
+    spec = f"folder:{tmp_path / 'wide'}"
+    crop = open_dataset(spec, size=10)
+    assert int(crop.images.max()) == 0  # only the black middle survives
+    pad = open_dataset(spec, size=15, fit="pad").images[0, 0].int()
+    assert pad[:4].min() == 255 and pad[-4:].min() == 255  # padded above and below with the border's white
+    assert pad[7, :4].min() == 255 and pad[7, 6:9].max() == 0  # the whole row: white, black square, white
+    stretched = open_dataset(spec, size=15, fit="resize").images[0, 0].int()
+    assert stretched[:, 0].min() == 255 and stretched[:, 7].max() == 0  # every row: the square stretched tall
+    fps = {open_dataset(spec, size=15, fit=f).fingerprint for f in ("crop", "pad", "resize")}
+    assert len(fps) == 3  # three decodings, three caches
+
+
+def test_folder_says_in_one_line_what_it_found_and_how_it_fitted_it(tmp_path: Path) -> None:
+    _wide_sketch(tmp_path / "wide")
+    Image.new("RGBA", (10, 10), (0, 0, 0, 0)).save(tmp_path / "wide" / "clear.png")
+    ds = open_dataset(f"folder:{tmp_path / 'wide'}", size=10, channels=1, fit="pad")
+    said = ds.notice
+    assert said is not None and "\n" not in said
+    assert said.startswith("folder: 2 images as 10x10x1; sizes 10x10 to 30x10 (all)")
+    assert "not square (1 of 2): made square by --fit pad" in said and "1 of 2 with transparency" in said
+    assert int(ds.images[0].min()) == 255  # clear.png (sorted first) lies over white
+
+
+def test_fit_names_one_set_of_values_and_a_bad_one_is_one_line(tmp_path: Path) -> None:
+    from drawlab.config import FITS
+    from drawlab.data.decode import Fit
+
+    assert FITS == tuple(f.value for f in Fit)
+    _wide_sketch(tmp_path / "wide")
+    with pytest.raises(DataError, match=r"^fit must be one of crop, pad, resize, got 'squash'$"):
+        open_dataset(f"folder:{tmp_path / 'wide'}", fit="squash")
+
+
 def test_folder_skips_corrupt_files_with_one_warning(tmp_path: Path) -> None:
     for k in range(3):
         save_image(tmp_path / "f" / f"ok{k}.png", (10 * k, 0, 0))

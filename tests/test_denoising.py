@@ -50,6 +50,20 @@ def test_flow_sampler_with_the_exact_velocity_lands_on_the_data(sampler: str, st
         assert torch.allclose(back, z, atol=1e-5)
 
 
+def test_x_prediction_reads_the_clean_image_as_the_velocity_it_implies() -> None:
+    fam = build_family(ModelConfig(name="flow", width=8, prediction="x"), (1, 4, 4), 0)
+    x1 = torch.rand(1, 1, 4, 4, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    x, t = torch.randn(3, 1, 4, 4, generator=torch.Generator().manual_seed(1)), torch.tensor([0.0, 0.5, 0.99])
+    v = fam.as_target(x1.expand(3, -1, -1, -1), x, t)
+    assert torch.allclose(v[:2], one_point_velocity(x1)(x, t)[:2], atol=1e-6)
+    assert torch.allclose(v[2], (x1[0] - x[2]) / 0.05)  # 1 - t = 0.01 is read as 0.05: bounded near the data
+    z = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(2))
+    out = schedules.flow_sample(lambda x, t: fam.as_target(x1.expand_as(x), x, t), z, 10, "euler")
+    assert torch.allclose(out, x1.expand_as(out), atol=1e-5)  # the exact x answer lands on the data
+    plain = build_family(ModelConfig(name="flow", width=8), (1, 4, 4), 0)
+    assert plain.prediction == "velocity" and torch.equal(plain.as_target(x, x1, t), x)
+
+
 def test_trailing_spacing_starts_at_pure_noise() -> None:
     assert schedules.trailing_steps(10) == [999, 899, 799, 699, 599, 499, 399, 299, 199, 99]
     assert schedules.trailing_steps(1) == [999] and schedules.trailing_steps(1000) == list(range(999, -1, -1))
@@ -132,6 +146,25 @@ def test_the_unet_keeps_the_image_shape_at_every_size(size: int, levels: int) ->
         assert net(x, torch.rand(2), y).shape == x.shape
 
 
+@pytest.mark.parametrize(("size", "patch"), [(8, 2), (64, 4), (28, 2)])
+def test_a_patched_unet_folds_pixel_blocks_into_channels_and_back(size: int, patch: int) -> None:
+    net = UNet(3, size, 8, 0, patch=patch)
+    assert net.stem.in_channels == 3 * patch * patch  # the first conv reads the folded blocks
+    torch.nn.init.normal_(net.out[-1].weight)
+    x = torch.randn(2, 3, size, size)
+    y = net(x, torch.rand(2))
+    assert y.shape == x.shape
+    assert torch.equal(net.unfold(net.fold(x)), x)  # a block unfolds to the P x P pixels it came from
+
+
+def test_a_patch_that_does_not_divide_the_image_is_one_line() -> None:
+    with pytest.raises(ConfigError, match=r"--patch 3 does not divide the 8x8 images"):
+        build_family(ModelConfig(name="flow", width=8, patch=3), (1, 8, 8), 10)
+    with pytest.raises(ConfigError, match="applies to the denoisers|an option of"):
+        build_family(ModelConfig(name="dcgan", patch=2), (1, 8, 8), 10)
+    assert build_family(ModelConfig(name="ddpm", width=8, patch=2), (1, 8, 8), 10).nets["G"].stem.in_channels == 4
+
+
 def test_the_unet_starts_by_predicting_zero_and_reads_the_time_and_the_label() -> None:
     net = UNet(1, 8, 8, 3)
     x = torch.randn(2, 1, 8, 8)
@@ -197,9 +230,14 @@ def test_sampling_options_are_checked_in_one_line_each() -> None:
     assert flow.sampling_tag() == "-heun10-cfg2"
     with pytest.raises(ConfigError, match="applies to the denoisers"):
         build_family(ModelConfig(name="dcgan", guidance=2.0), (1, 8, 8), 10)
-    for name, key, value in (("flow", "prediction", "v"), ("cgan", "schedule", "linear")):
-        with pytest.raises(ConfigError, match=f"--{key} is an option of ddpm only"):
-            build_family(ModelConfig(name=name, **{key: value}), (1, 8, 8), 10)
+    with pytest.raises(ConfigError, match="--schedule is an option of ddpm only"):
+        build_family(ModelConfig(name="cgan", schedule="linear"), (1, 8, 8), 10)
+    with pytest.raises(ConfigError, match="^--prediction v: flow predicts velocity or x$"):
+        build_family(ModelConfig(name="flow", prediction="v"), (1, 8, 8), 10)
+    with pytest.raises(ConfigError, match="^--prediction x: ddpm predicts eps or v$"):
+        build_family(ModelConfig(name="ddpm", prediction="x"), (1, 8, 8), 10)
+    with pytest.raises(ConfigError, match="^--prediction applies to the denoisers"):
+        build_family(ModelConfig(name="cgan", prediction="x"), (1, 8, 8), 10)
 
 
 @pytest.fixture(scope="module")

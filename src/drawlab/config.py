@@ -24,6 +24,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 ON_NAN = ("rollback", "stop")
 SPECTRAL = ("none", "d", "g", "both")
 NORMS = ("auto", "batch", "layer", "instance", "none")
+FITS = ("crop", "pad", "resize")  # drawlab.data.decode.Fit's values
 
 
 @dataclass(frozen=True)
@@ -268,12 +269,22 @@ class ModelConfig:
         choices=("linear", "cosine"),
         group="denoising",
     )
-    prediction: str = opt(
-        "eps",
+    patch: int = opt(
+        1,
+        "--patch",
+        "flow, ddpm: the U-Net reads P x P pixel blocks as channels (64x64x3 -> 32x32x12 at P = 2), about P^2 times "
+        "cheaper a step; the image side must be a multiple of P (default 1)",
+        check=Range(1, 8, integer=True),
+        group="denoising",
+    )
+    prediction: str | None = opt(
+        None,
         "--prediction",
-        "ddpm: what the U-Net predicts, eps (the noise, Ho et al., default) or v (sqrt(abar) eps - sqrt(1 - abar) x0, "
-        "Salimans & Ho 2022: well posed at pure noise)",
-        choices=("eps", "v"),
+        "flow, ddpm: what the U-Net answers. ddpm: eps (the noise, Ho et al., default) or v (sqrt(abar) eps - "
+        "sqrt(1 - abar) x0, Salimans & Ho 2022: well posed at pure noise); flow: velocity (x1 - x0, default) or x "
+        "(the clean image, trained on the velocity it implies: Li & He 2025, what a narrow U-Net reading large "
+        "--patch blocks can still answer)",
+        choices=("eps", "v", "velocity", "x"),
         group="denoising",
     )
 
@@ -335,10 +346,17 @@ class DataConfig:
     size: int | None = opt(
         None,
         "--size",
-        "resize + centre-crop images to SIZE x SIZE (default: native, 64 for folders)",
+        "resize images to SIZE x SIZE, non-square ones by --fit (default: native, 64 for folders)",
         check=Range(4, 1024, integer=True),
     )
     channels: int | None = opt(None, "--channels", "1 (grey) or 3 (RGB) (default: native)", choices=(1, 3))
+    fit: str = opt(
+        "crop",
+        "--fit",
+        "folders: how a non-square image becomes square: crop (its centred square, default: fills the frame), "
+        "pad (all of it on its border's colour) or resize (all of it, stretched)",
+        choices=FITS,
+    )
     limit: int | None = opt(
         None, "--limit", "train on N images only (drawn once with a fixed seed)", check=Range(1, 2**40, integer=True)
     )
@@ -347,6 +365,11 @@ class DataConfig:
         4000, "--patches", "patches:IMAGE -- how many crops (default 4000)", check=Range(1, 10_000_000, integer=True)
     )
     patch_flips: bool = opt(False, "--patch-flips", "patches:IMAGE -- mirror and turn crops by multiples of 90 degrees")
+    columns: str | None = opt(
+        None,
+        "--columns",
+        "hf:PATH -- the image and label columns, IMAGE[,LABEL] (LABEL - for none; default: found by their types)",
+    )
 
 
 @dataclass
@@ -434,7 +457,8 @@ class TrainConfig:
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """The config of ``d`` (config.json's "train"); ConfigError naming any key drawlab does not know."""
         d = dict(d)
-        model = ModelConfig(**_known(ModelConfig, _migrate_ema(d.pop("model", {}), d.get("batch_size", 128)), "model."))
+        m = _migrate_prediction(_migrate_ema(d.pop("model", {}), d.get("batch_size", 128)))
+        model = ModelConfig(**_known(ModelConfig, m, "model."))
         data = DataConfig(**_known(DataConfig, d.pop("data", {}), "data."))
         return cls(model=model, data=data, **_known(cls, d, ""))
 
@@ -491,6 +515,14 @@ def check_values(cfg: TrainConfig) -> None:
 def resume_may_change() -> tuple[str, ...]:
     """The settings a ``--resume`` may give again (its length and runtime choices): config.json paths."""
     return tuple(path for path, o, _ in options() if o.resume)
+
+
+def _migrate_prediction(m: dict[str, Any]) -> dict[str, Any]:
+    """A model config written when ``prediction`` defaulted to "eps" for every model: only ddpm predicts eps,
+    so any other model's "eps" is its own default (None)."""
+    if m.get("prediction") == "eps" and m.get("name") != "ddpm":
+        m = {k: v for k, v in m.items() if k != "prediction"}
+    return m
 
 
 def _migrate_ema(m: dict[str, Any], batch: int) -> dict[str, Any]:

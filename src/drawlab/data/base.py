@@ -32,7 +32,7 @@ class Argument(Enum):
     NONE = "none"  # nothing: the spec is the bare name (mnist)
     FOLDER = "folder"  # the path of a folder of images (folder:PATH)
     IMAGE = "image"  # the path of one image file (patches:IMAGE)
-    FILE = "file"  # the path of one data file (csv:PATH, npz:PATH)
+    FILE = "file"  # the path of a dataset in its own format: a file, or a folder (csv:PATH, npz:PATH, hf:PATH)
 
 
 class Spec(NamedTuple):

@@ -1,7 +1,12 @@
-"""Decode image files with PIL into uint8 (C, size, size) arrays, optionally in a process pool."""
+"""Decode image files with PIL into uint8 (C, size, size) arrays, optionally in a process pool.
+
+A non-square image is made square by its ``Fit``: the centred square of its shorter side (crop, the
+default), the whole image on a square of its border's colour (pad), or the whole image stretched (resize).
+"""
 
 from __future__ import annotations
 
+import enum
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -13,6 +18,21 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 POOL_MIN_FILES = 256  # below this, decoding in-process is faster than starting a pool
 CHUNK = 128
+
+
+class Fit(enum.StrEnum):
+    """How a non-square image becomes square (``--fit``)."""
+
+    CROP = "crop"  # the centred square of the shorter side: fills the frame, loses the long side's ends
+    PAD = "pad"  # the whole image, centred on a square of its border's median colour
+    RESIZE = "resize"  # the whole image, stretched: keeps everything, changes proportions
+
+
+FIT_SAYS = {
+    Fit.CROP: "the centred square of the shorter side is kept",
+    Fit.PAD: "each is centred on a square of its border's colour, nothing cut",
+    Fit.RESIZE: "each is stretched to a square, nothing cut, proportions changed",
+}
 
 
 def is_colour_mode(mode: str) -> bool:
@@ -39,7 +59,7 @@ def _to_8bit(im: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
 
 
-def _to_channels(im: Image.Image, channels: int) -> Image.Image:
+def to_channels(im: Image.Image, channels: int) -> Image.Image:
     """Mode L (channels 1, ITU-R 601-2 luma) or RGB (channels 3, gray repeated); alpha over white."""
     if im.mode in ("I", "F") or im.mode.startswith("I;16"):
         im = _to_8bit(im)
@@ -53,38 +73,59 @@ def _to_channels(im: Image.Image, channels: int) -> Image.Image:
     return im.convert(target)
 
 
-def decode_image(path: str, size: int, channels: int) -> np.ndarray:
-    """Decode, fix EXIF rotation, convert, scale the shorter side to ``size`` and centre-crop.
+def border_colour(im: Image.Image) -> int | tuple[int, ...]:
+    """The per-channel median of the image's outermost pixels (mode L or RGB): what pad fills with, so a
+    sketch on white is padded with white and a photo with its own edge's colour."""
+    a = np.asarray(im)
+    edge = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]], axis=0)  # (2W + 2H,) or (2W + 2H, 3)
+    med = np.median(edge, axis=0).astype(int)
+    return int(med) if med.ndim == 0 else tuple(int(v) for v in med)
+
+
+def to_square(im: Image.Image, size: int, fit: Fit) -> Image.Image:
+    """``im`` (any size) as a ``size`` x ``size`` image, made square by ``fit``."""
+    w, h = im.size
+    if fit is Fit.RESIZE or w == h:
+        return im.resize((size, size), Image.Resampling.BILINEAR)
+    if fit is Fit.PAD:
+        m = max(w, h)
+        canvas = Image.new(im.mode, (m, m), border_colour(im))
+        canvas.paste(im, ((m - w) // 2, (m - h) // 2))
+        return canvas.resize((size, size), Image.Resampling.BILINEAR)
+    m = min(w, h)
+    box = ((w - m) / 2, (h - m) / 2, (w + m) / 2, (h + m) / 2)  # centred square, shorter side
+    return im.resize((size, size), Image.Resampling.BILINEAR, box=box)
+
+
+def decode_image(path: str, size: int, channels: int, fit: Fit = Fit.CROP) -> np.ndarray:
+    """Decode, fix EXIF rotation, convert (alpha over white), and make it ``size`` x ``size`` by ``fit``.
 
     Returns uint8 (channels, size, size). Raises (any exception) when the file is unreadable.
     """
     with Image.open(path) as f:
         f.draft("L" if channels == 1 else "RGB", (size, size))  # JPEG: decode at reduced scale
         im: Image.Image = ImageOps.exif_transpose(f) if "exif" in f.info else f
-        im = _to_channels(im, channels)
-    w, h = im.size
-    m = min(w, h)
-    box = ((w - m) / 2, (h - m) / 2, (w + m) / 2, (h + m) / 2)  # centred square, shorter side
-    im = im.resize((size, size), Image.Resampling.BILINEAR, box=box)
+        im = to_channels(im, channels)
+    im = to_square(im, size, fit)
     a = np.asarray(im, dtype=np.uint8)
     a = a[None, :, :] if a.ndim == 2 else a.transpose(2, 0, 1)
     return np.ascontiguousarray(a)
 
 
-def try_decode(path: str, size: int, channels: int) -> np.ndarray | None:
+def try_decode(path: str, size: int, channels: int, fit: Fit = Fit.CROP) -> np.ndarray | None:
     """``decode_image`` or None when the file is unreadable / corrupt."""
     try:
-        return decode_image(path, size, channels)
+        return decode_image(path, size, channels, fit)
     except Exception:
         return None
 
 
-def _decode_chunk(paths: list[str], size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
+def _decode_chunk(paths: list[str], size: int, channels: int, fit: Fit) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (len(paths), C, size, size) (zeros where unreadable) and a bool mask of readable files."""
     out = np.zeros((len(paths), channels, size, size), dtype=np.uint8)
     ok = np.zeros(len(paths), dtype=bool)
     for k, path in enumerate(paths):
-        a = try_decode(path, size, channels)
+        a = try_decode(path, size, channels, fit)
         if a is not None:
             out[k], ok[k] = a, True
     return out, ok
@@ -97,17 +138,17 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 
 def decode_many(
-    paths: list[str], size: int, channels: int, workers: int | None = None
+    paths: list[str], size: int, channels: int, workers: int | None = None, fit: Fit = Fit.CROP
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode all ``paths``: uint8 (N, C, size, size) (zeros where unreadable) and bool mask (N,)."""
     workers = min(os.cpu_count() or 1, 8) if workers is None else workers
     if workers <= 1 or len(paths) < POOL_MIN_FILES:
-        return _decode_chunk(paths, size, channels)
+        return _decode_chunk(paths, size, channels, fit)
     out = np.empty((len(paths), channels, size, size), dtype=np.uint8)
     ok = np.empty(len(paths), dtype=bool)
     starts = range(0, len(paths), CHUNK)
     with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-        futures = [pool.submit(_decode_chunk, paths[s : s + CHUNK], size, channels) for s in starts]
+        futures = [pool.submit(_decode_chunk, paths[s : s + CHUNK], size, channels, fit) for s in starts]
         for s, fut in zip(starts, futures):
             out[s : s + CHUNK], ok[s : s + CHUNK] = fut.result()
     return out, ok

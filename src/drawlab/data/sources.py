@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from drawlab.config import DataConfig
+from drawlab.config import FITS, DataConfig
 from drawlab.data.base import REGISTRY, Source, Spec, registered, user_path
 from drawlab.data.dataset import ImageDataset, make_fingerprint
 from drawlab.errors import DataError
@@ -99,16 +99,20 @@ def open_dataset(
     max_memory_bytes: int = 1 << 30,
     patches: int = _DEFAULTS.patches,
     patch_flips: bool = _DEFAULTS.patch_flips,
+    fit: str = _DEFAULTS.fit,
+    columns: str | None = _DEFAULTS.columns,
 ) -> ImageDataset:
     """Open a dataset as uint8 (N, C, size, size) images, in memory or streaming.
 
     spec: one of ``spec_help()`` (``drawlab data``). root: data root (default ``default_data_root()``).
     size: output side (default: the source's, 28 for MNIST-style, 64 for folders); channels: 1 or 3
     (default native). Streams when N*C*size*size > max_memory_bytes (sources that can). patches,
-    patch_flips: options of the sources that read them (``DataConfig``).
+    patch_flips, fit, columns: options of the sources that read them (``DataConfig``).
     """
     parsed = parse_spec(spec)
     size, channels, max_memory_bytes = _check_options(size, channels, max_memory_bytes)
+    if fit not in FITS:
+        raise DataError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
     data_root = user_path(root) if root is not None else default_data_root()
     dc = DataConfig(
         spec=parsed.text,
@@ -117,6 +121,8 @@ def open_dataset(
         channels=channels,
         patches=patches,
         patch_flips=patch_flips,
+        fit=fit,
+        columns=columns,
     )
     return REGISTRY[parsed.kind].open(parsed, dc, data_root, max_memory_bytes)
 
@@ -141,6 +147,8 @@ def open_configured(dc: DataConfig, root: str | Path | None = None) -> ImageData
         dc.channels,
         patches=dc.patches,
         patch_flips=dc.patch_flips,
+        fit=dc.fit,
+        columns=dc.columns,
     )
     if dc.limit is None and not dc.binarize:
         return ds

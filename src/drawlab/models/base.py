@@ -62,6 +62,7 @@ class Family:
     pairs_labels: ClassVar[bool] = False  # --pair-labels random means something (the MSE families)
     latent_is_image: ClassVar[bool] = False  # z is the initial noise image, flattened (the denoisers)
     samplers: ClassVar[tuple[str, ...]] = ()  # what --sampler may name (the first is the default)
+    predictions: ClassVar[tuple[str, ...]] = ()  # what --prediction may name (the first is the default)
     draw_batch: ClassVar[int] = 500  # images per batch when drawing many (500: the fastest measured on a CPU)
 
     def __init__(
@@ -275,13 +276,16 @@ def check_known(cfg: ModelConfig) -> None:
             f"--pair-labels random replays the article's MSE experiment: use it with mlp-mse or "
             f"conv-mse, not {cfg.name}"
         )
-    if not get_family(cfg.name).latent_is_image and (cfg.sampler is not None or cfg.guidance != 1.0):
-        flag = "--sampler" if cfg.sampler is not None else "--guidance"
+    if not get_family(cfg.name).latent_is_image and (cfg.sampler is not None or cfg.guidance != 1.0 or cfg.patch != 1):
+        flag = "--sampler" if cfg.sampler is not None else "--guidance" if cfg.guidance != 1.0 else "--patch"
         raise ConfigError(f"{flag} applies to the denoisers (flow, ddpm), not {cfg.name}: drop it")
-    plain = ModelConfig()
-    for flag, key in (("--schedule", "schedule"), ("--prediction", "prediction")):
-        if cfg.name != "ddpm" and getattr(cfg, key) != getattr(plain, key):
-            raise ConfigError(f"{flag} is an option of ddpm only, not of {cfg.name}: drop it")
+    if cfg.name != "ddpm" and cfg.schedule != ModelConfig().schedule:
+        raise ConfigError(f"--schedule is an option of ddpm only, not of {cfg.name}: drop it")
+    answers = get_family(cfg.name).predictions
+    if cfg.prediction is not None and cfg.prediction not in answers:
+        if not answers:
+            raise ConfigError(f"--prediction applies to the denoisers (flow, ddpm), not {cfg.name}: drop it")
+        raise ConfigError(f"--prediction {cfg.prediction}: {cfg.name} predicts {' or '.join(answers)}")
     if cfg.d_steps < 1:
         raise ConfigError("--d-steps must be at least 1")
     if not (math.isfinite(cfg.ema_images) and cfg.ema_images >= 0):

@@ -22,6 +22,7 @@ class DDPM(DenoisingFamily):
     summary = "denoising diffusion (DDPM, epsilon or v prediction, T=1000): a U-Net learns the noise; DDIM sampler"
     rung = 7.1
     samplers = schedules.DDPM_SAMPLERS
+    predictions = schedules.PREDICTIONS
 
     @property
     def abar(self) -> torch.Tensor:
@@ -33,12 +34,12 @@ class DDPM(DenoisingFamily):
         eps = rng.randn(tuple(x.shape), gen, x.device)
         s = rng.randint(0, schedules.T_STEPS, (x.shape[0],), gen, x.device)
         xs, t = schedules.ddpm_pair(x, eps, s, self.abar)
-        return Pair(xs, t, schedules.ddpm_target(x, eps, s, self.abar, self.cfg.prediction), noise=t)
+        return Pair(xs, t, schedules.ddpm_target(x, eps, s, self.abar, self.prediction), noise=t)
 
     def run_sampler(self, predict, x, keep):
         steps = self.cfg.sample_steps
         noise = self.seeded_step_noise(x, steps) if self.sampler_name == "ddpm" else None
-        return schedules.ddpm_sample(predict, x, steps, self.abar, self.sampler_name, noise, keep, self.cfg.prediction)
+        return schedules.ddpm_sample(predict, x, steps, self.abar, self.sampler_name, noise, keep, self.prediction)
 
     def invert_images(self, predict, x):
-        return schedules.ddim_invert(predict, x, self.cfg.sample_steps, self.abar, self.cfg.prediction)
+        return schedules.ddim_invert(predict, x, self.cfg.sample_steps, self.abar, self.prediction)

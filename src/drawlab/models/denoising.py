@@ -18,6 +18,7 @@ import torch
 
 from .. import rng
 from ..config import ModelConfig
+from ..errors import ConfigError
 from ..modes import evaluating
 from .base import Family
 from .context import FamilyContext
@@ -68,11 +69,26 @@ class DenoisingFamily(Family):
     ):
         super().__init__(cfg, shape, num_classes, context)
         self.check_sampling(cfg)
+        if shape[1] % cfg.patch or shape[2] % cfg.patch:
+            raise ConfigError(
+                f"--patch {cfg.patch} does not divide the {shape[1]}x{shape[2]} images: use a divisor of the side"
+                f" (or --size a multiple of {cfg.patch})"
+            )
 
     @classmethod
     def latent_dim(cls, cfg: ModelConfig, shape: tuple[int, int, int]) -> int:
         """The latent is the noise image: C * H * W values."""
         return int(shape[0] * shape[1] * shape[2])
+
+    @property
+    def prediction(self) -> str:
+        """What the network answers: ``--prediction``, else the family's first."""
+        return self.cfg.prediction or self.predictions[0]
+
+    def as_target(self, out: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The network's answer ``out`` at the noisy ``x`` (B, C, H, W) and times ``t`` (B,), as what the
+        loss and the sampler read (the same unless the family reparametrises it)."""
+        return out
 
     @property
     def sampler_name(self) -> str:
@@ -81,7 +97,7 @@ class DenoisingFamily(Family):
 
     def build_networks(self):
         c, h, _ = self.shape
-        return {"G": UNet(c, h, self.cfg.width, self.num_classes)}
+        return {"G": UNet(c, h, self.cfg.width, self.num_classes, self.cfg.patch)}
 
     # -- training ------------------------------------------------------------------------------------
     def dropped(self, y: torch.Tensor, gen: torch.Generator) -> torch.Tensor | None:
@@ -104,8 +120,8 @@ class DenoisingFamily(Family):
     def per_image_loss(self, net: torch.nn.Module, pair: Pair, y: torch.Tensor | None) -> torch.Tensor:
         """The MSE of ``net``'s answer per image (B,)."""
         with self.autocast():
-            pred = net(pair.inp, pair.t, y)
-        return (pred.float() - pair.target.float()).pow(2).flatten(1).mean(1)
+            pred = self.as_target(net(pair.inp, pair.t, y).float(), pair.inp.float(), pair.t)
+        return (pred - pair.target.float()).pow(2).flatten(1).mean(1)
 
     @torch.no_grad()
     def held_loss(self, x: torch.Tensor, y: torch.Tensor | None, seed: int = 0) -> dict[str, float]:
@@ -144,10 +160,10 @@ class DenoisingFamily(Family):
         def predict(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             with self.autocast():
                 if y is None or null is None or s == 1.0:
-                    return g(x, t, y).float()
+                    return self.as_target(g(x, t, y).float(), x.float(), t)
                 both = g(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, null])).float()
                 cond, uncond = both.chunk(2)
-                return uncond + s * (cond - uncond)
+                return self.as_target(uncond + s * (cond - uncond), x.float(), t)
 
         return predict
 

@@ -55,11 +55,17 @@ class ResBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    """The denoiser: ``width`` channels at full size, twice that at every lower resolution."""
+    """The denoiser: ``width`` channels at full size, twice that at every lower resolution.
 
-    def __init__(self, channels: int, size: int, width: int, num_classes: int = 0):
+    ``patch`` P > 1 folds each P x P block of pixels into channels first (pixel unshuffle: (B, C, H, W) ->
+    (B, C P^2, H/P, W/P)) and unfolds the answer at the end, so every level works at 1/P the side."""
+
+    def __init__(self, channels: int, size: int, width: int, num_classes: int = 0, patch: int = 1):
         super().__init__()
         self.num_classes = num_classes
+        self.fold = nn.PixelUnshuffle(patch) if patch > 1 else nn.Identity()
+        self.unfold = nn.PixelShuffle(patch) if patch > 1 else nn.Identity()
+        channels, size = channels * patch * patch, size // patch
         levels = resolutions(size)
         chans = [width] + [2 * width] * (levels - 1)  # 28: (w, 2w, 2w) at 28, 14 and 7
         emb = 4 * width
@@ -91,7 +97,7 @@ class UNet(nn.Module):
         if self.label is not None:
             labels = y if y is not None else torch.full((x.shape[0],), self.num_classes, device=x.device)
             e = e + self.label(labels)
-        h = self.stem(x)
+        h = self.stem(self.fold(x))
         skips = []
         for block, pool in zip(self.down, self.pool, strict=True):
             h = block(h, e)
@@ -103,4 +109,4 @@ class UNet(nn.Module):
             if h.shape[-2:] != s.shape[-2:]:
                 h = F.interpolate(h, size=s.shape[-2:], mode="nearest")  # 7 -> 14 -> 28
             h = block(torch.cat([h, s], dim=1), e)
-        return self.out(h)
+        return self.unfold(self.out(h))

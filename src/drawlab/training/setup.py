@@ -75,8 +75,6 @@ class RunSetup:
     def _build(self) -> None:
         cfg = self.cfg
         self.data: ImageDataset = open_configured(cfg.data)
-        if self.data.notice:
-            self.echo(self.data.notice)
         cfg.model.z_dim = get_family(cfg.model.name).latent_dim(cfg.model, self.data.shape)  # flow: C*H*W
         self._pick_precision()
         self.sized = self._fit_batch()

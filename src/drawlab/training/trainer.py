@@ -292,6 +292,8 @@ class Trainer:
 
     def _announce(self) -> None:
         d, s = self.setup.data, self.setup
+        if d.notice:  # what the data source understood: said once every input has been checked
+            self.echo(d.notice)
         if len(d) < SMALL_DATASET:
             self.echo(
                 f"drawlab: warning: only {len(d)} training images: GANs tend to memorise or collapse on so few; "
