@@ -138,6 +138,105 @@ whole distribution step by step (flow matching, diffusion).
 3. Measure it: `drawlab evaluate course-runs/article-true` from a terminal, and look at recall.""",
         ),
     ],
+    "03-autoencoder-and-vae": [
+        (
+            "md",
+            """# 3. What a latent is: the autoencoder and the VAE
+
+The blurry average of notebook 1 had noise as its input, and the noise meant nothing. An autoencoder *earns*
+its input: an encoder squeezes each image into a few numbers (its *code*, or latent), a decoder draws the
+image back from them, and both are trained to reconstruct. The code then means something: nearby codes,
+similar pictures. This notebook trains both kinds on the 5,000 shipped digits and looks inside.""",
+        ),
+        ("code", SETUP.replace("{minutes}", "2")),
+        (
+            "code",
+            """from drawlab.config import preset_config
+from drawlab.training import Trainer
+
+def train(model, minutes):
+    cfg = preset_config("mnist-dcgan")       # the default sizes; only the model changes
+    cfg.model.name = model
+    cfg.model.ema_images = 0.0
+    cfg.data.spec = "mnist-5k"
+    cfg.minutes = minutes
+    out = WORK / model
+    if out.exists():
+        import shutil
+        shutil.rmtree(out)
+    result = Trainer(cfg, out, progress=False, echo=lambda s: None).train()
+    print(f"{model}: {result.step} steps")
+    return drawlab.load(out)
+
+ae, vae = train("ae", MINUTES / 2), train("vae", MINUTES / 2)""",
+        ),
+        (
+            "md",
+            """## Reconstructions
+
+Real digits (top), what the autoencoder draws back from their codes, and what the VAE does:""",
+        ),
+        (
+            "code",
+            """from drawlab.data import open_dataset
+
+ds = open_dataset("mnist-5k")
+pick = torch.arange(0, 5000, 500)          # one digit of each class
+x = ds.images[pick].float() / 127.5 - 1    # (10, 1, 28, 28) in [-1, 1]
+y = ds.labels[pick]
+for net in (*ae.family.nets.values(), *vae.family.nets.values()):
+    net.eval()                              # BatchNorm with its running statistics
+with torch.no_grad():
+    rec_ae = ae.family.reconstruct(x, y)
+    rec_vae = vae.family.reconstruct(x, y)
+as_u8 = lambda t: ((t[:, 0].clamp(-1, 1) + 1) * 127.5).byte().numpy()
+show(np.concatenate([as_u8(x), as_u8(rec_ae), as_u8(rec_vae)]),
+     titles=["real"] * 10 + ["AE"] * 10 + ["VAE"] * 10, cols=10)""",
+        ),
+        (
+            "md",
+            """## Drawing from nothing
+
+To *draw*, a model needs codes that were never computed from an image. The VAE trained its codes to look like
+a standard Gaussian, so any Gaussian sample decodes into a digit. The plain autoencoder made no such promise:
+drawlab fits a Gaussian to its training codes and samples that (a fair chance for it, and still its samples
+fall between the digits more often).""",
+        ),
+        (
+            "code",
+            """show(ae.sample(20, seed=1), cols=10)
+show(vae.sample(20, seed=1), cols=10)""",
+        ),
+        (
+            "md",
+            """## Walking between codes
+
+The autoencoder's code of a 1 and its code of a 7 are two points; every point on the line between them is
+an image too. That the images change smoothly is what a latent space is for (notebook 6 walks a GAN's the
+same way). (The VAE here is *conditional*: the label is given beside its code, so its code holds the style,
+slant and thickness, not the class.)""",
+        ),
+        (
+            "code",
+            """from drawlab.latent import lerp
+
+with torch.no_grad():
+    codes = ae.family.nets["E"](x)                      # (10, z_dim): the code of each digit above
+    walk = lerp(codes[1:2], codes[7:8], torch.linspace(0, 1, 10))
+    drawn = ae.family.decoder(walk)
+show(as_u8(drawn), titles=[f"{t:.1f}" for t in np.linspace(0, 1, 10)], cols=10)""",
+        ),
+        (
+            "md",
+            """## Try this
+
+1. Give the autoencoders more time (`MINUTES = 6`): the reconstructions sharpen; do the samples?
+2. `drawlab evaluate course-runs/vae` from a terminal: high precision, low recall? The VAE's samples are
+   smooth averages of nearby digits, the blur of notebook 1 in a milder form.
+3. The GAN of notebook 5 has no encoder at all. How would you find the code of a real digit for it?
+   (`drawlab inspect --invert` does it for the flow.)""",
+        ),
+    ],
     "04-the-gan-game-in-2d": [
         (
             "md",
@@ -295,6 +394,113 @@ show(np.moveaxis(faces.draw(slerp(fa, fb, torch.linspace(0, 1, 8))).numpy(), 1, 
 3. `drawlab interpolate pretrained:faces --from 1 --to 2 --out walk.gif` writes the walk as a GIF.""",
         ),
     ],
+    "08-flow-and-diffusion-against-gans": [
+        (
+            "md",
+            """# 8. Flow matching against the GAN
+
+The article's artist "begins with a rough sketch, gradually refines details": that is literally what a
+denoising model does. A flow-matching model (rectified flow) learns a *velocity*: at every moment t between
+pure noise (t = 0) and an image (t = 1) it says which way the picture should move. Drawing is following it,
+in a few steps. This notebook puts the flow that ships with drawlab beside the conditional GAN that ships
+with it (both trained 5 CPU minutes on MNIST), watches the flow draw, and asks what each costs.""",
+        ),
+        ("code", SETUP.replace("{minutes}", "2")),
+        (
+            "code",
+            """import time
+
+gan = drawlab.load("pretrained:mnist-cgan")
+flow = drawlab.load("pretrained:mnist-flow")
+for name, d in (("cgan", gan), ("flow", flow)):
+    start = time.perf_counter()
+    d.sample(100, seed=0)
+    print(f"{name}: {d.family.name}, {(time.perf_counter() - start) * 10:.2f} s per 1,000 images")
+seeds, labels = list(range(10)), list(range(10))
+show(gan.sample(seeds=seeds, labels=labels), titles=[f"GAN {k}" for k in labels], cols=10)
+show(flow.sample(seeds=seeds, labels=labels), titles=[f"flow {k}" for k in labels], cols=10)""",
+        ),
+        (
+            "md",
+            """The GAN draws an image in one pass of its generator; the flow takes 20 passes of its U-Net (and two
+per pass with classifier-free guidance), so it is tens of times slower to sample. What it buys is measured
+in `benchmarks/RESULTS.md`: at 5 CPU minutes the two are level on FID, the flow more varied (recall 0.88 vs
+0.82); at 30 minutes the flow is ahead on every metric.
+
+## From a rough sketch to the details
+
+The sampler starts from noise and takes small steps along the learnt velocity. Keeping every state shows the
+picture forming: the layout first, the strokes last.""",
+        ),
+        (
+            "code",
+            """from drawlab.latent import seed_latents
+
+z = seed_latents([3, 4, 5], flow.z_dim)
+y = torch.tensor([2, 5, 8])
+states = []
+flow.family.generate(z, y, keep=lambda i, t, x: states.append((t, x.clone())))
+picked = [states[k] for k in (0, 3, 6, 9, 12, 15, len(states) - 1)]
+strip = [((x[r, 0].clamp(-1, 1) + 1) * 127.5).byte().numpy() for r in range(3) for _, x in picked]
+show(strip, titles=[f"t={t:.2f}" for _ in range(3) for t, _ in picked], cols=len(picked))""",
+        ),
+        (
+            "md",
+            """## How many steps does it need?
+
+The same seeds with 1, 2, 5, 10 and 20 steps. One Euler step can only draw the average the velocity points to
+from pure noise; a handful of steps is already close to twenty.""",
+        ),
+        (
+            "code",
+            """rows, titles = [], []
+for steps in (1, 2, 5, 10, 20):
+    rows.append(flow.sample(seeds=seeds, labels=labels, sample_steps=steps))
+    titles += [f"{steps} steps" if k == 0 else "" for k in range(10)]
+show(np.concatenate(rows), titles=titles, cols=10)""",
+        ),
+        (
+            "md",
+            """## Train both yourself
+
+The same two recipes for the notebook's budget (`MINUTES`, default 2 each) on the 5,000 shipped digits. At a
+small budget the GAN makes about three times as many steps as the flow in the same minutes; look at what each
+draws with what it had.""",
+        ),
+        (
+            "code",
+            """from drawlab.config import preset_config
+from drawlab.training import Trainer
+
+def train(preset, minutes):
+    cfg = preset_config(preset)
+    cfg.data.spec = "mnist-5k"
+    cfg.minutes = minutes
+    out = WORK / preset
+    if out.exists():
+        import shutil
+        shutil.rmtree(out)
+    result = Trainer(cfg, out, progress=False, echo=lambda s: None).train()
+    print(f"{preset}: {result.step} steps in {minutes:g} minutes")
+    return drawlab.load(out)
+
+mine = {preset: train(preset, MINUTES) for preset in ("mnist-cgan", "mnist-flow")}
+for preset, d in mine.items():
+    show(d.sample(seeds=seeds, labels=labels), titles=[f"{preset} {k}" for k in labels], cols=10)""",
+        ),
+        (
+            "md",
+            """## Try this
+
+1. Guidance: `flow.sample(seeds=seeds, labels=labels, guidance=3.0)`. Sharper and more certain, but look at
+   the variety; `drawlab evaluate` shows the trade (precision up, recall down).
+2. `sample_steps=10` with the Heun sampler (`flow.family.cfg.sampler = "heun"`): two passes a step, often as
+   good as Euler with twice the steps.
+3. From a terminal: `drawlab evaluate course-runs/mnist-flow` and `drawlab compare` with the GAN: training
+   minutes and sampling cost are separate columns.
+4. `drawlab lab` with the ring-flow lesson: the velocity field of a flow drawn on the plane.""",
+        ),
+    ],
 }
 
 
@@ -308,8 +514,11 @@ def build(name: str, cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", action="store_true", help="execute each notebook and keep its outputs")
+    ap.add_argument("--only", nargs="*", default=None, help="only these notebooks (names without .ipynb)")
     a = ap.parse_args()
     for name, cells in NOTEBOOKS.items():
+        if a.only is not None and name not in a.only:
+            continue
         nb = build(name, cells)
         path = HERE / f"{name}.ipynb"
         if a.run:

@@ -50,7 +50,7 @@ def test_flow_sampler_with_the_exact_velocity_lands_on_the_data(sampler: str, st
         assert torch.allclose(back, z, atol=1e-5)
 
 
-def test_x_prediction_reads_the_clean_image_as_the_velocity_it_implies() -> None:
+def test_x_prediction_is_read_as_the_velocity_it_implies_by_the_loss_and_the_sampler() -> None:
     fam = build_family(ModelConfig(name="flow", width=8, prediction="x"), (1, 4, 4), 0)
     x1 = torch.rand(1, 1, 4, 4, generator=torch.Generator().manual_seed(0)) * 2 - 1
     x, t = torch.randn(3, 1, 4, 4, generator=torch.Generator().manual_seed(1)), torch.tensor([0.0, 0.5, 0.99])
@@ -60,8 +60,26 @@ def test_x_prediction_reads_the_clean_image_as_the_velocity_it_implies() -> None
     z = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(2))
     out = schedules.flow_sample(lambda x, t: fam.as_target(x1.expand_as(x), x, t), z, 10, "euler")
     assert torch.allclose(out, x1.expand_as(out), atol=1e-5)  # the exact x answer lands on the data
+    # trained on the velocity its answer implies: the zero-initialised U-Net (x1^ = 0) is scored as -x_t/(1-t)
+    pair = fam.training_pair(x1.expand(3, -1, -1, -1), torch.Generator().manual_seed(3))
+    zero_v = -pair.inp / (1 - pair.t.view(-1, 1, 1, 1)).clamp_min(0.05)
+    loss = fam.per_image_loss(fam.nets["G"], pair, None)
+    assert torch.allclose(loss, (zero_v - pair.target).pow(2).flatten(1).mean(1), rtol=1e-5)
     plain = build_family(ModelConfig(name="flow", width=8), (1, 4, 4), 0)
     assert plain.prediction == "velocity" and torch.equal(plain.as_target(x, x1, t), x)
+
+
+def test_logit_normal_times_lie_mostly_in_the_noisy_half_and_uniform_ones_are_unchanged() -> None:
+    gen = torch.Generator().manual_seed(0)
+    t = schedules.flow_train_times(20_000, "logit-normal", gen, "cpu")
+    assert 0 < float(t.min()) and float(t.max()) < 1
+    assert float(t.median()) == pytest.approx(1 / (1 + math.exp(0.8)), abs=0.01)  # sigmoid(-0.8) = 0.31
+    assert float((t < 0.5).float().mean()) == pytest.approx(0.84, abs=0.01)  # P(N(-0.8, 0.8) < 0) = Phi(1)
+    a = schedules.flow_train_times(5, "uniform", torch.Generator().manual_seed(1), "cpu")
+    assert torch.equal(a, torch.rand(5, generator=torch.Generator().manual_seed(1)))  # runs before it: same t
+    for name in ("ddpm", "cgan"):
+        with pytest.raises(ConfigError, match=f"--time-sampling is an option of flow only, not of {name}"):
+            build_family(ModelConfig(name=name, time_sampling="logit-normal"), (1, 8, 8), 10)
 
 
 def test_trailing_spacing_starts_at_pure_noise() -> None:

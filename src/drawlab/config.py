@@ -269,6 +269,14 @@ class ModelConfig:
         choices=("linear", "cosine"),
         group="denoising",
     )
+    time_sampling: str = opt(
+        "uniform",
+        "--time-sampling",
+        "flow: how training draws t, uniform (default) or logit-normal (sigmoid of N(-0.8, 0.8): mostly the noisy "
+        "half, where the layout is decided; Esser et al. 2024)",
+        choices=("uniform", "logit-normal"),
+        group="denoising",
+    )
     patch: int = opt(
         1,
         "--patch",
@@ -642,6 +650,25 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch_size": 64,
         "minutes": 5.0,
         "precision": "fp32",  # bf16 trained this U-Net no faster on a Zen 5 with avx512_bf16 (GroupNorm, SiLU)
+    },
+    "faces-flow": {
+        "summary": "flow matching on a folder of faces at 64x64 RGB (give --data folder:PATH), ~10 CPU minutes: the "
+        "U-Net reads 4x4 pixel blocks and answers the clean image, trained mostly at the noisy times",
+        "model": {
+            "name": "flow",
+            "width": 32,
+            "patch": 4,  # 3x more images a minute than --patch 2, 30x more than none (1 thread, Zen 5)
+            "prediction": "x",  # the velocity at --patch 4 drew noise: FID 54.5 against 13.2 (docs/flow-diffusion.md)
+            "time_sampling": "logit-normal",  # FID 13.2 against 18.5 for uniform t with the loss in x
+            "lr_g": 1e-3,
+            "ema_images": 5000,
+            "ema_rampup": 0.05,
+            "sample_steps": 20,
+        },
+        "data": {"spec": "folder:faces", "size": 64, "channels": 3},
+        "batch_size": 64,
+        "minutes": 10.0,
+        "precision": "fp32",
     },
     "article-mlp": {
         "summary": "the 'Teaching Machines to Draw' first experiment, failure included: 1,000 16x16 binarised "

@@ -281,6 +281,8 @@ def check_known(cfg: ModelConfig) -> None:
         raise ConfigError(f"{flag} applies to the denoisers (flow, ddpm), not {cfg.name}: drop it")
     if cfg.name != "ddpm" and cfg.schedule != ModelConfig().schedule:
         raise ConfigError(f"--schedule is an option of ddpm only, not of {cfg.name}: drop it")
+    if cfg.name != "flow" and cfg.time_sampling != ModelConfig().time_sampling:
+        raise ConfigError(f"--time-sampling is an option of flow only, not of {cfg.name}: drop it")
     answers = get_family(cfg.name).predictions
     if cfg.prediction is not None and cfg.prediction not in answers:
         if not answers:

@@ -87,7 +87,7 @@ class DenoisingFamily(Family):
 
     def as_target(self, out: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The network's answer ``out`` at the noisy ``x`` (B, C, H, W) and times ``t`` (B,), as what the
-        loss and the sampler read (the same unless the family reparametrises it)."""
+        loss and the sampler read (the same unless the family's network answers something else)."""
         return out
 
     @property

@@ -5,10 +5,12 @@ velocity x1 - x0 by MSE. Sample: integrate the ODE from noise to an image (euler
 ``--sample-steps``; see ``schedules``). A deterministic sampler: one seed, one image.
 
 ``--prediction x`` (Li & He 2025, "Back to Basics: Let Denoising Generative Models Denoise"): the network
-answers the clean image x1^ instead, read as the velocity it implies, v^ = (x1^ - x_t) / max(1 - t, 0.05),
-which the same MSE trains. Clean images lie near a low-dimensional manifold and noise does not, so a
-network too narrow for what it reads (a U-Net on 4x4 pixel blocks, 48 values in 32 channels) can still
-answer x1 where answering the noise in the velocity fails.
+answers the clean image x1^, read as the velocity it implies, v^ = (x1^ - x_t) / max(1 - t, 0.05), which
+the same MSE trains and the sampler follows. Clean images lie near a low-dimensional manifold and the noise
+in a velocity does not, so a network too narrow for what it reads (a U-Net on 4x4 pixel blocks: 48 values
+in 32 channels) can still answer x1 where answering the velocity draws noise (measured on faces,
+docs/flow-diffusion.md). ``--time-sampling logit-normal`` draws t = sigmoid(N(-0.8, 0.8)) instead of
+U(0, 1) (Esser et al. 2024; Li & He 2025): mostly the noisy half, where a face's layout is decided.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class Flow(DenoisingFamily):
 
     def training_pair(self, x, gen):
         x0 = rng.randn(tuple(x.shape), gen, x.device)
-        t = rng.rand((x.shape[0],), gen, x.device)
+        t = schedules.flow_train_times(x.shape[0], self.cfg.time_sampling, gen, x.device)
         xt, v = schedules.flow_pair(x, x0, t)
         return Pair(xt, t, v, noise=1 - t)
 

@@ -26,6 +26,8 @@ from collections.abc import Callable
 
 import torch
 
+from .. import rng
+
 Predict = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 FLOW_SAMPLERS = ("euler", "heun")
 DDPM_SAMPLERS = ("ddim", "ddpm")
@@ -44,6 +46,19 @@ def flow_pair(x1: torch.Tensor, x0: torch.Tensor, t: torch.Tensor) -> tuple[torc
     """(x_t, target velocity) for data x1, noise x0 (B, C, H, W) or (B, D) and times t (B,) in [0, 1]."""
     tb = per_sample(t, x1)
     return (1 - tb) * x0 + tb * x1, x1 - x0
+
+
+LOGIT_NORMAL = (-0.8, 0.8)  # mean and spread of logit(t) under --time-sampling logit-normal (Li & He 2025)
+TIME_SAMPLINGS = ("uniform", "logit-normal")
+
+
+def flow_train_times(n: int, how: str, gen: torch.Generator, device: torch.device | str) -> torch.Tensor:
+    """Training times (n,) in (0, 1) for flow matching: U(0, 1), or logit-normal, t = sigmoid(m + s N(0, 1))
+    with (m, s) = LOGIT_NORMAL (median t = 0.31: mostly the noisy half; t = 1 is the data)."""
+    if how == "uniform":
+        return rng.rand((n,), gen, device)
+    m, s = LOGIT_NORMAL
+    return torch.sigmoid(m + s * rng.randn((n,), gen, device))
 
 
 def flow_times(steps: int) -> list[float]:
