@@ -132,3 +132,15 @@ def test_rgba_and_float_arrays_are_read_as_images(tmp_path: Path) -> None:
     assert rgba.shape == (3, 8, 8) and int(rgba.images.min()) == 255  # transparent: white
     arr = open_dataset(f"hf:{tmp_path / 'arr'}")
     assert arr.shape == (1, 8, 8) and int(arr.images[0, 0, 0, 0]) == 128
+
+
+def test_a_short_run_trains_on_a_saved_dataset(tmp_path: Path, capsys) -> None:
+    labelled(16).save_to_disk(str(tmp_path / "ds"))
+    out = tmp_path / "run"
+    assert (
+        main(["train", *TINY, "--data", f"hf:{tmp_path / 'ds'}", "--model", "cgan", "--steps", "2", "--out", str(out)])
+        == 0
+    )
+    said = capsys.readouterr()
+    assert "hf: 16 rows (saved to disk), images 'img' (8x8) as 8x8x1, labels 'fine', 3 classes" in said.out + said.err
+    assert sorted(p.name for p in (out / "checkpoints").glob("*.safetensors"))

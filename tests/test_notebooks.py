@@ -35,6 +35,7 @@ def test_every_notebook_runs_on_a_short_budget_and_draws(path: Path, tmp_path: P
     monkeypatch.setenv("DRAWLAB_COURSE_MINUTES", "0.05")
     monkeypatch.setenv("DRAWLAB_COURSE_STEPS", "60")
     monkeypatch.setenv("DRAWLAB_COURSE_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("DRAWLAB_DATA", str(tmp_path / "data"))  # feature nets and caches: never the user's
     nb = nbformat.read(path, as_version=4)
     for c in nb.cells:
         if c.cell_type == "code":  # run afresh: the committed outputs are the full run's

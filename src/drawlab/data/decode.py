@@ -20,7 +20,7 @@ POOL_MIN_FILES = 256  # below this, decoding in-process is faster than starting 
 CHUNK = 128
 
 
-class Fit(enum.StrEnum):
+class Fit(str, enum.Enum):
     """How a non-square image becomes square (``--fit``)."""
 
     CROP = "crop"  # the centred square of the shorter side: fills the frame, loses the long side's ends

@@ -79,13 +79,13 @@ def pick_columns(features: dict[str, Any], asked: str | None) -> tuple[str, str 
             if col and col != "-" and col not in features:
                 raise DataError(f"--columns {asked}: no column {col!r}; the columns are {', '.join(names)}")
         return image, (label if label and label != "-" else None)
-    typed = [c for c, f in features.items() if isinstance(f, datasets.Image)]
-    image = (typed or [c for c in names if c.lower() in IMAGE_NAMES] or [None])[0]
-    if image is None:
+    images = [c for c, f in features.items() if isinstance(f, datasets.Image)]
+    images = images or [c for c in names if c.lower() in IMAGE_NAMES]
+    if not images:
         raise DataError(f"no image column among {', '.join(names)}: name it with --columns IMAGE[,LABEL]")
-    labelled = [c for c, f in features.items() if isinstance(f, datasets.ClassLabel)]
-    label = (labelled or [c for c in names if c.lower() in LABEL_NAMES and c != image] or [None])[0]
-    return image, label
+    labels = [c for c, f in features.items() if isinstance(f, datasets.ClassLabel)]
+    labels = labels or [c for c in names if c.lower() in LABEL_NAMES and c != images[0]]
+    return images[0], (labels[0] if labels else None)
 
 
 def as_pil(value: Any, row: int) -> Image.Image:
