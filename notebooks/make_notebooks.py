@@ -138,6 +138,87 @@ whole distribution step by step (flow matching, diffusion).
 3. Measure it: `drawlab evaluate course-runs/article-true` from a terminal, and look at recall.""",
         ),
     ],
+    "02-convolutions": [
+        (
+            "md",
+            """# 2. Convolutions: a better network, the same blur
+
+The article's second step replaces the MLP by transposed convolutions, the layers every image generator since
+DCGAN is built from: a small filter slid over the image, the same weights at every position. This notebook
+trains both under the same loss (MSE against the true digit) for the same minutes, counts what each has to
+learn, and shows what convolutions do and do not fix.""",
+        ),
+        ("code", SETUP.replace("{minutes}", "2")),
+        (
+            "code",
+            """from drawlab.config import preset_config
+from drawlab.training import Trainer
+
+def train(model, minutes):
+    cfg = preset_config("mnist-dcgan")       # the default sizes; only the model changes
+    cfg.model.name = model
+    cfg.model.ema_images = 0.0
+    cfg.data.spec = "mnist-5k"
+    cfg.minutes = minutes
+    out = WORK / model
+    if out.exists():
+        import shutil
+        shutil.rmtree(out)
+    result = Trainer(cfg, out, progress=False, echo=lambda s: None).train()
+    d = drawlab.load(out)
+    weights = sum(p.numel() for p in d.family.nets["G"].parameters())
+    print(f"{model}: {result.step} steps, generator of {weights:,} weights")
+    return d
+
+mlp, conv = train("mlp-mse", MINUTES / 2), train("conv-mse", MINUTES / 2)
+seeds, labels = list(range(10)), list(range(10))
+show(mlp.sample(seeds=seeds, labels=labels), titles=[f"MLP {k}" for k in labels], cols=10)
+show(conv.sample(seeds=seeds, labels=labels), titles=[f"conv {k}" for k in labels], cols=10)""",
+        ),
+        (
+            "md",
+            """Both draw the asked digit, and both draw it blurred: the blur is the loss's (MSE is minimised by the
+average of everything the label could mean), not the network's. What the convolutions change is what is
+learnt: the MLP has a weight from every input to every pixel, while a transposed convolution grows the image
+from 4x4 to 28x28 with the same small filters at every position, so a stroke learnt in one place is drawn
+anywhere.
+
+## What one filter does
+
+The first layer of the convolutional generator turns the noise and label into a 4x4 (or 7x7) grid of
+feature maps; every later layer doubles the size. Here is the image the network draws when one channel of
+its first feature map is switched on alone at the centre, the rest zero (the generator's "brush"):""",
+        ),
+        (
+            "code",
+            """net = conv.family.nets["G"]
+print(net.body)                               # fc -> 128 maps of 7x7 -> 64 of 14x14 -> the 28x28 image
+up, last = net.body[0], net.body[3]           # the two transposed convolutions
+
+strokes = []
+with torch.no_grad():
+    for channel in range(10):
+        h = torch.zeros(1, up.in_channels, 7, 7)
+        h[0, channel, 3, 3] = 3.0            # one channel on at the centre, every other map zero
+        out = last(torch.relu(up(h)))[0, 0]  # the filters alone, without the norms
+        strokes.append(((out / out.abs().max().clamp_min(1e-8) + 1) * 127.5).byte().numpy())
+show(strokes, titles=[f"ch {c}" for c in range(10)], cols=10)""",
+        ),
+        (
+            "md",
+            """Each channel, switched on at one position, draws a small local pattern (after these few minutes mostly
+a blob of a few pixels, darker or lighter), and the same one wherever it is placed; an image is a sum of
+such pieces. This weight sharing is the prior that lets a GAN's generator
+(notebook 5) learn sharp digits in minutes, once the loss stops rewarding the average.
+
+## Try this
+
+1. Train the MLP for the whole `MINUTES`: does it catch up with the convolutions?
+2. Compare the weight counts printed above with the number of training pixels (5,000 x 784).
+3. Switch the loss: `cfg.model.name = "cgan"` (the same convolutional generator, adversarial loss) and train
+   for the same minutes. The blur goes; notebook 5 watches that game.""",
+        ),
+    ],
     "03-autoencoder-and-vae": [
         (
             "md",
@@ -325,6 +406,108 @@ plt.show()""",
 3. Run `drawlab lab` in a terminal and do the same live: pause, step D only, rewind, fork.""",
         ),
     ],
+    "05-dcgan-and-the-conditional-gan-watched": [
+        (
+            "md",
+            """# 5. The conditional GAN, watched
+
+A GAN replaces the pixel loss by a second network, the discriminator D, that learns to tell real digits from
+drawn ones; the generator G learns to fool it. Nothing says when this game goes wrong, so drawlab watches it:
+D's outputs on real and drawn images every few hundred steps, snapshots of G, and verdicts in words when a
+known failure shows. This notebook trains the default preset (the conditional DCGAN) and the same with D's
+learning rate 10x higher, and reads what each run recorded.""",
+        ),
+        ("code", SETUP.replace("{minutes}", "3")),
+        (
+            "code",
+            """from drawlab.config import preset_config
+from drawlab.training import Trainer
+
+def train(name, minutes, **model):
+    cfg = preset_config("mnist-cgan")
+    cfg.data.spec = "mnist-5k"
+    cfg.minutes = minutes
+    for key, value in model.items():
+        setattr(cfg.model, key, value)
+    out = WORK / name
+    if out.exists():
+        import shutil
+        shutil.rmtree(out)
+    result = Trainer(cfg, out, progress=False, echo=lambda s: None).train()
+    print(f"{name}: {result.step} steps")
+    return out
+
+plain = train("cgan", MINUTES / 2)
+eager = train("cgan-fast-d", MINUTES / 2, lr_d=4e-3)""",
+        ),
+        (
+            "md",
+            """## The generator through training
+
+The run keeps snapshots of G; the same seeds drawn by each show what was learnt when:""",
+        ),
+        (
+            "code",
+            """d = drawlab.load(plain)
+steps = d.snapshot_steps()
+rows, titles = [], []
+for step in steps:
+    rows.append(d.at_snapshot(step).sample(seeds=range(8), labels=list(range(8))))
+    titles += [f"step {step}" if k == 0 else "" for k in range(8)]
+show(np.concatenate(rows), titles=titles, cols=8)""",
+        ),
+        (
+            "md",
+            """## What D believes
+
+`monitor/d_hist` holds D's outputs on real and generated images at each check. In a healthy game D is a
+little better than chance on both; when D wins, the two histograms separate and G gets no useful gradient.""",
+        ),
+        (
+            "code",
+            """fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+for ax, (name, run) in zip(axes, (("lr_d 4e-4 (preset)", plain), ("lr_d 4e-3", eager))):
+    h = np.load(run / "monitor" / "d_hist.npz")   # D's outputs at each check: means, histograms, AUC
+    ax.plot(h["step"], h["real_mean"], "o-", label="mean D(real)")
+    ax.plot(h["step"], h["fake_mean"], "o-", label="mean D(generated)")
+    ax.plot(h["step"], h["auc"], "k--", label="AUC (0.5: D cannot tell)")
+    ax.set_title(name, fontsize=9); ax.set_xlabel("step"); ax.legend(fontsize=7)
+plt.tight_layout()
+plt.show()""",
+        ),
+        (
+            "md",
+            """In these two runs D's learning rate 10x higher did not make D win: both AUCs stay between 0.65 and 0.85
+and D(generated) never sinks to 0 (Adam's steps are bounded by the learning rate whatever the gradient, and
+the preset's batch of 32 is noisy enough to keep D honest). Try 100x (`lr_d=4e-2`) to see a game end.
+
+## The verdicts
+
+Each watcher writes what it found, since when, and what to try, to `monitor/verdicts.jsonl` (the report and
+the terminal show the same lines):""",
+        ),
+        (
+            "code",
+            """from drawlab.records import verdicts
+
+for name, run in (("preset", plain), ("lr_d 4e-3", eager)):
+    found = verdicts.read(run / "monitor" / "verdicts.jsonl")
+    print(f"{name}:", "no verdict: nothing went wrong that drawlab checks" if not found else "")
+    for v in found:
+        print("  ", v.line())
+show(drawlab.load(eager).sample(seeds=range(10), labels=list(range(10))), titles=[f"fast D {k}" for k in range(10)], cols=10)""",
+        ),
+        (
+            "md",
+            """## Try this
+
+1. `drawlab report course-runs/cgan` from a terminal: one page with the curves, D's histograms per epoch,
+   the verdicts and the gallery.
+2. Turn the tricks on one at a time (`label_smoothing=0.1`, `instance_noise=0.1`, `r1=1.0`) for the fast-D run:
+   which one keeps the game alive?
+3. Train `cfg.model.name = "dcgan"` (no labels): draw 100 samples and count how many of each digit you see.""",
+        ),
+    ],
     "06-exploring-what-was-learnt": [
         (
             "md",
@@ -392,6 +575,116 @@ show(np.moveaxis(faces.draw(slerp(fa, fb, torch.linspace(0, 1, 8))).numpy(), 1, 
 1. `drawlab serve pretrained:mnist-cgan` in a terminal: the same seeds and walks with sliders.
 2. Find the seed whose 4 looks most like a 9, then show it in every class.
 3. `drawlab interpolate pretrained:faces --from 1 --to 2 --out walk.gif` writes the walk as a GIF.""",
+        ),
+    ],
+    "07-measuring": [
+        (
+            "md",
+            """# 7. Measuring: a number for how much was learnt
+
+Looking at grids is not enough: a grid of 64 hides a model that draws only three kinds of 7, or one that
+copies its training images. `drawlab evaluate` puts numbers on it, each beside its **real-data floor** (the
+same metric between two halves of the real data: what a perfect model would score at this sample size):
+
+- **FID** in the data's own features: Inception features are for ImageNet photos; on digits drawlab trains a
+  small classifier on the data itself (on faces an autoencoder) and compares the Gaussians fitted to real and
+  drawn features. Lower is better, never below the floor.
+- **precision** (drawn images that look real) and **recall** (real images the model can draw): the two halves
+  of FID, apart.
+- **memorised**: drawn images closer to one training image than real images are to each other.
+
+This notebook measures the two models that ship with drawlab. (A shipped model is read-only, so it is first
+exported into a folder of its own, which evaluate can write into.)""",
+        ),
+        ("code", SETUP.replace("{minutes}", "1")),
+        (
+            "code",
+            """import shutil
+from drawlab.export import export_run
+from drawlab.metrics.evaluate import evaluate
+
+FULL = STEPS >= 1500                     # the test suite runs a tiny version of this
+N = 2500 if FULL else 300
+FEATURE_STEPS = None if FULL else 30      # the feature net's training: its default, or a few steps under test
+
+def measure(name, n=N):
+    where = WORK / f"measure-{name}"
+    if where.exists():
+        shutil.rmtree(where)
+    export_run(f"pretrained:{name}", where, say=lambda s: None)
+    return evaluate(where, n=n, feature_steps=FEATURE_STEPS, echo=lambda s: None).record
+
+records = {name: measure(name) for name in ("mnist-cgan", "mnist-flow")}
+for name, rec in records.items():
+    print(f"{name} (step {rec['step']}):")
+    for key, m in rec["metrics"].items():
+        if m["kind"] in ("fid", "precision", "recall", "coverage", "cond-acc", "memorised"):
+            real = "" if m.get("real") is None else f"   real data: {m['real']:.3g}"
+            print(f"   {key:45s} {m['value']:8.3g}{real}")
+measured = {name: drawlab.load(WORK / f"measure-{name}") for name in records}
+show(np.concatenate([d.sample(seeds=range(10), labels=list(range(10))) for d in measured.values()]),
+     titles=[f"{name} {k}" for name in measured for k in range(10)], cols=10)""",
+        ),
+        (
+            "md",
+            """The metric's *name* carries its protocol: `fid2.5k-mnist-5k-cnn@...-euler20-cfg1.25` is FID on 2,500
+images, in the features of that exact classifier, for samples drawn by 20 Euler steps at guidance 1.25. Two
+numbers are comparable only when their names match.
+
+## Side by side""",
+        ),
+        (
+            "code",
+            """kinds = ("fid", "precision", "recall")
+fig, axes = plt.subplots(1, 3, figsize=(10, 3))
+for ax, kind in zip(axes, kinds):
+    vals, reals = [], []
+    for rec in records.values():
+        m = next(m for m in rec["metrics"].values() if m["kind"] == kind)
+        vals.append(m["value"]); reals.append(m.get("real"))
+    ax.bar(list(records), vals, color=["tab:orange", "tab:blue"])
+    if reals[0] is not None:
+        ax.axhline(reals[0], color="black", linestyle="--", label="real data")
+        ax.legend(fontsize=8)
+    ax.set_title(kind, fontsize=10)
+plt.tight_layout()
+plt.show()""",
+        ),
+        (
+            "md",
+            """## Memorisation
+
+For each drawn image drawlab finds its nearest training image; the top row of this picture holds the drawn
+images nearest to any training image, and below each, that training image. If they were copies, the model
+would be remembering, not drawing:""",
+        ),
+        (
+            "code",
+            """from IPython.display import Image, display
+
+display(Image(filename=str(WORK / "measure-mnist-cgan" / "eval" / "memorised.png")))""",
+        ),
+        (
+            "md",
+            """## Why the sample size is part of the name
+
+FID is biased upwards at small n: the same model measured on fewer images scores worse, and so does real
+data against real data. Compare the GAN at a fifth of the images:""",
+        ),
+        (
+            "code",
+            """small = measure("mnist-cgan", n=N // 5)
+for rec, label in ((records["mnist-cgan"], f"n = {N}"), (small, f"n = {N // 5}")):
+    m = next(m for m in rec["metrics"].values() if m["kind"] == "fid")
+    print(f"{label:10s} FID {m['value']:7.2f}   real-data floor {m['real']:6.2f}")""",
+        ),
+        (
+            "md",
+            """## Try this
+
+1. `drawlab evaluate course-runs/measure-mnist-flow --guidance 2`: precision up, recall down. Which FID?
+2. Evaluate a run of notebook 5 at its snapshots (`--checkpoint STEP`): when did FID stop improving?
+3. `drawlab compare course-runs/measure-*`: one table, training minutes and sampling cost as columns.""",
         ),
     ],
     "08-flow-and-diffusion-against-gans": [
