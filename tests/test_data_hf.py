@@ -144,3 +144,15 @@ def test_a_short_run_trains_on_a_saved_dataset(tmp_path: Path, capsys) -> None:
     said = capsys.readouterr()
     assert "hf: 16 rows (saved to disk), images 'img' (8x8) as 8x8x1, labels 'fine', 3 classes" in said.out + said.err
     assert sorted(p.name for p in (out / "checkpoints").glob("*.safetensors"))
+
+
+def test_columns_for_another_source_is_one_line(tmp_path: Path, capsys) -> None:
+    with pytest.raises(
+        DataError, match=r"^--columns names the columns of an hf:PATH dataset, not of mnist-5k: drop it$"
+    ):
+        open_dataset("mnist-5k", columns="img")
+    capsys.readouterr()
+    argv = ["train", *TINY, "--data", "mnist-5k", "--columns", "img", "--steps", "1", "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--columns names the columns" in err and not (tmp_path / "r").exists()

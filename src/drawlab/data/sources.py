@@ -113,6 +113,8 @@ def open_dataset(
     size, channels, max_memory_bytes = _check_options(size, channels, max_memory_bytes)
     if fit not in FITS:
         raise DataError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
+    if columns is not None and parsed.kind != "hf":
+        raise DataError(f"--columns names the columns of an hf:PATH dataset, not of {parsed.kind}: drop it")
     data_root = user_path(root) if root is not None else default_data_root()
     dc = DataConfig(
         spec=parsed.text,
