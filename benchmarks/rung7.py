@@ -5,6 +5,7 @@ scored by `drawlab evaluate` (its default protocol: n = 2,500 on mnist-5k, the d
     python benchmarks/rung7.py --out /tmp/rung7 5:0,1,2 15:0 30:0          # MINUTES:SEEDS, restartable
     python benchmarks/rung7.py --out /tmp/rung7 --models flow cgan 30:0     # only these models
     python benchmarks/rung7.py --out /tmp/rung7 --table                     # table + figure of what is done
+    python benchmarks/rung7.py --out /tmp/faces --faces ../shared/data/celeba-10k 10:0 30:0   # the faces presets
 
 Every run starts from its preset (cgan: mnist-cgan, dcgan: mnist-dcgan, flow: mnist-flow, ddpm: mnist-flow's
 U-Net and optimiser under the ddpm objective and its sampler, see MODELS), EMA on for all, `--data mnist-5k`,
@@ -33,7 +34,12 @@ MODELS: dict[str, list[str]] = {  # `drawlab train` options per model, before --
     "ddpm-v": ["--preset", "mnist-flow", "--model", "ddpm", "--sampler", "ddim", "--prediction", "v"],
 }
 DATA = ["--data", "mnist-5k"]
-KINDS = ("fid", "precision", "recall", "coverage", "cond-acc", "cas")
+FACES: dict[str, list[str]] = {  # --faces FOLDER: the 64x64 RGB presets on that folder, evaluated at n = 5,000
+    "faces-dcgan": ["--preset", "faces-dcgan"],
+    "faces-dcgan-30": ["--preset", "faces-dcgan-30"],
+    "faces-flow": ["--preset", "faces-flow"],
+}
+KINDS = ("fid", "swd", "precision", "recall", "coverage", "memorised", "cond-acc", "cas")
 
 
 def run_dir(out: Path, model: str, minutes: float, seed: int) -> Path:
@@ -76,19 +82,21 @@ def table(out: Path) -> str:
     head = ["model", "minutes", "seeds", "steps", "FID", "precision", "recall", "coverage", "cond. acc.", "CAS"]
     head.append("sampling (CPU-s / 1k)")
     rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    order = list(MODELS)
+    order = list(MODELS) + list(FACES)
     for (model, minutes), rs in sorted(recs.items(), key=lambda kv: (kv[0][1], order.index(kv[0][0]))):
         cells = [model, f"{minutes:g}", str(len(rs)), summary([r["step"] for r in rs], digits=0)]
         for k in KINDS:
             vals = [m["value"] for r in rs if (m := metric(r, k)) is not None]
-            cells.append(summary(vals, pct=k in ("cond-acc", "cas"), digits=1 if k == "fid" else 2) if vals else "-")
+            cells.append(
+                summary(vals, pct=k in ("cond-acc", "cas", "memorised"), digits=1 if k == "fid" else 2) if vals else "-"
+            )
         costs = [c for r in rs if (c := sampling_cost(r)) is not None]
         cells.append(summary(costs, digits=0) if costs else "-")
         rows.append("| " + " | ".join(cells) + " |")
     any_rec = next(iter(recs.values()))[0]
     real = [metric(any_rec, k) for k in KINDS]
     reals = [
-        (f"{100 * m['real']:.0f}%" if k in ("cond-acc", "cas") else f"{m['real']:.2f}")
+        (f"{100 * m['real']:.0f}%" if k in ("cond-acc", "cas", "memorised") else f"{m['real']:.2f}")
         if m and m.get("real") is not None
         else "-"
         for k, m in zip(KINDS, real)
@@ -108,7 +116,7 @@ def figure(out: Path) -> Path | None:
     if not recs:
         return None
     fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=120)
-    for model in MODELS:
+    for model in [*MODELS, *FACES]:
         pts = sorted((m, [metric(r, "fid")["value"] for r in rs]) for (mo, m), rs in recs.items() if mo == model)
         if not pts:
             continue
@@ -133,22 +141,24 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("budgets", nargs="*", metavar="MINUTES[:SEEDS]", help="e.g. 5:0,1,2 15:0 30:0")
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    ap.add_argument("--models", nargs="+", choices=[*MODELS, *FACES], help="default: every one of the data's")
+    ap.add_argument("--faces", type=Path, help="a folder of face images: train and compare the faces presets on it")
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--table", action="store_true", help="only the table and figure of what is evaluated")
     a = ap.parse_args(argv)
+    models, data, evals = (FACES, ["--data", f"folder:{a.faces}"], ("--n", "5000")) if a.faces else (MODELS, DATA, ())
     if not a.table:
         jobs = [
             Job(
                 run_dir(a.out, model, minutes, seed),
-                [*MODELS[model], *DATA, "--seed", str(seed)],
+                [*models[model], *data, "--seed", str(seed)],
                 ["--minutes", f"{minutes:g}"],
             )
             for minutes, seeds in map(parse_budget, a.budgets)
             for seed in seeds
-            for model in a.models
+            for model in a.models or list(models)
         ]
-        run_queue(a.out / "logs", jobs, parallel=a.parallel)
+        run_queue(a.out / "logs", jobs, parallel=a.parallel, eval_args=evals)
     text = table(a.out)
     (a.out / "rung7.md").write_text(text + "\n")
     print(text)

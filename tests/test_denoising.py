@@ -38,16 +38,25 @@ def test_flow_pair_goes_from_noise_at_0_to_data_at_1() -> None:
     assert torch.equal(xt[0], x0[0]) and torch.equal(xt[1], x1[1]) and torch.equal(v, x1 - x0)
 
 
+@pytest.mark.parametrize("shift", [1.0, 3.0])
 @pytest.mark.parametrize("sampler", schedules.FLOW_SAMPLERS)
 @pytest.mark.parametrize("steps", [1, 3, 20])
-def test_flow_sampler_with_the_exact_velocity_lands_on_the_data(sampler: str, steps: int) -> None:
+def test_flow_sampler_with_the_exact_velocity_lands_on_the_data(sampler: str, steps: int, shift: float) -> None:
     x1 = torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(0)) * 2 - 1
     z = torch.randn(3, 1, 4, 4, generator=torch.Generator().manual_seed(1))
-    out = schedules.flow_sample(one_point_velocity(x1), z, steps, "euler")
+    out = schedules.flow_sample(one_point_velocity(x1), z, steps, "euler", shift=shift)
     assert torch.allclose(out, x1, atol=1e-5)
     if sampler == "euler":  # the ODE run backwards from the data: at t = 0 the velocity is x1 - x0, exactly
-        back = schedules.flow_invert(lambda x, t: x1 - z, x1, steps, sampler)
+        back = schedules.flow_invert(lambda x, t: x1 - z, x1, steps, sampler, shift)
         assert torch.allclose(back, z, atol=1e-5)
+
+
+def test_the_shifted_grid_puts_its_steps_near_the_noise() -> None:
+    assert schedules.flow_times(4) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    ts = schedules.flow_times(20, 3.0)
+    assert ts[0] == 0.0 and ts[-1] == 1.0 and ts == sorted(ts)
+    assert ts[10] == pytest.approx(0.25) and ts[19] == pytest.approx(0.95 / 1.1)  # u / (u + 3 (1 - u))
+    assert sum(t < 0.5 for t in ts) == 15  # three in four steps in the noisy half, against half at shift 1
 
 
 def test_x_prediction_is_read_as_the_velocity_it_implies_by_the_loss_and_the_sampler() -> None:
@@ -246,6 +255,14 @@ def test_sampling_options_are_checked_in_one_line_each() -> None:
     assert flow.sampling_tag() == "-euler20" and gan.sampling_tag() == ""
     flow.set_sampling(steps=10, guidance=2.0, sampler="heun")
     assert flow.sampling_tag() == "-heun10-cfg2"
+    flow.set_sampling(shift=3.0)
+    assert flow.sampling_tag() == "-heun10s3-cfg2" and flow.sampling()["shift"] == 3.0
+    with pytest.raises(ConfigError, match=r"^--sample-shift must be in \[0.1, 100\]"):
+        flow.set_sampling(shift=0.0)
+    with pytest.raises(ConfigError, match="^--sample-shift is an option of flow only, not of ddpm: drop it$"):
+        _family("ddpm").set_sampling(shift=3.0)
+    with pytest.raises(ConfigError, match="^--sample-shift is an option of flow only, not of ddpm: drop it$"):
+        build_family(ModelConfig(name="ddpm", sample_shift=3.0), (1, 8, 8), 10)
     with pytest.raises(ConfigError, match="applies to the denoisers"):
         build_family(ModelConfig(name="dcgan", guidance=2.0), (1, 8, 8), 10)
     with pytest.raises(ConfigError, match="--schedule is an option of ddpm only"):

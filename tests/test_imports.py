@@ -32,6 +32,7 @@ FLOORS: dict[str, int] = {
     "drawlab.api": 3,
     "drawlab.export": 4,  # hands a model on: the API draws its samples, the evaluation fills its card
     "drawlab.run": 2,
+    "drawlab.recipe": 2,  # a preset for a folder from what it holds: data and config below
     "drawlab.run_lock": 2,
     "drawlab.records": 2,
     "drawlab.models": 1,

@@ -111,6 +111,7 @@ def test_the_resume_rules_come_from_the_declarations() -> None:
         "model.sample_steps",  # the denoisers' sampling: how a run draws, not what it learns
         "model.sampler",
         "model.guidance",
+        "model.sample_shift",
     }
 
 

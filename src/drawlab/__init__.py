@@ -7,9 +7,11 @@ from .version import __version__
 __all__ = ["__version__", "load"]
 
 
-def load(run_dir, checkpoint=None, device: str = "cpu", sample_steps=None, guidance=None, sampler=None):
+def load(
+    run_dir, checkpoint=None, device: str = "cpu", sample_steps=None, guidance=None, sampler=None, sample_shift=None
+):
     """Open a trained run for sampling: ``drawlab.load(RUN).sample(n, seed=0, labels=None)``; the denoisers
-    (flow, ddpm) sample with the run's steps, guidance and sampler unless given (see ``api.load``)."""
+    (flow, ddpm) sample with the run's steps, guidance, sampler and grid shift unless given (see ``api.load``)."""
     from .api import load as _load
 
-    return _load(run_dir, checkpoint, device, sample_steps, guidance, sampler)
+    return _load(run_dir, checkpoint, device, sample_steps, guidance, sampler, sample_shift)

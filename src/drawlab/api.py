@@ -172,12 +172,14 @@ def load(
     sample_steps: int | None = None,
     guidance: float | None = None,
     sampler: str | None = None,
+    sample_shift: float | None = None,
 ) -> Drawer:
     """Open ``run_dir`` at its newest checkpoint (or ``checkpoint``: a step or file name). The denoisers (flow,
-    ddpm) sample with the run's steps, guidance and sampler unless given here (``Family.set_sampling``)."""
+    ddpm) sample with the run's steps, guidance, sampler and grid shift unless given here
+    (``Family.set_sampling``)."""
     dev = pick_device(device)
     enable_fast_math(dev)
     run = RunDir(run_dir)
     family, cfg, facts, ck = run.open_family(checkpoint, dev)
-    family.set_sampling(sample_steps, guidance, sampler)
+    family.set_sampling(sample_steps, guidance, sampler, sample_shift)
     return Drawer(family, cfg, facts, ck.step, dev, run)

@@ -89,7 +89,12 @@ SEED = whole(0, 2**63 - 1)
 LABEL = whole(0, 2**31 - 1)
 
 
-SAMPLING = ("model.sample_steps", "model.guidance", "model.sampler")  # what drawing commands may change
+SAMPLING = (
+    "model.sample_steps",
+    "model.guidance",
+    "model.sampler",
+    "model.sample_shift",
+)  # what drawing commands may change
 
 
 def add_sampling(p: argparse.ArgumentParser) -> None:
@@ -107,4 +112,4 @@ def add_sampling(p: argparse.ArgumentParser) -> None:
 
 def sampling_of(a: argparse.Namespace) -> dict[str, Any]:
     """The sampling a command was asked for, as ``drawlab.load`` takes it (None: the run's own)."""
-    return {"sample_steps": a.sample_steps, "guidance": a.guidance, "sampler": a.sampler}
+    return {path.split(".")[1]: getattr(a, path.split(".")[1]) for path in SAMPLING}

@@ -9,13 +9,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cli_args import Number
-from .config import DEFAULT_PRESET, PRESETS, Option, TrainConfig, options, preset_config, resume_may_change, set_path
+from .config import (
+    DEFAULT_PRESET,
+    PRESETS,
+    Option,
+    TrainConfig,
+    options,
+    pick_by_minutes,
+    preset_config,
+    resume_may_change,
+    set_path,
+)
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .recipe import Choice
 
 GROUPS = {
     "tricks": "stabilising tricks (adversarial models; all off by default)",
@@ -84,11 +99,24 @@ def given(a: argparse.Namespace) -> dict[str, Any]:
     return {path: getattr(a, dest(path)) for path, o, _ in options() if o.flag and getattr(a, dest(path)) is not None}
 
 
-def config_from_args(a: argparse.Namespace) -> TrainConfig:
-    """The preset's config with every given option applied on top."""
-    cfg = preset_config(a.preset or DEFAULT_PRESET)
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def config_from_args(a: argparse.Namespace, say: Callable[[str], None] = _say) -> TrainConfig:
+    """The preset's config with every given option applied on top: the preset named, else the recipe chosen
+    for a folder given alone (``recipe.choose``), else the default; a preset by budget picks by --minutes."""
     opts = given(a)
-    if a.preset is None and ("model.name" in opts or "data.spec" in opts):
+    chosen = None if a.preset or "model.name" in opts else _folder_recipe(opts.get("data.spec"))
+    name = a.preset or (chosen.preset if chosen else DEFAULT_PRESET)
+    picked = pick_by_minutes(name, a.minutes)
+    cfg = preset_config(name, a.minutes)
+    if chosen:
+        say(chosen.line(_absolute_spec(opts["data.spec"])))
+        cfg.data.size, cfg.data.channels = chosen.size, chosen.channels
+    if picked:
+        say(picked[1])
+    if a.preset is None and not chosen and ("model.name" in opts or "data.spec" in opts):
         cfg.preset = None
     if a.lr is not None:
         cfg.model.lr_g = cfg.model.lr_d = a.lr
@@ -102,6 +130,20 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
     if "batch_size" in opts or cfg.preset is None or cfg.minutes is None:
         cfg.fit_batch = []  # sizing to the machine is the preset's, for its own model, data and minutes
     return cfg
+
+
+def _folder_recipe(spec: str | None) -> Choice | None:
+    """The recipe chosen for ``spec`` when it is a folder of images (``recipe.choose``), else None."""
+    if spec is None:
+        return None
+    from .data import parse_spec
+    from .data.folder import folder_facts
+    from .recipe import choose
+
+    parsed = parse_spec(spec)
+    if parsed.kind != "folder" or parsed.arg is None:
+        return None
+    return choose(folder_facts(parsed.arg))
 
 
 def _absolute_spec(spec: str) -> str:

@@ -239,6 +239,15 @@ class ModelConfig:
         resume=True,
         group="denoising",
     )
+    sample_shift: float = opt(
+        1.0,
+        "--sample-shift",
+        "flow: the ODE's time grid t = u / (u + S (1 - u)) over uniform u: 1 uniform, S > 1 more steps "
+        "near the noise, where logit-normal training times put the training",
+        check=Range(0.1, 100),
+        resume=True,
+        group="denoising",
+    )
     sampler: str | None = opt(
         None,
         "--sampler",
@@ -664,11 +673,21 @@ PRESETS: dict[str, dict[str, Any]] = {
             "ema_images": 5000,
             "ema_rampup": 0.05,
             "sample_steps": 20,
+            "sample_shift": 5.0,  # the steps where training was: FID 13.2 -> 9.2, precision 0.40 -> 0.63 (shift 1)
         },
         "data": {"spec": "folder:faces", "size": 64, "channels": 3},
         "batch_size": 64,
         "minutes": 10.0,
         "precision": "fp32",
+    },
+    "faces": {
+        "summary": "faces at 64x64 RGB (give --data folder:PATH): the recipe measured best for the --minutes "
+        "given (default 10): faces-flow up to 8, faces-dcgan-30 beyond",
+        # CelebA 10k, one thread of a Zen 5 (benchmarks/RESULTS.md, 2026-12-07): at 5 minutes the flow draws faces
+        # (FID 12 at n = 2,000), the DCGAN none (73); at 10 the DCGAN's grid is the cleaner (SWD 57 against 94,
+        # FID 15.1 against 9.2); at 30 the DCGAN leads on every count but recall (FID 3.9 against 7.2)
+        "by_minutes": [[8, "faces-flow", [5]], [None, "faces-dcgan-30", [10, 30]]],
+        "minutes": 10.0,
     },
     "article-mlp": {
         "summary": "the 'Teaching Machines to Draw' first experiment, failure included: 1,000 16x16 binarised "
@@ -730,9 +749,29 @@ PRESETS: dict[str, dict[str, Any]] = {
 DEFAULT_PRESET = "mnist-cgan"
 
 
-def preset_config(name: str) -> TrainConfig:
-    """The TrainConfig of a named preset."""
+def pick_by_minutes(name: str, minutes: float | None) -> tuple[str, str] | None:
+    """For a preset that names other presets by budget (``by_minutes``: [[up to minutes or None, preset, [the
+    minutes it was measured best at]], ...]), (the preset for ``minutes``, why in words); None for a preset
+    that is a recipe itself."""
+    table = PRESETS.get(name, {}).get("by_minutes")
+    if not table:
+        return None
+    m = float(minutes if minutes is not None else PRESETS[name]["minutes"])
+    i, (upto, picked, at) = next((i, r) for i, r in enumerate(table) if r[0] is None or m <= r[0])
+    span = f"up to {upto:g}" if upto is not None else f"beyond {table[i - 1][0]:g}" if i else "at any"
+    best = " and ".join(f"{b:g}" for b in at)
+    return picked, f"{name} at {m:g} minutes: the {picked} recipe, measured best at {best} (used {span} minutes)"
+
+
+def preset_config(name: str, minutes: float | None = None) -> TrainConfig:
+    """The TrainConfig of a named preset; a preset by budget (``pick_by_minutes``) gives the one it picks for
+    ``minutes`` (default: its own), which the config then names, at those minutes."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}: use one of {', '.join(PRESETS)}")
+    picked = pick_by_minutes(name, minutes)
+    if picked is not None:
+        cfg = preset_config(picked[0])
+        cfg.minutes = float(minutes if minutes is not None else PRESETS[name]["minutes"])
+        return cfg
     p = {k: v for k, v in PRESETS[name].items() if k != "summary"}
     return TrainConfig.from_dict({**p, "preset": name})

@@ -13,6 +13,7 @@ mtimes, the classes, size and channels, not the folder's location.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +87,32 @@ def survey(paths: list[str], channels: int, fit: Fit) -> str:
     if channels == 3 and colour < n:
         parts.append(f"{n - colour} of {n} grey, repeated to RGB")
     return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class FolderFacts:
+    """What a folder holds, from its listing and up to SURVEY_FILES headers (no image decoded): what a
+    recipe is chosen by (training/recipe.py)."""
+
+    count: int  # image files
+    classes: int  # subfolders that are classes (0: unlabelled)
+    side: int  # the median of min(width, height) of the headers read
+    colour: float  # share of the headers read in a colour mode
+    looked_at: int  # headers read
+
+
+def folder_facts(path: str | Path) -> FolderFacts:
+    """``FolderFacts`` of the folder at ``path`` (DataError, one line, when it is not a folder of images)."""
+    scan = scan_folder(user_path(Path(path)).resolve())
+    paths = scan.abspaths()
+    step = max(1, len(paths) // SURVEY_FILES)
+    heads = [h for h in (_header(p) for p in paths[::step][:SURVEY_FILES]) if h is not None]
+    if not heads:
+        raise _all_unreadable(scan.root, len(paths))
+    sides = sorted(min(wh) for wh, _, _ in heads)
+    colour = sum(1 for _, mode, _ in heads if is_colour_mode(mode)) / len(heads)
+    classes = len(scan.class_names) if scan.labels is not None else 0
+    return FolderFacts(len(paths), classes, sides[len(sides) // 2], colour, len(heads))
 
 
 class FolderItemReader:

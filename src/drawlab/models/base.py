@@ -212,10 +212,17 @@ class Family:
                 be.copy_(b)
 
     # -- how it samples (the denoisers: steps, guidance, sampler) -----------------------------------
-    def set_sampling(self, steps: int | None = None, guidance: float | None = None, sampler: str | None = None) -> None:
-        """Sample with these instead of the run's settings (``--sample-steps``, ``--guidance``, ``--sampler``);
-        None keeps the run's. Only the denoisers sample in steps: any other family refuses in one line."""
-        asked: dict[str, Any] = {"sample_steps": steps, "guidance": guidance, "sampler": sampler}
+    def set_sampling(
+        self,
+        steps: int | None = None,
+        guidance: float | None = None,
+        sampler: str | None = None,
+        shift: float | None = None,
+    ) -> None:
+        """Sample with these instead of the run's settings (``--sample-steps``, ``--guidance``, ``--sampler``,
+        ``--sample-shift``); None keeps the run's. Only the denoisers sample in steps: any other family refuses
+        in one line."""
+        asked: dict[str, Any] = {"sample_steps": steps, "guidance": guidance, "sampler": sampler, "sample_shift": shift}
         given = {k: v for k, v in asked.items() if v is not None}
         if not given:
             return
@@ -235,6 +242,8 @@ class Family:
             raise ConfigError(f"--sampler {cfg.sampler}: {self.name} samples with {' or '.join(self.samplers)}")
         if cfg.guidance != 1.0 and not self.conditional:
             raise ConfigError(f"--guidance {cfg.guidance:g} needs a conditional model (labelled data): drop it")
+        if cfg.sample_shift != 1.0 and self.name != "flow":
+            raise ConfigError(f"--sample-shift is an option of flow only, not of {self.name}: drop it")
 
     def sampling(self) -> dict[str, object] | None:
         """How this family samples, for records and names (None: one forward pass, nothing to say)."""
@@ -244,15 +253,17 @@ class Family:
             "sampler": self.cfg.sampler or self.samplers[0],
             "steps": self.cfg.sample_steps,
             "guidance": self.cfg.guidance,
+            "shift": self.cfg.sample_shift,
         }
 
     def sampling_tag(self) -> str:
-        """What a metric's name adds to pin the sampling: "" for one-pass generators, e.g. "-euler20" or
-        "-ddim10-cfg2" (samples drawn with 10 steps are not those drawn with 50)."""
+        """What a metric's name adds to pin the sampling: "" for one-pass generators, e.g. "-euler20",
+        "-euler20s3" (grid shift 3) or "-ddim10-cfg2" (samples drawn with 10 steps are not those drawn with 50)."""
         s = self.sampling()
         if s is None:
             return ""
-        return f"-{s['sampler']}{s['steps']}" + (f"-cfg{s['guidance']:g}" if s["guidance"] != 1.0 else "")
+        shift = f"s{s['shift']:g}" if s["shift"] != 1.0 else ""
+        return f"-{s['sampler']}{s['steps']}{shift}" + (f"-cfg{s['guidance']:g}" if s["guidance"] != 1.0 else "")
 
     def labels_for(self, y: torch.Tensor) -> torch.Tensor | None:
         return y if self.conditional else None
@@ -281,6 +292,8 @@ def check_known(cfg: ModelConfig) -> None:
         raise ConfigError(f"{flag} applies to the denoisers (flow, ddpm), not {cfg.name}: drop it")
     if cfg.name != "ddpm" and cfg.schedule != ModelConfig().schedule:
         raise ConfigError(f"--schedule is an option of ddpm only, not of {cfg.name}: drop it")
+    if cfg.name != "flow" and cfg.sample_shift != ModelConfig().sample_shift:
+        raise ConfigError(f"--sample-shift is an option of flow only, not of {cfg.name}: drop it")
     if cfg.name != "flow" and cfg.time_sampling != ModelConfig().time_sampling:
         raise ConfigError(f"--time-sampling is an option of flow only, not of {cfg.name}: drop it")
     answers = get_family(cfg.name).predictions

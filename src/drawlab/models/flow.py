@@ -43,7 +43,7 @@ class Flow(DenoisingFamily):
         return Pair(xt, t, v, noise=1 - t)
 
     def run_sampler(self, predict, x, keep):
-        return schedules.flow_sample(predict, x, self.cfg.sample_steps, self.sampler_name, keep)
+        return schedules.flow_sample(predict, x, self.cfg.sample_steps, self.sampler_name, keep, self.cfg.sample_shift)
 
     def invert_images(self, predict, x):
-        return schedules.flow_invert(predict, x, self.cfg.sample_steps, self.sampler_name)
+        return schedules.flow_invert(predict, x, self.cfg.sample_steps, self.sampler_name, self.cfg.sample_shift)

@@ -61,17 +61,24 @@ def flow_train_times(n: int, how: str, gen: torch.Generator, device: torch.devic
     return torch.sigmoid(m + s * rng.randn((n,), gen, device))
 
 
-def flow_times(steps: int) -> list[float]:
-    """The ODE's time grid 0 = t_0 < ... < t_steps = 1 (uniform)."""
-    return [i / steps for i in range(steps + 1)]
+def flow_times(steps: int, shift: float = 1.0) -> list[float]:
+    """The ODE's time grid 0 = t_0 < ... < t_steps = 1: t = u / (u + shift (1 - u)) over uniform u, so
+    shift 1 is uniform and shift > 1 puts more steps near the noise (t = 0), as logit-normal training
+    times do (shift 3: t_1 = 0.017, the last step from t = 0.86)."""
+    return [u / (u + shift * (1 - u)) for u in (i / steps for i in range(steps + 1))]
 
 
 def flow_sample(
-    predict: Predict, x: torch.Tensor, steps: int, sampler: str = "euler", keep: Callable | None = None
+    predict: Predict,
+    x: torch.Tensor,
+    steps: int,
+    sampler: str = "euler",
+    keep: Callable | None = None,
+    shift: float = 1.0,
 ) -> torch.Tensor:
-    """Integrate dx/dt = v from t = 0 (noise ``x``) to 1 in ``steps`` steps (euler: 1 evaluation per step,
-    heun: 2). ``keep(i, t, x)`` sees the state after each step (the trajectory pictures)."""
-    ts = flow_times(steps)
+    """Integrate dx/dt = v from t = 0 (noise ``x``) to 1 in ``steps`` steps on ``flow_times`` (euler: 1
+    evaluation per step, heun: 2). ``keep(i, t, x)`` sees the state after each step (the trajectory pictures)."""
+    ts = flow_times(steps, shift)
     for i in range(steps):
         t0, t1 = ts[i], ts[i + 1]
         v0 = predict(x, torch.full((x.shape[0],), t0, device=x.device))
@@ -86,9 +93,11 @@ def flow_sample(
     return x
 
 
-def flow_invert(predict: Predict, x: torch.Tensor, steps: int, sampler: str = "euler") -> torch.Tensor:
-    """The same ODE backwards, from an image (t = 1) to its noise (t = 0): the flow's encoder."""
-    ts = flow_times(steps)
+def flow_invert(
+    predict: Predict, x: torch.Tensor, steps: int, sampler: str = "euler", shift: float = 1.0
+) -> torch.Tensor:
+    """The same ODE backwards on the same grid, from an image (t = 1) to its noise (t = 0): the flow's encoder."""
+    ts = flow_times(steps, shift)
     for i in range(steps, 0, -1):
         t1, t0 = ts[i], ts[i - 1]
         v1 = predict(x, torch.full((x.shape[0],), t1, device=x.device))

@@ -106,7 +106,8 @@ def model_rows(m: dict[str, Any], adversarial: bool) -> list[tuple[str, Any]]:
     if get_family(m["name"]).latent_is_image:
         sampler = m.get("sampler") or get_family(m["name"]).samplers[0]
         guidance = f", guidance {m['guidance']:g}" if m.get("guidance", 1.0) != 1.0 else ""
-        rows.append(("sampling", f"{sampler}, {m['sample_steps']} steps{guidance}"))
+        shift = f", grid shift {m['sample_shift']:g}" if m.get("sample_shift", 1.0) != 1.0 else ""
+        rows.append(("sampling", f"{sampler}, {m['sample_steps']} steps{shift}{guidance}"))
         if m["name"] == "ddpm":
             rows.append(("objective", f"{m.get('prediction', 'eps')} prediction, {m.get('schedule')} schedule"))
     return rows

@@ -81,12 +81,16 @@ class Explorer:
         for path in run_dirs:
             d = load(path, device=device)
             if asked and d.family.latent_is_image:  # the denoisers' steps and guidance; the GANs draw in one pass
-                d.family.set_sampling(asked.get("sample_steps"), asked.get("guidance"), asked.get("sampler"))
+                d.family.set_sampling(
+                    asked.get("sample_steps"), asked.get("guidance"), asked.get("sampler"), asked.get("sample_shift")
+                )
             steps_of_noise = d.family.latent_is_image  # no first layer of a z vector: no principal directions
             dirs = principal_directions_of(d, k=min(k, d.z_dim)) if k > 0 and not steps_of_noise else None
             self.runs.append(Loaded(str(path).rstrip("/").split("/")[-1] or str(path), d, dirs))
         if asked and not any(r.drawer.family.latent_is_image for r in self.runs):
-            raise ConfigError("--sample-steps, --guidance and --sampler apply to the denoisers (flow, ddpm): drop them")
+            raise ConfigError(
+                "--sample-steps, --guidance, --sampler and --sample-shift apply to the denoisers (flow, ddpm): drop them"
+            )
         self.lock = threading.Lock()
 
     # -- description ---------------------------------------------------------------------------

@@ -65,6 +65,18 @@ class NoBar:
     def close(self) -> None: ...
 
 
+def say(line: str) -> None:
+    """A line to stderr."""
+    print(line, file=sys.stderr)
+
+
+def say_above_bar(line: str) -> None:
+    """A line to stderr above the progress bar, which is redrawn below it (a plain print would share its line)."""
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
+
+
 def progress_bar(enabled: bool, total: int | None, initial: int, minutes: float | None):
     if not enabled:
         return NoBar()

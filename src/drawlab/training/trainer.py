@@ -7,7 +7,6 @@ The model family owns its networks and its step; ``RunSetup`` (setup.py) builds 
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from ..models import Family
 from ..records.verdicts import Verdict
 from ..run import RunDir
 from . import cuda_graph
-from .console import StopFlag, postfix, progress_bar, summary_line
+from .console import StopFlag, postfix, progress_bar, say, say_above_bar, summary_line
 from .events import Event, Observers, Rollback
 from .logger import MetricsLogger
 from .setup import RunSetup
@@ -65,7 +64,7 @@ class Trainer:
         progress: bool = True,
         echo: Callable[[str], None] | None = None,
     ):
-        self.setup = RunSetup(cfg, run_dir, resume, echo or (lambda s: print(s, file=sys.stderr)))
+        self.setup = RunSetup(cfg, run_dir, resume, echo or (say_above_bar if progress else say))
         self.progress = progress and self.setup.team.main
         self.observers = Observers(self.setup.monitors)
         self.view = self.setup.view

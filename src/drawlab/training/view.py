@@ -84,6 +84,11 @@ class RunView:
         return self._position.step
 
     @property
+    def elapsed(self) -> float:
+        """Seconds spent stepping so far (resumes included, pauses excluded): what ``--minutes`` counts."""
+        return self._position.elapsed
+
+    @property
     def epoch(self) -> float:
         return self._position.step / self.steps_per_epoch
 
