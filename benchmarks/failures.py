@@ -1,11 +1,11 @@
 """Which method fails least: each family and loss of the ladder over seeds x learning rates (the preset's,
 2x, 4x) at one CPU budget, ONE thread per run, two side by side; a run fails when a verdict fires (D won,
-collapse, NaN, frozen, no progress) or its FID is above a threshold. The table counts the failures, gives
-the FID spread of the rest and when the first verdict fired (step and CPU minutes: how early a failing
-run can be recognised).
+collapse, NaN, frozen, no progress; evaluate's not learnt) or its FID is above a threshold. The table
+counts the failures, gives the FID spread of the rest and when the first verdict fired (step and CPU
+minutes: how early a failing run can be recognised).
 
-    python benchmarks/failures.py --out /tmp/fail --minutes 2 --seeds 0,1,2,3,4 --lrs 1,2,4
-    python benchmarks/failures.py --out /tmp/fail --table [--fid-above 60]
+    python benchmarks/failures.py --out /tmp/fail --minutes 2 --seeds 0,1,2,3,4 --lrs 1,2,4 [--eval-n 1000]
+    python benchmarks/failures.py --out /tmp/fail --table [--fid-above 100]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from drawlab.metrics.verdict import not_learnt
 from ladder import metric
 from quality_curve import minutes_at
 from runner import Job, run_queue
@@ -30,7 +31,7 @@ METHODS: dict[str, tuple[list[str], float]] = {  # `drawlab train` options and t
     "msggan": (["--preset", "mnist-dcgan", "--model", "msggan"], 4e-4),
     "flow": (["--preset", "mnist-flow"], 1e-3),
 }
-FAILS = ("d-wins", "collapse", "nan", "frozen", "no-progress")
+FAILS = ("d-wins", "collapse", "nan", "frozen", "no-progress")  # the training watchers'; then evaluate's not-learnt
 
 
 def run_dir(out: Path, method: str, lr_x: float, seed: int) -> Path:
@@ -61,11 +62,14 @@ def table(out: Path, fid_above: float) -> str:
     for (method, lr), runs in sorted(groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])):
         fails, fids, when = [], [], []
         for run in runs:
-            fid = metric(json.loads((run / "eval.json").read_text()), "fid")["value"]
+            rec = json.loads((run / "eval.json").read_text())
+            fid = metric(rec, "fid")["value"]
             v = first_verdict(run)
             if v is not None:
                 fails.append(v["kind"])
                 when.append(f"{v['step']:,}, {v['minutes']:.1f}" if v["minutes"] is not None else f"{v['step']:,}")
+            elif not_learnt(rec) is not None:  # computed here too: runs evaluated before evaluate recorded it
+                fails.append("not-learnt")
             elif fid > fid_above:
                 fails.append(f"FID > {fid_above:g}")
             else:
@@ -86,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lrs", default="1,2,4", help="multiples of the preset's learning rate")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--data", default="mnist-5k")
-    ap.add_argument("--fid-above", type=float, default=60.0, help="a run without a verdict fails above this FID")
+    ap.add_argument("--fid-above", type=float, default=100.0, help="a run without a verdict fails above this FID")
     ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--eval-n", type=int, default=1000, help="images per `drawlab evaluate` (default 1000)")
     ap.add_argument("--table", action="store_true")
     a = ap.parse_args(argv)
     if not a.table:
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                             ["--minutes", f"{a.minutes:g}"],
                         )
                     )
-        run_queue(a.out / "logs", jobs, parallel=a.parallel)
+        run_queue(a.out / "logs", jobs, parallel=a.parallel, eval_args=("--n", str(a.eval_n)))
     text = table(a.out, a.fid_above)
     (a.out / "failures.md").write_text(text + "\n")
     print(text)

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from drawlab.cli import main
+from drawlab.records import verdicts
 
 pytestmark = pytest.mark.slow  # full evaluations of real runs
 
@@ -104,11 +105,18 @@ def test_unconditional_runs_have_no_conditional_accuracy(evaluated: dict[str, Pa
     assert f"modes300-{net(evaluated['dcgan'])}" in rec["metrics"]
 
 
-def test_evaluate_prints_a_table(evaluated: dict[str, Path], capsys) -> None:
+def test_evaluate_prints_a_table_and_says_a_run_has_not_learnt_once(evaluated: dict[str, Path], capsys) -> None:
+    """The tiny run (a few steps) draws noise: evaluate's verdict says so, in eval.json, in the table and
+    in the run's verdicts (the report's), once however often it is evaluated (this is the second time)."""
     assert main(["evaluate", str(evaluated["dcgan"]), "--n", N, "--feature-steps", FEATURE_STEPS]) == 0
     out = capsys.readouterr().out
     assert f"fid300-{net(evaluated['dcgan'])}" in out and "real data" in out and "±" in out
     assert f"eval: {evaluated['dcgan'] / 'eval.json'}" in out
+    rec = json.loads((evaluated["dcgan"] / "eval.json").read_text())
+    assert [v["kind"] for v in rec["verdicts"]] == ["not-learnt"]
+    assert f"verdict: at step {rec['step']} the run has not learnt its data: recall" in out
+    found = verdicts.read(evaluated["dcgan"] / "monitor" / "verdicts.jsonl")
+    assert [v.kind for v in found].count(verdicts.Kind.NOT_LEARNT) == 1
 
 
 @pytest.mark.parametrize(

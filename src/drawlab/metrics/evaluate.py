@@ -32,9 +32,10 @@ from ..errors import ConfigError, DataError
 from ..images import grid_array, save_png
 from ..latent import balanced_labels, seeded_noise
 from ..models import Family
+from ..records import verdicts
 from ..records.evals import EVAL_DIR, write_eval
 from ..run import RunDir
-from . import frechet, recording
+from . import frechet, recording, verdict
 from .features import FEATURE_DIM, get_feature_net
 from .inputs import Bench, Context, Training, generated_set, real_sets
 from .registry import REGISTRY
@@ -109,6 +110,18 @@ def save_samples(fake: torch.Tensor, family: Family, eval_dir: Path) -> str:
     return str(Path(eval_dir.name) / "samples.png")
 
 
+def record_verdicts(run: RunDir, rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """What this evaluation finds wrong (``verdict.py``), added to the run's verdicts (once per kind and
+    step, so evaluating again does not repeat it); as eval.json's "verdicts"."""
+    found = verdict.not_learnt(rec)
+    if found is None:
+        return []
+    path = run.monitor / "verdicts.jsonl"
+    if not any(v.kind is found.kind and v.step == found.step for v in verdicts.read(path)):
+        verdicts.record(path, found)
+    return [found.to_dict()]
+
+
 def evaluate(
     run_dir: str | Path,
     n: int = DEFAULT_N,
@@ -161,6 +174,7 @@ def evaluate(
 
     p = recording.Protocol(n_eff, n, seed, fnet, dev, family.sampling(), family.sampling_tag(), t_draw)
     rec = recording.record(run, family, ck, ds, p, results, notes, files, time.perf_counter() - t0)
+    rec["verdicts"] = record_verdicts(run, rec)
     path = write_eval(run.path, rec, json_out)
     if log:
         recording.append_metrics(run, rec)

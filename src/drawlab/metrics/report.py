@@ -36,6 +36,8 @@ def table(rec: dict[str, Any]) -> str:
             lines.append("  ".join("-" * w for w in widths))
     for note in rec.get("notes", []):
         lines.append(f"note: {note}")
+    for v in rec.get("verdicts", []):
+        lines.append(f"verdict: {v['what']}: try {v['try']}")
     legend = {"memorised": "  (top row: the samples nearest a training image; below each: that training image)"}
     for what, path in rec.get("files", {}).items():
         lines.append(f"{what}: {Path(rec['run']) / path}{legend.get(what, '')}")

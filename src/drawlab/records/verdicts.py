@@ -1,7 +1,8 @@
 """Verdicts: what went wrong in a run, since when, and what to try, in words.
 
-The training loop's watchers record them in ``RUN/monitor/verdicts.jsonl`` (one JSON line each, at
-the step they were found); ``drawlab report`` opens with them.
+The training loop's watchers and `drawlab evaluate` (``metrics/verdict.py``) record them in
+``RUN/monitor/verdicts.jsonl`` (one JSON line each, at the step they were found); ``drawlab report``
+opens with them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Kind(Enum):
     NO_PROGRESS = "no-progress"  # the in-training FID has stopped improving
     EMA_LAG = "ema-lag"  # the denoisers: the EMA weights are still far behind the raw network
     RANGE = "range"  # the denoisers: the sampler's output overshoots the data's range
+    NOT_LEARNT = "not-learnt"  # `drawlab evaluate`: the samples are far from the data (recall, precision, labels)
 
     @property
     def title(self) -> str:
@@ -36,6 +38,7 @@ class Kind(Enum):
             "no-progress": "no progress",
             "ema-lag": "EMA still warming up",
             "range": "output range wrong",
+            "not-learnt": "not learnt yet",
         }[self.value]
 
 
