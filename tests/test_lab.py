@@ -16,7 +16,7 @@ from drawlab.errors import ConfigError, DataError
 from drawlab.lab import dirac as dg
 from drawlab.lab import verdicts as vd
 from drawlab.lab.dists import DISTS, get_dist, grid_means, points_dist, points_from_png, ring_means
-from drawlab.lab.game import Lab, Record
+from drawlab.lab.game import Lab, Record, pack
 from drawlab.lab.metrics import mode_scores, reached, scores, sliced_wasserstein
 from drawlab.lab.settings import LIVE, Settings, from_json, replace
 from drawlab.lab.view import view
@@ -118,6 +118,41 @@ def test_a_step_is_d_steps_d_updates_then_g_steps_g_updates() -> None:
     lab = Lab(tiny(d_steps=3, g_steps=2))
     said = [lab.sub_step() for _ in range(5)]
     assert said == ["D", "D", "D", "G", "G"] and lab.step_no == 1 and lab.sub_no == 0
+
+
+@pytest.mark.parametrize("changes", [{}, {"unroll": 2, "spectral_norm": True, "loss": "hinge"}, {"loss": "ra-hinge"}])
+def test_an_update_walked_through_its_phases_is_the_update(changes: dict) -> None:
+    """Slow motion's split (``begin_update``: to the gradients; ``finish_update``: the optimiser step) runs
+    exactly the updates of whole steps, and nothing moves before the "update" phase."""
+    whole, slow = Lab(tiny(d_steps=2, **changes)), Lab(tiny(d_steps=2, **changes))
+    whole.step(6)
+    while slow.step_no < 6:
+        before = _weights(slow).clone()
+        p = slow.begin_update()
+        assert slow.begin_update() is p and torch.equal(_weights(slow), before)  # begun once, nothing applied
+        b = slow.s.batch
+        assert p.fake.shape == (b, 2) and p.read_fake.shape == (b // slow.s.pack,) and p.grad_norm > 0
+        assert (p.which == "D") == (p.arrows is None) and (p.which == "D") <= (p.real is not None)
+        assert p.which == slow.finish_update() and not torch.equal(_weights(slow), before)
+    assert torch.equal(_weights(whole), _weights(slow)) and slow.pending is None
+
+
+def test_g_arrows_of_an_update_are_minus_the_gradient_on_its_points() -> None:
+    lab = Lab(tiny())
+    lab.sub_step()  # D's update: next is G's
+    p = lab.begin_update()
+    x = p.fake.clone().requires_grad_(True)
+    loss = lab.objective.g_main(lab.critic, pack(x, lab.s.pack), None, None)
+    (grad,) = torch.autograd.grad(loss * len(x), x)
+    assert p.which == "G" and torch.allclose(p.arrows, -grad, atol=1e-6)
+
+
+def test_a_rewind_mid_update_forgets_the_begun_update() -> None:
+    lab = Lab(tiny())
+    lab.step(20)
+    lab.begin_update()
+    lab.rewind(10)
+    assert lab.pending is None and lab.step_no == 10
 
 
 def test_rewind_then_go_on_is_the_run_that_never_rewound() -> None:

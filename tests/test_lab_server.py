@@ -13,9 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import torch
 
 from browser import ARGS, TIMEOUT_MS, chromium_path, is_blank
 from drawlab.lab import server as lab_server
+from drawlab.lab.game import PHASES
 from drawlab.lab.server import LabState, make_server
 from drawlab.lab.settings import Settings, replace
 
@@ -115,6 +117,30 @@ def test_commands_change_the_run_and_bad_ones_are_one_line(lab) -> None:
         code, said = _cmd(base, tok, "a", **bad)
         assert code == 400 and words in said["error"], (bad, said)
     assert _req(f"{base}/api/frame?run=7", tok)[0] == 400
+
+
+def test_slow_motion_walks_each_update_through_its_named_phases(lab) -> None:
+    """Five frames per update: generate, judge, loss, gradients, update; the batch is drawn from the first,
+    D's readings from "judge", G's arrows from "gradients"; the weights move only at "update"."""
+    state, base, tok = lab
+    run = state.runs[0]
+    seen = []
+    for _ in range(2 * 5):  # one D update (d_steps 1), then one G update
+        before = [p.detach().clone() for p in (*run.g.parameters(), *run.d.parameters())]
+        state._slow_phase()
+        state.version += 1
+        f = _frame(base, tok)
+        moved = any(not torch.equal(a, b.detach()) for a, b in zip(before, (*run.g.parameters(), *run.d.parameters())))
+        head, rest = f["phase"].split(" · ", 1)
+        seen.append((head, rest.split(" ")[1].rstrip(":"), moved, f["pending"]))
+    assert [s[:2] for s in seen] == [("D update 1 of 1", k) for k in PHASES] + [("G update 1 of 1", k) for k in PHASES]
+    assert [s[2] for s in seen] == [False, False, False, False, True] * 2  # only "update" moves a network
+    d_gen, d_judge, g_judge, g_grads = seen[0][3], seen[1][3], seen[6][3], seen[8][3]
+    assert len(d_gen["fake"]) == len(d_gen["real"]) == SMALL["batch"] and d_gen["arrows"] is None
+    assert len(d_judge["read_real"]) == len(d_judge["read_fake"]) == SMALL["batch"]
+    assert "mean D(x) = " in seen[1][3]["line"] and g_judge["real"] is None and g_judge["arrows"] is None
+    assert len(g_grads["arrows"]) == SMALL["batch"] and seen[4][3] is None  # applied: nothing pending
+    assert run.step_no == 1 and "G's nonsaturating loss: " in seen[7][3]["line"]
 
 
 def test_a_drawn_distribution_trains(lab) -> None:

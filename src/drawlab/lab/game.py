@@ -17,6 +17,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +80,40 @@ class Record:
         return dataclasses.asdict(self)
 
 
+PHASES = ("generate", "judge", "loss", "gradients", "update")  # the parts of one update, as slow motion names them
+
+
+@dataclass
+class Pending:
+    """One D or G update computed up to its gradients, not yet applied: what slow motion shows of it."""
+
+    which: str  # "D" or "G"
+    index: int  # 0-based: which of the step's D (or G) updates
+    fake: torch.Tensor  # (B, 2) the generated batch
+    real: torch.Tensor | None  # (B, 2) the real batch judged with it (D updates; relativistic losses)
+    read_fake: torch.Tensor  # (B / m,) D's reading of each generated pack, on its loss's scale
+    read_real: torch.Tensor | None  # (B / m,) the same of the real packs
+    loss: float
+    arrows: torch.Tensor | None  # (B, 2) G updates: minus the gradient of G's loss on each point
+    grad_norm: float  # the norm of the gradient over the updated network's weights
+    phase: int = -1  # the one of PHASES slow motion shows now (-1: none yet)
+
+
+@contextmanager
+def _frozen(net: nn.Module) -> Iterator[None]:
+    """``net`` in eval mode for a while (a forward then updates no running estimate)."""
+    was = net.training
+    net.eval()
+    try:
+        yield
+    finally:
+        net.train(was)
+
+
+def _grad_norm(net: nn.Module) -> float:
+    return math.sqrt(sum(float(p.grad.pow(2).sum()) for p in net.parameters() if p.grad is not None))
+
+
 class Lab:
     """One 2D run: build from settings (and a user's distribution for ``dist = "points"``), then ``step``."""
 
@@ -99,6 +135,7 @@ class Lab:
         self.eval_real = self.dist.sample(N_EVAL, fixed)
         self.step_no = 0
         self.sub_no = 0  # D and G updates done within the current step (slow motion)
+        self.pending: Pending | None = None  # an update computed to its gradients, not yet applied
         self.history: list[Record] = []
         self.curve: list[tuple[int, float, float]] = []  # (step, loss_d, loss_g) of every step
         self.kept: dict[int, dict[str, Any]] = {}
@@ -154,19 +191,35 @@ class Lab:
     # -- updates ---------------------------------------------------------------------------------------
     def d_update(self) -> float:
         """One D update on a fresh batch; its loss."""
-        assert self.opt_d is not None
+        p = self._d_backward()
+        self._apply(p)
+        return p.loss
+
+    def _d_backward(self) -> Pending:
+        """A D update up to its gradients (in D's ``.grad``): fresh real and generated batches, judged."""
+        assert self.opt_d is not None and self.d is not None
         s, m = self.s, self.s.pack
         real = self.dist.sample(s.batch, self.gen)
         fake = self.g(noise_of(s.noise, s.batch, s.noise_dim, self.gen)).detach()
         rx, fx = pack(add_noise(real, self.sigma(), self.gen), m), pack(add_noise(fake, self.sigma(), self.gen), m)
         rt, ft = self._targets(len(rx), True), self._targets(len(fx), False)
-        loss, _, _ = self.objective.d_main(self.critic, rx, fx, None, rt, ft)
+        loss, rl, fl = self.objective.d_main(self.critic, rx, fx, None, rt, ft)
         reg = self.objective.d_reg(self.critic, rx, fx, None, self.gen, self.step_no)
         total = loss if reg is None else loss + reg
         self.opt_d.zero_grad(set_to_none=True)
         total.backward()
-        self.opt_d.step()
-        return float(loss.detach())
+        values = self.loss.readout.values
+        return Pending(
+            "D",
+            self.sub_no,
+            fake,
+            real,
+            values(fl.detach()),
+            values(rl.detach()),
+            float(loss.detach()),
+            None,
+            _grad_norm(self.d),
+        )
 
     def _unrolled(self) -> Critic:
         """D after ``unroll`` more updates of its own loss, as a function of G's weights too (the graph
@@ -213,20 +266,58 @@ class Lab:
 
     def g_update(self) -> float:
         """One G update on fresh noise (against D unrolled when ``unroll`` > 0); its loss."""
+        p = self._g_backward()
+        self._apply(p)
+        return p.loss
+
+    def _g_backward(self) -> Pending:
+        """A G update up to its gradients (in G's ``.grad``); the generated batch with, on each point, minus
+        the gradient of G's loss (where the update pushes it)."""
         s, m = self.s, self.s.pack
         critic = self._unrolled() if s.unroll > 0 else self.critic
         fake = self.g(noise_of(s.noise, s.batch, s.noise_dim, self.gen))
+        fake.retain_grad()
         fx = pack(add_noise(fake, self.sigma(), self.gen), m)
-        rx = pack(self.dist.sample(s.batch, self.gen), m) if self.loss.relativistic else None
+        real = self.dist.sample(s.batch, self.gen) if self.loss.relativistic else None
+        rx = pack(real, m) if real is not None else None
         loss = self.objective.g_main(critic, fx, rx, None)
-        self.update_g(loss)
-        return float(loss.detach())
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        assert fake.grad is not None
+        assert self.d is not None
+        with torch.no_grad(), _frozen(self.d):  # a look, not a step: spectral norm's estimate stays put
+            read = self.loss.readout.values(critic(fx, None))
+            read_real = self.loss.readout.values(critic(rx, None)) if rx is not None else None
+        arrows = -fake.grad * len(fake)  # per point, as ``readings`` draws them
+        return Pending(
+            "G",
+            self.sub_no - s.d_steps,
+            fake.detach(),
+            real,
+            read,
+            read_real,
+            float(loss.detach()),
+            arrows,
+            _grad_norm(self.g),
+        )
+
+    def _apply(self, p: Pending) -> None:
+        """The optimiser step of a computed update (G's EMA follows)."""
+        if p.which == "D":
+            assert self.opt_d is not None
+            self.opt_d.step()
+            return
+        self.opt_g.step()
+        self._ema()
 
     def update_g(self, loss: torch.Tensor) -> None:
         """One optimiser step of G on ``loss``, then its EMA (when on) moves towards it."""
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
+        self._ema()
+
+    def _ema(self) -> None:
         if self.g_ema is not None:
             with torch.no_grad():
                 for pe, p in zip(self.g_ema.parameters(), self.g.parameters()):
@@ -235,18 +326,27 @@ class Lab:
     def sub_step(self) -> str:
         """One update of the current step: the next of its D updates, then of its G updates. Returns
         which it was ("D" or "G"); the step counts up after its last G update."""
-        self._apply_schedule()
-        if self.sub_no < self.s.d_steps:
-            ld = self.d_update()
-            self._last = (ld, self._last[1])
-            self.sub_no += 1
-            return "D"
-        lg = self.g_update()
-        self._last = (self._last[0], lg)
+        self.begin_update()
+        return self.finish_update()
+
+    def begin_update(self) -> Pending:
+        """The next update of the current step, computed up to its gradients but not applied (the page's
+        slow motion shows its phases in between); the one already begun, if any."""
+        if self.pending is None:
+            self._apply_schedule()
+            self.pending = self._d_backward() if self.sub_no < self.s.d_steps else self._g_backward()
+        return self.pending
+
+    def finish_update(self) -> str:
+        """Apply the begun update (``begin_update``; begun now if none was); "D" or "G"."""
+        p = self.begin_update()
+        self.pending = None
+        self._apply(p)
+        self._last = (p.loss, self._last[1]) if p.which == "D" else (self._last[0], p.loss)
         self.sub_no += 1
         if self.sub_no >= self.s.d_steps + self.s.g_steps:
             self._end_step()
-        return "G"
+        return p.which
 
     def step(self, n: int = 1) -> None:
         """``n`` whole steps (a step begun by ``sub_step`` is finished first)."""
@@ -391,6 +491,7 @@ class Lab:
             self.opt_d.load_state_dict(st["opt_d"])
         self.gen.set_state(st["gen"])
         self.step_no, self.sub_no, self._last = st["step"], st["sub"], st["last"]
+        self.pending = None  # its gradients belong to the state left
         del self.history[st["history"] :]
         del self.curve[st["curve"] :]
         self.kept = {k: v for k, v in self.kept.items() if k <= self.step_no}

@@ -38,10 +38,11 @@ from ..losses import LOSSES
 from ..serve.server import CSP, PageHandler
 from .denoise import new_lab
 from .dists import DISTS, Dist, points_dist
+from .game import PHASES as GAME_PHASES
 from .game import Lab
 from .presets import LESSONS
 from .settings import LIVE, Settings, flag, replace
-from .view import view
+from .view import phase_line, view
 
 MAX_CLIENTS = 16  # requests served at once; more are answered 503 at once
 CONTROL_IDLE = 60.0  # seconds without a command after which another viewer may take control
@@ -102,8 +103,7 @@ class LabState:
                 continue
             if self.slow:
                 with self.lock:
-                    for lab in self.runs:
-                        self.phase = PHASES[lab.sub_step()]
+                    self._slow_phase()
                     self.version += 1
                 time.sleep(self.slow_every)
                 continue
@@ -120,6 +120,25 @@ class LabState:
             self.rate = steps / dt if dt > 0 else 0.0
             steps = max(1, min(500, int(steps * TICK / dt))) if dt > 0 else steps  # ~TICK seconds a tick
             time.sleep(0.002)  # let the page's requests in
+
+    def _slow_phase(self) -> None:
+        """Slow motion: every run shows the next phase of its current update (generate, judge, loss,
+        gradients, update: ``game.PHASES``), the last one applying it; a denoiser's update is one phase."""
+        lines = []
+        for lab in self.runs:
+            if lab.step_no >= lab.s.steps:
+                lines.append("")
+            elif lab.d is None:
+                lines.append(PHASES[lab.sub_step()])
+            else:
+                p = lab.begin_update()
+                p.phase += 1
+                lines.append(phase_line(lab, p))
+                if p.phase == len(GAME_PHASES) - 1:
+                    lab.finish_update()
+        if all(lab.step_no >= lab.s.steps for lab in self.runs):
+            self.playing = False
+        self.phase = lines[0]
 
     # -- what viewers get ------------------------------------------------------------------------------
     def frame(self, i: int) -> bytes:

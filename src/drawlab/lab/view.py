@@ -15,7 +15,7 @@ import torch
 
 from ..losses import Scale
 from .denoise import MOMENTS, Denoiser
-from .game import VIEW_POINTS, Lab
+from .game import PHASES, VIEW_POINTS, Lab, Pending
 from .verdicts import verdicts
 
 
@@ -81,5 +81,57 @@ def view(lab: Lab, res: int = 48, curve_points: int = 400) -> dict[str, Any]:
             "modes": _round(lab.dist.modes, 3) if lab.dist.modes is not None else None,
             "verdicts": verdicts(lab.history, lab.dist, readout),
             "settings": lab.s.to_json(),
+            "pending": _pending(lab, lab.pending) if lab.pending is not None and lab.pending.phase >= 0 else None,
         }
     )
+
+
+def _pending(lab: Lab, p: Pending) -> dict[str, Any]:
+    """What slow motion draws of a begun update: its batch, D's readings of it (pack by pack), G's arrows
+    from the gradients phase on, and the sentence naming the phase."""
+    arrows = p.arrows if p.phase >= PHASES.index("gradients") else None
+    return {
+        "which": p.which,
+        "phase": p.phase,
+        "phases": list(PHASES),
+        "line": phase_line(lab, p),
+        "fake": _round(p.fake, 3),
+        "real": _round(p.real, 3) if p.real is not None and p.which == "D" else None,
+        "read_fake": _round(p.read_fake, 3),
+        "read_real": _round(p.read_real, 3) if p.read_real is not None and p.which == "D" else None,
+        "pack": lab.s.pack,
+        "arrows": _round(arrows, 4) if arrows is not None else None,
+    }
+
+
+def phase_line(lab: Lab, p: Pending) -> str:
+    """One sentence for the phase ``p.phase`` of the update ``p``: what is computed, with its numbers."""
+    s, k = lab.s, PHASES[p.phase]
+    count = s.d_steps if p.which == "D" else s.g_steps
+    head = f"{p.which} update {p.index + 1} of {count} · {p.phase + 1}/{len(PHASES)} {k}: "
+    assert lab.readout is not None
+    real_name, fake_name = lab.readout.names
+    lr = s.lr_d if p.which == "D" else s.lr_g
+    opt = "Adam" if s.optimizer.value == "adam" else "SGD"
+    b = len(p.fake)
+    if p.which == "D":
+        words = {
+            "generate": f"G draws {b} points from fresh noise (orange rings) and {b} real points are drawn (dark rings)",
+            "judge": f"D reads them: mean {real_name} = {float(p.read_real.mean()) if p.read_real is not None else 0:.2f}"
+            f", {fake_name} = {float(p.read_fake.mean()):.2f} (each ring filled with its reading)",
+            "loss": f"D's {s.loss} loss on them: {p.loss:.3f}"
+            + (" (plus its penalty)" if lab.objective.penalties else ""),
+            "gradients": f"backpropagation gives each of D's weights its gradient (norm {p.grad_norm:.3g})",
+            "update": f"{opt} moves D's weights (lr {lr:g}): D's field over the plane changes",
+        }
+    else:
+        ahead = f" (D unrolled {s.unroll} updates ahead)" if s.unroll else ""
+        words = {
+            "generate": f"G draws {b} points from fresh noise (orange rings)",
+            "judge": f"D reads them{ahead}: mean {fake_name} = {float(p.read_fake.mean()):.2f}",
+            "loss": f"G's {s.loss} loss: {p.loss:.3f}",
+            "gradients": "backpropagation through D to each point (the arrows: where the loss pushes it) and on "
+            f"into G's weights (norm {p.grad_norm:.3g})",
+            "update": f"{opt} moves G's weights (lr {lr:g}): G's points follow their arrows",
+        }
+    return head + words[k]
