@@ -17,8 +17,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +26,7 @@ from torch.func import functional_call
 
 from ..losses import LOSSES, R1, Critic, GradientPenalty, Images, Objective, Penalty, Readout
 from ..models.tricks import add_noise, targets
+from ..modes import evaluating
 from .dists import Dist, get_dist
 from .metrics import N_EVAL, nearest_modes, reached, scores
 from .settings import LIVE, Noise, Optim, Settings, replace
@@ -97,17 +96,6 @@ class Pending:
     arrows: torch.Tensor | None  # (B, 2) G updates: minus the gradient of G's loss on each point
     grad_norm: float  # the norm of the gradient over the updated network's weights
     phase: int = -1  # the one of PHASES slow motion shows now (-1: none yet)
-
-
-@contextmanager
-def _frozen(net: nn.Module) -> Iterator[None]:
-    """``net`` in eval mode for a while (a forward then updates no running estimate)."""
-    was = net.training
-    net.eval()
-    try:
-        yield
-    finally:
-        net.train(was)
 
 
 def _grad_norm(net: nn.Module) -> float:
@@ -285,7 +273,7 @@ class Lab:
         loss.backward()
         assert fake.grad is not None
         assert self.d is not None
-        with torch.no_grad(), _frozen(self.d):  # a look, not a step: spectral norm's estimate stays put
+        with torch.no_grad(), evaluating(self.d):  # a look, not a step: spectral norm's estimate stays put
             read = self.loss.readout.values(critic(fx, None))
             read_real = self.loss.readout.values(critic(rx, None)) if rx is not None else None
         arrows = -fake.grad * len(fake)  # per point, as ``readings`` draws them
