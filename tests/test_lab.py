@@ -3,6 +3,7 @@ the verdicts (each branch forced), the Dirac-GAN, the CLI and its one-line refus
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -16,11 +17,12 @@ from drawlab.errors import ConfigError, DataError
 from drawlab.lab import dirac as dg
 from drawlab.lab import verdicts as vd
 from drawlab.lab.dists import DISTS, get_dist, grid_means, points_dist, points_from_png, ring_means
-from drawlab.lab.game import Lab, Record, pack
+from drawlab.lab.game import Lab, Record
 from drawlab.lab.metrics import mode_scores, reached, scores, sliced_wasserstein
 from drawlab.lab.settings import LIVE, Settings, from_json, replace
+from drawlab.lab.updates import mlp, pack, unrolled
 from drawlab.lab.view import view
-from drawlab.losses import CRITIC, PROBABILITY
+from drawlab.losses import CRITIC, LOSSES, PROBABILITY
 
 TINY = dict(steps=40, batch=32, g_width=16, d_width=16, g_depth=2, d_depth=2, eval_every=10)
 
@@ -244,6 +246,40 @@ def test_unrolled_g_sees_a_d_that_looks_ahead() -> None:
     assert torch.equal(d0, torch.cat([p.detach().flatten() for p in unrolled.d.parameters()]))
     g = [torch.cat([p.detach().flatten() for p in lab.g.parameters()]) for lab in (plain, unrolled)]
     assert not torch.allclose(g[0], g[1])
+
+
+@pytest.mark.parametrize("optim", ["adam", "sgd"])
+def test_unrolled_follows_d_own_optimiser(optim: str) -> None:
+    """D unrolled k steps ahead (``updates.unrolled``) reads as D would after k steps of its own optimiser
+    (torch's Adam or SGD, moments carried over from a real step first) on the same batches, and leaves D
+    and its optimiser as they were."""
+    torch.manual_seed(0)
+    d = mlp(4, 1, 8, 2)
+    opt = (
+        torch.optim.Adam(d.parameters(), lr=0.05, betas=(0.5, 0.9))
+        if optim == "adam"
+        else torch.optim.SGD(d.parameters(), lr=0.05)
+    )
+    loss = LOSSES["nonsaturating"]
+    batches = [(torch.randn(6, 4, 1, 1), torch.randn(6, 4, 1, 1)) for _ in range(4)]
+    probe = torch.randn(5, 4, 1, 1)
+
+    def d_step(rx: torch.Tensor, fx: torch.Tensor) -> None:
+        opt.zero_grad()
+        loss.d_loss(d(rx).squeeze(1), d(fx).squeeze(1), torch.ones(6), torch.zeros(6)).backward()
+        opt.step()
+
+    d_step(*batches[0])  # moments that the look-ahead must carry on from
+    before, state = copy.deepcopy(d.state_dict()), copy.deepcopy(opt.state_dict())
+    feed = iter(batches[1:])
+    ahead = unrolled(d, opt, loss, 3, lambda: next(feed))
+    read = ahead(probe).detach()
+    assert all(torch.equal(v, before[k]) for k, v in d.state_dict().items())
+    assert str(opt.state_dict()) == str(state)
+    assert not torch.allclose(read, d(probe).squeeze(1).detach(), atol=1e-3)  # it did look ahead
+    for rx, fx in batches[1:]:
+        d_step(rx, fx)
+    assert torch.allclose(read, d(probe).squeeze(1).detach(), atol=1e-5)
 
 
 def test_bad_settings_are_one_line() -> None:

@@ -17,9 +17,9 @@ import torch
 
 from browser import ARGS, TIMEOUT_MS, chromium_path, is_blank
 from drawlab.lab import server as lab_server
-from drawlab.lab.game import PHASES
 from drawlab.lab.server import LabState, make_server
 from drawlab.lab.settings import Settings, replace
+from drawlab.lab.updates import PHASES
 
 SMALL = dict(batch=64, g_width=32, d_width=32, g_depth=2, d_depth=2, eval_every=20, steps=100000)
 

@@ -25,8 +25,9 @@ from torch import nn
 from ..losses import Readout
 from ..models import schedules
 from .dists import Dist
-from .game import Lab, mlp, noise_of
+from .game import Lab
 from .settings import Family, Settings
+from .updates import mlp, noise_of
 
 TIME_FEATURES = 16  # sin/cos of t at 8 frequencies
 MOMENTS = (0.0, 0.25, 0.5, 0.75, 0.95)  # where on the path from noise (0) to data (1) the field is drawn

@@ -8,7 +8,8 @@ channels, so the image losses' per-image penalties (R1, the gradient penalty) ap
 is ``d_steps`` D updates, then ``g_steps`` G updates (``sub_step`` runs one of them, for the page's
 slow motion). Every draw comes from the run's generator: the same settings give the same run.
 
-``Lab.state`` / ``Lab.restore`` hold a whole run (networks, optimisers, generator, history), which
+The pieces of one update (the MLPs, packing, ``Pending``, D unrolled) are in ``updates``. ``Lab.state`` /
+``Lab.restore`` hold a whole run (networks, optimisers, generator, history), which
 rewind and fork use; ``Lab.view`` is what the page and the pictures draw.
 """
 
@@ -22,7 +23,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.func import functional_call
 
 from ..losses import LOSSES, R1, Critic, GradientPenalty, Images, Objective, Penalty, Readout
 from ..models.tricks import add_noise, targets
@@ -30,33 +30,10 @@ from ..modes import evaluating
 from .dists import Dist, get_dist
 from .metrics import N_EVAL, nearest_modes, reached, scores
 from .settings import LIVE, Noise, Optim, Settings, replace
+from .updates import Pending, grad_norm, mlp, noise_of, pack, unrolled
 
 KEEP = 120  # kept states for rewind; older ones are thinned out to every other one
 VIEW_POINTS = 500  # points drawn on the page
-
-
-def mlp(n_in: int, n_out: int, width: int, depth: int, sn: bool = False) -> nn.Sequential:
-    """n_in -> [Linear(width) -> LeakyReLU(0.2)] x depth -> Linear(n_out); spectral norm on every layer if ``sn``."""
-    layers: list[nn.Module] = [nn.Flatten()]
-    sizes = [n_in] + [width] * depth
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        lin = nn.Linear(a, b)
-        layers += [nn.utils.parametrizations.spectral_norm(lin) if sn else lin, nn.LeakyReLU(0.2)]
-    last = nn.Linear(sizes[-1], n_out)
-    layers.append(nn.utils.parametrizations.spectral_norm(last) if sn else last)
-    return nn.Sequential(*layers)
-
-
-def pack(x: torch.Tensor, m: int) -> torch.Tensor:
-    """Points (B, 2) -> D's input (B / m, 2m, 1, 1): m consecutive points judged together."""
-    return x.reshape(x.shape[0] // m, 2 * m, 1, 1)
-
-
-def noise_of(kind: Noise, n: int, dim: int, gen: torch.Generator) -> torch.Tensor:
-    """G's input (n, dim): N(0, 1), or uniform on [-1, 1]."""
-    if kind is Noise.GAUSSIAN:
-        return torch.randn((n, dim), generator=gen)
-    return 2 * torch.rand((n, dim), generator=gen) - 1
 
 
 @dataclass
@@ -77,29 +54,6 @@ class Record:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-PHASES = ("generate", "judge", "loss", "gradients", "update")  # the parts of one update, as slow motion names them
-
-
-@dataclass
-class Pending:
-    """One D or G update computed up to its gradients, not yet applied: what slow motion shows of it."""
-
-    which: str  # "D" or "G"
-    index: int  # 0-based: which of the step's D (or G) updates
-    fake: torch.Tensor  # (B, 2) the generated batch
-    real: torch.Tensor | None  # (B, 2) the real batch judged with it (D updates; relativistic losses)
-    read_fake: torch.Tensor  # (B / m,) D's reading of each generated pack, on its loss's scale
-    read_real: torch.Tensor | None  # (B / m,) the same of the real packs
-    loss: float
-    arrows: torch.Tensor | None  # (B, 2) G updates: minus the gradient of G's loss on each point
-    grad_norm: float  # the norm of the gradient over the updated network's weights
-    phase: int = -1  # the one of PHASES slow motion shows now (-1: none yet)
-
-
-def _grad_norm(net: nn.Module) -> float:
-    return math.sqrt(sum(float(p.grad.pow(2).sum()) for p in net.parameters() if p.grad is not None))
 
 
 class Lab:
@@ -206,51 +160,19 @@ class Lab:
             values(rl.detach()),
             float(loss.detach()),
             None,
-            _grad_norm(self.d),
+            grad_norm(self.d),
         )
 
     def _unrolled(self) -> Critic:
-        """D after ``unroll`` more updates of its own loss, as a function of G's weights too (the graph
-        is kept through every update, as Metz et al. do), following its Adam (or SGD) rule."""
+        """D ``unroll`` updates ahead on fresh batches, as a function of G's weights (``updates.unrolled``)."""
         assert self.d is not None and self.opt_d is not None
         s, m = self.s, self.s.pack
-        params = dict(self.d.named_parameters())
-        lr = self.opt_d.param_groups[0]["lr"]
-        b1, b2 = self.opt_d.param_groups[0].get("betas", (0.0, 0.0))
-        st = {n: self.opt_d.state.get(p, {}) for n, p in params.items()}
-        mom = {n: st[n]["exp_avg"].clone() if "exp_avg" in st[n] else torch.zeros_like(p) for n, p in params.items()}
-        var = {
-            n: st[n]["exp_avg_sq"].clone() if "exp_avg_sq" in st[n] else torch.zeros_like(p) for n, p in params.items()
-        }
-        first: dict[str, Any] = next(iter(st.values()), {})
-        t = int(first.get("step", 0))
-        cur: dict[str, torch.Tensor] = dict(params)
-        for _ in range(s.unroll):
+
+        def batches() -> tuple[torch.Tensor, torch.Tensor]:
             real = self.dist.sample(s.batch, self.gen)
-            fake = self.g(noise_of(s.noise, s.batch, s.noise_dim, self.gen))
-            rx, fx = pack(real, m), pack(fake, m)
-            rl = functional_call(self.d, cur, (rx,)).squeeze(1)
-            fl = functional_call(self.d, cur, (fx,)).squeeze(1)
-            loss = self.loss.d_loss(rl, fl, torch.ones(len(rx)), torch.zeros(len(fx)))
-            grads = torch.autograd.grad(loss, list(cur.values()), create_graph=True)
-            t += 1
-            new = {}
-            for (n, p), g in zip(cur.items(), grads):
-                if s.optimizer is Optim.ADAM:
-                    mom[n] = b1 * mom[n] + (1 - b1) * g
-                    var[n] = b2 * var[n] + (1 - b2) * g * g
-                    step = (mom[n] / (1 - b1**t)) / ((var[n] / (1 - b2**t) + 1e-16).sqrt() + 1e-8)
-                else:
-                    step = g
-                new[n] = p - lr * step
-            cur = new
+            return pack(real, m), pack(self.g(noise_of(s.noise, s.batch, s.noise_dim, self.gen)), m)
 
-        d = self.d
-
-        def ahead(x: Images, y: torch.Tensor | None = None) -> torch.Tensor:
-            return functional_call(d, cur, (x,)).squeeze(1)
-
-        return ahead
+        return unrolled(self.d, self.opt_d, self.loss, s.unroll, batches)
 
     def g_update(self) -> float:
         """One G update on fresh noise (against D unrolled when ``unroll`` > 0); its loss."""
@@ -286,7 +208,7 @@ class Lab:
             read_real,
             float(loss.detach()),
             arrows,
-            _grad_norm(self.g),
+            grad_norm(self.g),
         )
 
     def _apply(self, p: Pending) -> None:

@@ -38,10 +38,10 @@ from ..losses import LOSSES
 from ..serve.server import CSP, PageHandler
 from .denoise import new_lab
 from .dists import DISTS, Dist, points_dist
-from .game import PHASES as GAME_PHASES
 from .game import Lab
 from .presets import LESSONS
 from .settings import LIVE, Settings, flag, replace
+from .updates import PHASES as GAME_PHASES
 from .view import phase_line, view
 
 MAX_CLIENTS = 16  # requests served at once; more are answered 503 at once

@@ -15,7 +15,8 @@ import torch
 
 from ..losses import Scale
 from .denoise import MOMENTS, Denoiser
-from .game import PHASES, VIEW_POINTS, Lab, Pending
+from .game import VIEW_POINTS, Lab
+from .updates import PHASES, Pending
 from .verdicts import verdicts
 
 
