@@ -69,9 +69,9 @@ def main(argv=None) -> int:
         f"measured fp32 matmul peak {matmul_peak(torch.device('cpu'), torch.float32):.0f} GFLOP/s"
     )
     ex = Explorer(a.runs, k=6)
-    srv = make_server(ex, "127.0.0.1", 0)
+    srv, token = make_server(ex, "127.0.0.1", 0)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{srv.server_address[1]}/api/view?"
+    url = f"http://127.0.0.1:{srv.server_address[1]}/api/view?token={token}&"
     info = ex.info()["runs"]
     print(
         "\n| run | model, image | change | with D's reading + saliency: median / p95 ms | picture only: median / p95 ms |"

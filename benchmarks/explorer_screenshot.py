@@ -29,9 +29,9 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    srv = make_server(Explorer(a.runs, k=6), "127.0.0.1", 0)
+    srv, token = make_server(Explorer(a.runs, k=6), "127.0.0.1", 0)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{srv.server_address[1]}/"
+    url = f"http://127.0.0.1:{srv.server_address[1]}/?token={token}"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1180, "height": 860})

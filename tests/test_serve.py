@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -20,22 +21,27 @@ from browser import ARGS, TIMEOUT_MS, chromium_path, is_blank
 from drawlab.cli import main
 from drawlab.errors import ConfigError
 from drawlab.serve import Explorer, make_server
+from drawlab.serve.http import TOKEN_HEADER
+
+TOKEN = "a-token-for-tests"
 
 
 @pytest.fixture(scope="module")
 def server(cgan_run: Path):
     """The explorer of the tiny cGAN on a free port, in a thread: yields its base URL."""
     ex = Explorer([str(cgan_run), str(cgan_run)], k=3)
-    srv = make_server(ex, "127.0.0.1", 0)
+    srv, _ = make_server(ex, "127.0.0.1", 0, token=TOKEN)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{srv.server_address[1]}"
     srv.shutdown()
     srv.server_close()
 
 
-def _get(url: str) -> tuple[int, bytes, dict]:
+def _get(url: str, token: str | None = TOKEN) -> tuple[int, bytes, dict]:
+    """GET with the token in its header (``token=None``: without)."""
+    req = urllib.request.Request(url, headers={TOKEN_HEADER: token} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, r.read(), dict(r.headers)
     except urllib.error.HTTPError as e:
         return e.code, e.read(), dict(e.headers)
@@ -92,6 +98,23 @@ def test_info_downloads_and_bad_requests(server: str) -> None:
     assert _get(server + "/nothing")[0] == 404
 
 
+def test_every_request_needs_the_token(server: str, capsys, cgan_run: Path, monkeypatch) -> None:
+    """Without the token (or with another) every endpoint is a 403 with one line; links carry it in the query;
+    `drawlab serve` prints it in its URL."""
+    for path in ("/", "/api/info", "/api/view?seed=5", "/api/png?seed=5", "/nothing"):
+        for token in (None, "not-it"):
+            code, body, _ = _get(server + path, token)
+            assert code == 403 and json.loads(body) == {
+                "error": "this explorer needs its token: open the URL it printed (with ?token=...)"
+            }
+    assert _get(f"{server}/api/png?seed=5&token={TOKEN}", None)[0] == 200
+    from drawlab.serve import http
+
+    monkeypatch.setattr(http.BoundedServer, "serve_forever", lambda self: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert main(["serve", str(cgan_run), "--port", "0", "--directions", "0"]) == 0
+    assert re.search(r"explorer: http://127\.0\.0\.1:\d+/\?token=[\w-]{20,} ", capsys.readouterr().err)
+
+
 def test_port_in_use_is_one_line(server: str, cgan_run: Path, capsys) -> None:
     port = server.rsplit(":", 1)[1]
     with pytest.raises(ConfigError, match="is in use"):
@@ -113,7 +136,7 @@ def test_page_in_a_real_browser_slider_changes_the_image(server: str, tmp_path: 
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
             page.on("request", lambda r: None if r.url.startswith((server, "data:")) else outside.append(r.url))
-            page.goto(server + "/", wait_until="load")
+            page.goto(f"{server}/?token={TOKEN}", wait_until="load")
             page.wait_for_function("() => document.getElementById('image').dataset.shown === '1'")
             before = page.get_attribute("#image", "src")
             page.eval_on_selector("#dir0", "el => { el.value = 2.5; el.dispatchEvent(new Event('input')); }")
@@ -144,7 +167,7 @@ def test_serve_refuses_a_run_it_cannot_read(tmp_path: Path, capsys, config: str,
 def test_serve_listens_on_this_machine_only_unless_told(cgan_run: Path, monkeypatch, capsys) -> None:
     """`drawlab serve RUN` with no --host binds 127.0.0.1 (never every interface), on the port asked for."""
     from drawlab.cli import main
-    from drawlab.serve import server
+    from drawlab.serve import http
 
     bound: list[tuple[str, int]] = []
 
@@ -152,7 +175,7 @@ def test_serve_listens_on_this_machine_only_unless_told(cgan_run: Path, monkeypa
         bound.append(self.server_address[:2])
         raise KeyboardInterrupt  # as Ctrl-C does: serve returns and closes the socket
 
-    monkeypatch.setattr(server.ThreadingHTTPServer, "serve_forever", serve_forever)
+    monkeypatch.setattr(http.BoundedServer, "serve_forever", serve_forever)
     assert main(["serve", str(cgan_run), "--port", "0", "--directions", "0"]) == 0
     assert bound and bound[0][0] == "127.0.0.1" and bound[0][1] > 0
     assert "http://127.0.0.1:" in capsys.readouterr().err

@@ -1,11 +1,11 @@
 """The 2D lab's live page over HTTP (standard library only), training in this process.
 
 Shared safely, as Jupyter does: a random token is printed in the URL and every request must carry it
-(``?token=`` or the ``X-Lab-Token`` header); one without it is a 403 with one line. Many viewers may
+(``?token=`` or the ``X-Drawlab-Token`` header); one without it is a 403 with one line. Many viewers may
 watch; one controls (the first to ask; control passes on after ``CONTROL_IDLE`` seconds without a
-command). Memory and threads stay bounded: at most ``MAX_CLIENTS`` requests are served at once (more get
-a 503 at once), idle connections time out, each run's frame is computed once per step for every viewer,
-and a run keeps at most ``game.KEEP`` states for rewind. No request leaves the machine: the page has no
+command). Memory and threads stay bounded: a fixed pool of workers serves the requests, a bounded queue
+holds those waiting, more get a 503 at once (``serve.http``), idle connections time out, each run's
+frame is computed once per step for every viewer, and a run keeps at most ``game.KEEP`` states for rewind. No request leaves the machine: the page has no
 external script, font or image (a Content-Security-Policy forbids them).
 
     GET  /                 the page
@@ -20,13 +20,10 @@ external script, font or image (a Content-Security-Policy forbids them).
 from __future__ import annotations
 
 import copy
-import errno
 import json
-import secrets
 import sys
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
@@ -35,7 +32,8 @@ import torch
 
 from ..errors import ConfigError, DrawlabError
 from ..losses import LOSSES
-from ..serve.server import CSP, PageHandler
+from ..serve import http
+from ..serve.http import CSP, BoundedServer, PageHandler
 from .denoise import new_lab
 from .dists import DISTS, Dist, points_dist
 from .game import Lab
@@ -44,7 +42,6 @@ from .settings import LIVE, Settings, flag, replace
 from .updates import PHASES as GAME_PHASES
 from .view import phase_line, view
 
-MAX_CLIENTS = 16  # requests served at once; more are answered 503 at once
 CONTROL_IDLE = 60.0  # seconds without a command after which another viewer may take control
 MAX_BODY = 1 << 20  # bytes of a POST body (a drawn distribution of ~20k points)
 MAX_POINTS = 20000
@@ -331,23 +328,15 @@ def page() -> bytes:
 
 class Handler(PageHandler):
     state: LabState
-    token: str
     server_version = "drawlab-lab"
+    what = "this lab"
     csp = CSP + "; frame-ancestors 'none'"
-    timeout = 10  # an idle connection gives its thread back
-
-    def _allowed(self, q: dict[str, str]) -> bool:
-        given = q.get("token") or self.headers.get("X-Lab-Token") or ""
-        if secrets.compare_digest(given.encode(), self.token.encode()):
-            return True
-        self._json(403, {"error": "this lab needs its token: open the URL it printed (with ?token=...)"})
-        return False
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
         q = dict(parse_qsl(url.query, keep_blank_values=True))
         try:
-            if not self._allowed(q):
+            if not self.allowed(q):
                 return
             run = int(q.get("run", "0") or 0)
             if url.path in ("/", "/index.html"):
@@ -376,7 +365,7 @@ class Handler(PageHandler):
         url = urlparse(self.path)
         q = dict(parse_qsl(url.query, keep_blank_values=True))
         try:
-            if not self._allowed(q):
+            if not self.allowed(q):
                 return
             if url.path != "/api/control":
                 self._json(404, {"error": f"no such page: {url.path}"})
@@ -402,49 +391,11 @@ class Handler(PageHandler):
             pass
 
 
-class BoundedServer(ThreadingHTTPServer):
-    """A threading server that serves at most ``MAX_CLIENTS`` requests at once (more: 503 at once)."""
-
-    daemon_threads = True
-    request_queue_size = 64
-
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.slots = threading.BoundedSemaphore(MAX_CLIENTS)
-
-    def process_request(self, request, client_address):
-        if not self.slots.acquire(blocking=False):
-            try:
-                request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                    b'Content-Length: 52\r\n\r\n{"error": "too many viewers at once: retry shortly"}'
-                )
-            except OSError:
-                pass
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
-
-
 def make_server(
     state: LabState, host: str = "127.0.0.1", port: int = 7861, token: str | None = None
 ) -> tuple[BoundedServer, str]:
-    """A server for ``state`` bound to (host, port) (port 0: any free one) and its token."""
-    tok = token or secrets.token_urlsafe(18)
-    handler = type("LabHandler", (Handler,), {"state": state, "token": tok})
-    try:
-        server = BoundedServer((host, port), handler)
-    except OSError as e:
-        if e.errno == errno.EADDRINUSE:
-            raise ConfigError(f"port {port} is in use on {host}: give another --port (or --port 0)") from None
-        raise ConfigError(f"cannot listen on {host}:{port} ({e.strerror or e}): check --host and --port") from None
-    return server, tok
+    """A bounded server for ``state`` on (host, port) (port 0: any free one) and its token."""
+    return http.make_server(Handler, host, port, token, state=state)
 
 
 def serve(
@@ -457,11 +408,8 @@ def serve(
     """Serve the lab until Ctrl-C, printing its URL (with the token)."""
     state = LabState(s, dist, compare)
     server, tok = make_server(state, host, port)
-    h, p = server.server_address[:2]
-    if isinstance(h, (bytes, bytearray)):
-        h = h.decode()
     state.start()
-    print(f"lab: http://{h}:{p}/?token={tok}  (Ctrl-C stops)", file=sys.stderr, flush=True)
+    print(f"lab: {http.url_of(server, tok)}  (Ctrl-C stops)", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -1,7 +1,9 @@
 """The explorer over HTTP, with the standard library only: one page, a few JSON/PNG/GIF endpoints.
 
 No outbound calls: the page has no external scripts, fonts or images (a Content-Security-Policy
-forbids them), nothing is sent anywhere, and it listens on 127.0.0.1 unless told otherwise.
+forbids them), nothing is sent anywhere, and it listens on 127.0.0.1 unless told otherwise. Shared
+with a classroom (``--host 0.0.0.0``) it stays safe: every request carries the printed URL's token and
+threads and memory stay bounded (``serve.http``).
 
     GET /                 the page
     GET /api/info         the runs and their controls (JSON)
@@ -13,60 +15,33 @@ A bad parameter is a 400 with one line of JSON ``{"error": ...}``.
 
 from __future__ import annotations
 
-import errno
-import json
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qsl, urlparse
 
-from ..errors import ConfigError, DrawlabError
+from ..errors import DrawlabError
+from . import http
 from .explorer import Explorer
-
-CSP = (
-    "default-src 'none'; img-src 'self' data: blob:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-    "connect-src 'self'; form-action 'none'; base-uri 'none'"
-)
+from .http import BoundedServer, PageHandler
 
 
 def page() -> bytes:
     return resources.files(__package__).joinpath("page.html").read_bytes()
 
 
-class PageHandler(BaseHTTPRequestHandler):
-    """A quiet handler whose answers all carry ``csp`` and are never cached (the explorer's, the lab's)."""
-
-    csp = CSP
-
-    def log_message(self, fmt, *args) -> None:  # quiet: the terminal is for the URL and errors
-        pass
-
-    def _send(self, code: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Content-Security-Policy", self.csp)
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "no-referrer")
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, code: int, obj) -> None:
-        self._send(code, json.dumps(obj).encode(), "application/json")
-
-
 class Handler(PageHandler):
     explorer: Explorer
     server_version = "drawlab-explorer"
+    what = "this explorer"
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
         q = dict(parse_qsl(url.query, keep_blank_values=True))
         ex = self.explorer
         try:
+            if not self.allowed(q):
+                return
+            q.pop("token", None)
             if url.path in ("/", "/index.html"):
                 self._send(200, page(), "text/html; charset=utf-8")
             elif url.path == "/api/info":
@@ -93,28 +68,19 @@ class Handler(PageHandler):
             pass
 
 
-def make_server(explorer: Explorer, host: str = "127.0.0.1", port: int = 7860) -> ThreadingHTTPServer:
-    """A server bound to (host, port) (port 0: any free one); ConfigError when it cannot listen there."""
-    handler = type("ExplorerHandler", (Handler,), {"explorer": explorer})
-    try:
-        server = ThreadingHTTPServer((host, port), handler)
-    except OSError as e:
-        if e.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"port {port} is in use on {host}: give another --port (or --port 0 for any free one)"
-            ) from None
-        raise ConfigError(f"cannot listen on {host}:{port} ({e.strerror or e}): check --host and --port") from None
-    server.daemon_threads = True
-    return server
+def make_server(
+    explorer: Explorer, host: str = "127.0.0.1", port: int = 7860, token: str | None = None
+) -> tuple[BoundedServer, str]:
+    """A bounded server of ``explorer`` on (host, port) (port 0: any free one) and its token (default: a
+    fresh random one); ConfigError when it cannot listen there."""
+    return http.make_server(Handler, host, port, token, explorer=explorer)
 
 
 def serve(explorer: Explorer, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Serve until Ctrl-C, printing the address."""
-    server = make_server(explorer, host, port)
-    h, p = server.server_address[:2]
-    if isinstance(h, (bytes, bytearray)):  # typeshed allows bytes; an AF_INET socket names its host as str
-        h = h.decode()
-    print(f"explorer: http://{h}:{p}/  ({len(explorer.runs)} run(s); Ctrl-C stops)", file=sys.stderr, flush=True)
+    """Serve until Ctrl-C, printing the URL (with its token)."""
+    server, tok = make_server(explorer, host, port)
+    url = http.url_of(server, tok)
+    print(f"explorer: {url}  ({len(explorer.runs)} run(s); Ctrl-C stops)", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
