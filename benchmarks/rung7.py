@@ -40,6 +40,7 @@ FACES: dict[str, list[str]] = {  # --faces FOLDER: the 64x64 RGB presets on that
     "faces-flow": ["--preset", "faces-flow"],
 }
 KINDS = ("fid", "swd", "precision", "recall", "coverage", "memorised", "cond-acc", "cas")
+HEADS = ("FID", "SWD", "precision", "recall", "coverage", "memorised", "cond. acc.", "CAS")  # one per KINDS
 
 
 def run_dir(out: Path, model: str, minutes: float, seed: int) -> Path:
@@ -79,7 +80,7 @@ def table(out: Path) -> str:
     recs = records(out)
     if not recs:
         return "(nothing evaluated yet)"
-    head = ["model", "minutes", "seeds", "steps", "FID", "precision", "recall", "coverage", "cond. acc.", "CAS"]
+    head = ["model", "minutes", "seeds", "steps", *HEADS]
     head.append("sampling (CPU-s / 1k)")
     rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     order = list(MODELS) + list(FACES)
