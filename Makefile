@@ -24,7 +24,7 @@ demo: install
 	  echo "sample grid of 100 digits: $$run/grid.png"
 
 test: install lint
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n auto --maxprocesses 4 tests
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict

@@ -606,13 +606,15 @@ from drawlab.metrics.evaluate import evaluate
 FULL = STEPS >= 1500                     # the test suite runs a tiny version of this
 N = 2500 if FULL else 300
 FEATURE_STEPS = None if FULL else 30      # the feature net's training: its default, or a few steps under test
+FLOW_STEPS = None if FULL else 4          # the flow's sampling steps: its own (20), or 4 under test
 
 def measure(name, n=N):
     where = WORK / f"measure-{name}"
     if where.exists():
         shutil.rmtree(where)
     export_run(f"pretrained:{name}", where, say=lambda s: None)
-    return evaluate(where, n=n, feature_steps=FEATURE_STEPS, echo=lambda s: None).record
+    steps = {"sample_steps": FLOW_STEPS} if FLOW_STEPS and "flow" in name else None
+    return evaluate(where, n=n, feature_steps=FEATURE_STEPS, sampling=steps, echo=lambda s: None).record
 
 records = {name: measure(name) for name in ("mnist-cgan", "mnist-flow")}
 for name, rec in records.items():
@@ -706,10 +708,11 @@ with it (both trained 5 CPU minutes on MNIST), watches the flow draw, and asks w
 
 gan = drawlab.load("pretrained:mnist-cgan")
 flow = drawlab.load("pretrained:mnist-flow")
+TIMED = 100 if STEPS >= 1500 else 10  # images to time (the test suite times a few)
 for name, d in (("cgan", gan), ("flow", flow)):
     start = time.perf_counter()
-    d.sample(100, seed=0)
-    print(f"{name}: {d.family.name}, {(time.perf_counter() - start) * 10:.2f} s per 1,000 images")
+    d.sample(TIMED, seed=0)
+    print(f"{name}: {d.family.name}, {(time.perf_counter() - start) * 1000 / TIMED:.2f} s per 1,000 images")
 seeds, labels = list(range(10)), list(range(10))
 show(gan.sample(seeds=seeds, labels=labels), titles=[f"GAN {k}" for k in labels], cols=10)
 show(flow.sample(seeds=seeds, labels=labels), titles=[f"flow {k}" for k in labels], cols=10)""",

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+import torch
 
 from drawlab.cli import main
 from drawlab.config import DataConfig, ModelConfig, TrainConfig
 from drawlab.run import RunDir
 from drawlab.training import Trainer
+
+
+def _share_the_cores() -> None:
+    """Under pytest-xdist (`make test` runs `-n auto`) each worker gets its share of the cores, it and the
+    processes it starts (OMP_NUM_THREADS), so two workers on 2 cores do not fight over 4 threads."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        share = max(1, (os.cpu_count() or 1) // workers)
+        os.environ.setdefault("OMP_NUM_THREADS", str(share))
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+_share_the_cores()
 
 # the smallest sensible run: everything the trainer does, in a second or two on a laptop CPU
 TINY = ["--width", "8", "--z-dim", "8", "--batch-size", "16", "--device", "cpu", "--precision", "fp32", "--no-progress"]
