@@ -108,3 +108,20 @@ def test_principal_directions_find_the_dominant_direction() -> None:
     assert dirs.shape == (3, 8) and share.shape == (3,)
     torch.testing.assert_close(dirs.norm(dim=1), torch.ones(3))
     assert abs(float(dirs[0, 3])) > 0.95 and share[0] > 0.5 and bool((share[:-1] >= share[1:]).all())
+
+
+@pytest.mark.parametrize("width", [6, 40], ids=["narrow-layer", "wide-layer"])
+def test_principal_directions_equal_those_of_a_full_svd(width: int) -> None:
+    """Known answer: the Gram-matrix route (h^T h when the layer is narrower than the sample, h h^T when wider)
+    gives the directions and shares a full SVD of the centred activations gives, up to the sign it leaves open."""
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(30, 5, generator=g)
+    h = torch.tanh(z @ (torch.randn(5, width, generator=g) * torch.linspace(3, 0.2, width)))
+    dirs, share = principal_directions(z, h, 4)
+    c = h.double() - h.double().mean(0)
+    _, s, vt = torch.linalg.svd(c, full_matrices=False)
+    u = torch.linalg.lstsq(c @ vt[:4].T, z.double() - z.double().mean(0)).solution
+    u = u / u.norm(dim=1, keepdim=True)
+    torch.testing.assert_close(share.double(), s[:4] ** 2 / (s**2).sum(), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close((dirs.double() * u).sum(1).abs(), torch.ones(4, dtype=torch.float64), rtol=0, atol=1e-5)
+    assert bool((dirs.gather(1, dirs.abs().argmax(1, keepdim=True)) > 0).all())  # the sign fixed

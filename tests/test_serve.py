@@ -179,3 +179,19 @@ def test_serve_listens_on_this_machine_only_unless_told(cgan_run: Path, monkeypa
     assert main(["serve", str(cgan_run), "--port", "0", "--directions", "0"]) == 0
     assert bound and bound[0][0] == "127.0.0.1" and bound[0][1] > 0
     assert "http://127.0.0.1:" in capsys.readouterr().err
+
+
+def test_serve_says_what_it_computes_before_its_url(cgan_run: Path, monkeypatch, capsys) -> None:
+    """The principal directions take a while on a big first layer: `drawlab serve` says so before it prints
+    its URL, and says nothing of them with --directions 0."""
+    from drawlab.cli import main
+    from drawlab.serve import http
+
+    monkeypatch.setattr(http.BoundedServer, "serve_forever", lambda self: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert main(["serve", str(cgan_run), "--port", "0", "--directions", "2"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    said = [i for i, line in enumerate(lines) if "principal directions in z" in line]
+    url = [i for i, line in enumerate(lines) if line.startswith("explorer: http://")]
+    assert said and url and said[0] < url[0] and "--directions 0 skips" in lines[said[0]]
+    assert main(["serve", str(cgan_run), "--port", "0", "--directions", "0"]) == 0
+    assert "principal directions" not in capsys.readouterr().err

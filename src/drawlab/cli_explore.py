@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 from .cli_args import (
@@ -255,12 +256,17 @@ def _add_serve(sub) -> None:
     add_sampling(p)
 
 
+def _tell(line: str) -> None:
+    """A progress line on stderr, at once (stdout stays the command's output)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def cmd_serve(a: argparse.Namespace) -> int:
     from .serve import Explorer, serve
 
     check_range(a.port, "--port", 0, 65535)
     check_range(a.directions, "--directions", 0, 20)
-    explorer = Explorer(a.run_dirs, device=a.device, k=a.directions, sampling=sampling_of(a))
+    explorer = Explorer(a.run_dirs, device=a.device, k=a.directions, sampling=sampling_of(a), say=_tell)
     serve(explorer, a.host, a.port)
     return 0
 

@@ -14,7 +14,7 @@ import base64
 import io
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from PIL import Image
 from ..api import Drawer, load
 from ..data.batches import to_unit_range
 from ..errors import ConfigError
-from ..explore.directions import Directions, principal_directions_of
+from ..explore.directions import SAMPLES, Directions, principal_directions_of
 from ..explore.frames import gif_bytes, interpolation
 from ..explore.inspect import heat, saliency
 from ..latent import lerp, seed_label, seed_latent, slerp
@@ -75,7 +75,15 @@ class View:
 class Explorer:
     """Holds the runs (loaded once) and answers views; thread-safe (one picture at a time)."""
 
-    def __init__(self, run_dirs: list[str], device: str = "cpu", k: int = 6, sampling: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        run_dirs: list[str],
+        device: str = "cpu",
+        k: int = 6,
+        sampling: dict[str, Any] | None = None,
+        say: Callable[[str], None] | None = None,
+    ):
+        """Load each run; ``say`` hears what takes time (the principal directions of each GAN's first layer)."""
         self.runs: list[Loaded] = []
         asked = {key: v for key, v in (sampling or {}).items() if v is not None}
         for path in run_dirs:
@@ -85,8 +93,16 @@ class Explorer:
                     asked.get("sample_steps"), asked.get("guidance"), asked.get("sampler"), asked.get("sample_shift")
                 )
             steps_of_noise = d.family.latent_is_image  # no first layer of a z vector: no principal directions
-            dirs = principal_directions_of(d, k=min(k, d.z_dim)) if k > 0 and not steps_of_noise else None
-            self.runs.append(Loaded(str(path).rstrip("/").split("/")[-1] or str(path), d, dirs))
+            name = str(path).rstrip("/").split("/")[-1] or str(path)
+            dirs = None
+            if k > 0 and not steps_of_noise:
+                if say is not None:
+                    say(
+                        f"explorer: {name}: its {min(k, d.z_dim)} principal directions in z (GANSpace, {SAMPLES:,} latents "
+                        "through G's first layer; --directions 0 skips them) ..."
+                    )
+                dirs = principal_directions_of(d, k=min(k, d.z_dim))
+            self.runs.append(Loaded(name, d, dirs))
         if asked and not any(r.drawer.family.latent_is_image for r in self.runs):
             raise ConfigError(
                 "--sample-steps, --guidance, --sampler and --sample-shift apply to the denoisers (flow, ddpm): drop them"
