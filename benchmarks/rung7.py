@@ -92,7 +92,7 @@ def table(out: Path) -> str:
                 summary(vals, pct=k in ("cond-acc", "cas", "memorised"), digits=1 if k == "fid" else 2) if vals else "-"
             )
         costs = [c for r in rs if (c := sampling_cost(r)) is not None]
-        cells.append(summary(costs, digits=0) if costs else "-")
+        cells.append(summary(costs, digits=1 if max(costs, default=0) < 10 else 0) if costs else "-")
         rows.append("| " + " | ".join(cells) + " |")
     any_rec = next(iter(recs.values()))[0]
     real = [metric(any_rec, k) for k in KINDS]
