@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 import drawlab
 from conftest import train_cli
@@ -138,6 +138,9 @@ def test_principal_directions_cached_and_they_move_the_picture(run60: Path, tmp_
     cached = list((copy / "explore").glob("directions-step60-n600.safetensors"))
     assert len(cached) == 1
     assert torch.equal(principal_directions_of(drawer, k=3, n=600).vectors, d.vectors)
+    flipped = {"vectors": -d.vectors.contiguous(), "share": d.share.contiguous()}  # a cache whose signs differ
+    save_file(flipped, str(cached[0]))
+    assert torch.equal(principal_directions_of(drawer, k=3, n=600).vectors, d.vectors)  # the same way round
     f = fr.sweeps(drawer, 1, [("d0", d.vectors[0])], -3, 3, 3)
     assert not torch.equal(f.images[0, 0], f.images[0, 2])
 

@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from http.client import HTTPException
 from pathlib import Path
 
 import pytest
@@ -169,7 +170,8 @@ def test_a_flow_serves_its_field_and_refuses_a_d_step(lab) -> None:
 
 def _serving(state: LabState):
     srv, tok = make_server(state, "127.0.0.1", 0)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv.loop = threading.Thread(target=srv.serve_forever, daemon=True)  # type: ignore[attr-defined]
+    srv.loop.start()  # type: ignore[attr-defined]
     return srv, tok, f"http://127.0.0.1:{srv.server_address[1]}"
 
 
@@ -193,8 +195,9 @@ def test_threads_stay_bounded_with_dozens_of_clients(monkeypatch) -> None:
     finally:
         srv.shutdown()
         srv.server_close()
-    for w in srv.workers:
-        w.join(5)  # each stops at its sentinel
+    for w in [*srv.workers, srv.loop]:
+        w.join(5)  # each worker stops at its sentinel, the accept loop at shutdown
+    assert not any(w.is_alive() for w in [*srv.workers, srv.loop])
     monkeypatch.setattr(http, "MAX_WAITING", 64)
     before = threading.active_count()
     srv, tok, base = _serving(_state())
@@ -288,3 +291,26 @@ def test_the_run_exports_as_a_gif(lab) -> None:
 
     with Image.open(io.BytesIO(body)) as im:
         assert im.n_frames == 3  # the kept states: steps 0, 20, 40
+
+
+def test_a_failing_request_is_one_line_and_a_hang_up_is_nothing(capsys) -> None:
+    """A handler that raises leaves one line on stderr (never a traceback); a viewer that hangs up leaves none."""
+
+    class Failing(http.PageHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/reset"):
+                raise ConnectionResetError("the viewer went away")
+            raise ValueError("a bug")
+
+    srv, _ = http.make_server(Failing, "127.0.0.1", 0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        for path in ("/reset", "/bug"):
+            with pytest.raises((urllib.error.URLError, ConnectionError, HTTPException)):
+                urllib.request.urlopen(f"http://127.0.0.1:{srv.server_address[1]}{path}", timeout=10)
+        time.sleep(0.2)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("a request from 127.0.0.1 failed: ValueError: a bug"), err

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from drawlab.latent import (
+    _top_components,  # the subspace iteration itself
     class_walk,
     lerp,
     principal_directions,
@@ -114,7 +115,7 @@ def test_principal_directions_find_the_dominant_direction() -> None:
 def test_principal_directions_equal_those_of_a_full_svd(width: int) -> None:
     """Known answer: the subspace iteration (exact at once for a layer narrower than k + 10, iterated for a wider
     one) gives the directions and shares a full SVD of the centred activations gives, up to the sign it leaves
-    open; a single power step does not (checked by hand)."""
+    open; a single power step does not; the same activations give the same directions twice."""
     g = torch.Generator().manual_seed(1)
     z = torch.randn(30, 5, generator=g)
     h = torch.tanh(z @ (torch.randn(5, width, generator=g) * torch.linspace(3, 0.2, width)))
@@ -126,3 +127,7 @@ def test_principal_directions_equal_those_of_a_full_svd(width: int) -> None:
     torch.testing.assert_close(share.double(), s[:4] ** 2 / (s**2).sum(), rtol=1e-5, atol=1e-7)
     torch.testing.assert_close((dirs.double() * u).sum(1).abs(), torch.ones(4, dtype=torch.float64), rtol=0, atol=1e-5)
     assert bool((dirs.gather(1, dirs.abs().argmax(1, keepdim=True)) > 0).all())  # the sign fixed
+    assert all(torch.equal(a, b) for a, b in zip(principal_directions(z, h, 4), (dirs, share)))
+    if width > 14:  # wider than k + 10: iterated, and one step is not enough
+        _, rough = _top_components(c, 4, iters=1)
+        assert not torch.allclose(rough, s[:4] ** 2 / (s**2).sum(), rtol=1e-5, atol=1e-7)

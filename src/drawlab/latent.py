@@ -141,15 +141,20 @@ def principal_directions(z: torch.Tensor, h: torch.Tensor, k: int) -> tuple[torc
     k is capped at min(D, H, N - 1).
 
     The top components come from a seeded subspace iteration on h (power iterations of h h^T on k + 10
-    vectors until the leading k variances settle to 1e-12): the components a full SVD of h gives, without
-    its cost when N and H are both in the thousands (a DCGAN's first layer is 128 x 7 x 7 = 6,272 wide).
-    Deterministic: the same h gives the same directions."""
+    vectors until the leading k axes stop turning, 1 - |cos| < 1e-12 from one step to the next, at most 300
+    steps): the components a full SVD of h gives, without its cost when N and H are both in the thousands (a
+    DCGAN's first layer is 128 x 7 x 7 = 6,272 wide). Deterministic: the same h gives the same directions."""
     n, d = z.shape
     k = max(1, min(k, d, h.shape[1], n - 1))
     coords, var = _top_components(h.double() - h.double().mean(0), k)
     u = torch.linalg.lstsq(coords, z.double() - z.double().mean(0)).solution  # (k, D): z ~ coords @ u
-    u = u * torch.sign(u.gather(1, u.abs().argmax(1, keepdim=True)))  # the sign an SVD leaves open, fixed
-    return _unit(u).float(), var.float()
+    return signed_by_largest(_unit(u)).float(), var.float()
+
+
+def signed_by_largest(u: torch.Tensor) -> torch.Tensor:
+    """Rows of u (k, D) each multiplied by the sign of its largest-magnitude entry: the sign a PCA leaves open,
+    fixed, so the same directions point the same way however they were computed."""
+    return u * torch.sign(u.gather(1, u.abs().argmax(1, keepdim=True)))
 
 
 def _top_components(h: torch.Tensor, k: int, iters: int = 300, tol: float = 1e-12) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,13 +162,13 @@ def _top_components(h: torch.Tensor, k: int, iters: int = 300, tol: float = 1e-1
     each axis's share of the total variance (k,), largest first. Subspace iteration with Rayleigh-Ritz on
     p = min(k + 10, N, H) vectors from a fixed seed; with p = min(N, H) it is exact after one step."""
     p = min(k + 10, *h.shape)
-    start = torch.randn(h.shape[1], p, generator=torch.Generator().manual_seed(0), dtype=h.dtype)
+    start = torch.randn(h.shape[1], p, generator=torch.Generator().manual_seed(0), dtype=h.dtype).to(h.device)
     q = torch.linalg.qr(h @ start).Q  # (N, p): an orthonormal basis of where h sends random directions
-    last = torch.zeros(k, dtype=h.dtype)
-    for _ in range(iters):
+    last: torch.Tensor | None = None
+    for _ in range(max(1, iters)):
         _, s, vt = torch.linalg.svd(q.T @ h, full_matrices=False)  # Rayleigh-Ritz in the basis: (p,), (p, H)
-        if (s[:k] - last).abs().max() <= tol * s[0]:
+        if last is not None and float(1 - (vt[:k] * last).sum(1).abs().min()) <= tol:
             break
-        last = s[:k]
+        last = vt[:k]
         q = torch.linalg.qr(h @ vt.T).Q  # one power step: h h^T q, re-orthonormalised
     return h @ vt[:k].T, s[:k] ** 2 / (h * h).sum().clamp_min(1e-30)

@@ -19,7 +19,7 @@ from torch import nn
 from ..api import Drawer
 from ..errors import ConfigError
 from ..files import atomic_write
-from ..latent import balanced_labels, principal_directions, seeded_noise
+from ..latent import balanced_labels, principal_directions, seeded_noise, signed_by_largest
 from ..modes import evaluating
 
 ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.SiLU, nn.GELU, nn.ELU, nn.Tanh, nn.Sigmoid)
@@ -89,7 +89,7 @@ def principal_directions_of(drawer: Drawer, k: int = 10, n: int = SAMPLES, cache
         try:
             t = load_file(str(path))
             if t["vectors"].shape[0] >= k and t["vectors"].shape[1] == drawer.z_dim:
-                return Directions(t["vectors"][:k], t["share"][:k], "cached")
+                return Directions(signed_by_largest(t["vectors"][:k]), t["share"][:k], "cached")  # older caches too
         except Exception:
             pass
     z, y = seeded_noise(n, drawer.z_dim, SEED), balanced_labels(n, drawer.num_classes)

@@ -17,6 +17,7 @@ import json
 import queue
 import secrets
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -84,7 +85,7 @@ class BoundedServer(HTTPServer):
         for t in self.workers:
             t.start()
 
-    def process_request(self, request, client_address) -> None:
+    def process_request(self, request: Any, client_address: Any) -> None:  # a TCP socket and its (host, port)
         if self.tickets.acquire(blocking=False):
             self.waiting.put((request, client_address))
         else:
@@ -108,6 +109,13 @@ class BoundedServer(HTTPServer):
             finally:
                 self.shutdown_request(request)
                 self.tickets.release()
+
+    def handle_error(self, request: Any, client_address: tuple[str, int]) -> None:
+        """A viewer that hung up (an OSError: reset, broken pipe) is nothing to report; anything else is one
+        line on stderr, never a traceback on the teacher's terminal."""
+        kind, err, _ = sys.exc_info()
+        if kind is not None and not issubclass(kind, OSError):
+            print(f"a request from {client_address[0]} failed: {kind.__name__}: {err}", file=sys.stderr, flush=True)
 
     def server_close(self) -> None:
         super().server_close()
