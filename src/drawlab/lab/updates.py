@@ -78,7 +78,9 @@ def unrolled(
     critic differentiates through D's look-ahead; ``d`` and ``opt_d`` are left untouched."""
     params = dict(d.named_parameters())
     group = opt_d.param_groups[0]
-    lr, adam = group["lr"], isinstance(opt_d, torch.optim.Adam)
+    if any(group.get(key) for key in ("weight_decay", "momentum", "amsgrad", "maximize", "nesterov")):
+        raise ValueError("unrolled(): D's look-ahead models plain Adam and plain SGD only")
+    lr, adam, eps = group["lr"], isinstance(opt_d, torch.optim.Adam), group.get("eps", 1e-8)
     b1, b2 = group.get("betas", (0.0, 0.0))
     st = {n: opt_d.state.get(p, {}) for n, p in params.items()}
     mom = {n: st[n]["exp_avg"].clone() if "exp_avg" in st[n] else torch.zeros_like(p) for n, p in params.items()}
@@ -98,7 +100,7 @@ def unrolled(
             if adam:
                 mom[n] = b1 * mom[n] + (1 - b1) * g
                 var[n] = b2 * var[n] + (1 - b2) * g * g
-                step = (mom[n] / (1 - b1**t)) / ((var[n] / (1 - b2**t) + 1e-16).sqrt() + 1e-8)
+                step = (mom[n] / (1 - b1**t)) / ((var[n] / (1 - b2**t) + 1e-16).sqrt() + eps)
             else:
                 step = g
             new[n] = p - lr * step
