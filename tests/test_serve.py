@@ -21,7 +21,7 @@ from browser import ARGS, TIMEOUT_MS, chromium_path, is_blank
 from drawlab.cli import main
 from drawlab.errors import ConfigError
 from drawlab.serve import Explorer, make_server
-from drawlab.serve.http import TOKEN_HEADER
+from drawlab.serve.http import BUSY, TOKEN_HEADER
 
 TOKEN = "a-token-for-tests"
 
@@ -125,8 +125,8 @@ def test_port_in_use_is_one_line(server: str, cgan_run: Path, capsys) -> None:
 
 
 def test_page_in_a_real_browser_slider_changes_the_image(server: str, tmp_path: Path) -> None:
-    """Open the page in Chromium, move the first principal-direction slider: the picture changes,
-    and the page never asks anything of any other host."""
+    """Open the page in Chromium (its first question answered 503: it says so and asks again), move the first
+    principal-direction slider: the picture changes, and the page never asks anything of any other host."""
     from playwright.sync_api import sync_playwright
 
     outside: list[str] = []
@@ -136,8 +136,19 @@ def test_page_in_a_real_browser_slider_changes_the_image(server: str, tmp_path: 
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
             page.on("request", lambda r: None if r.url.startswith((server, "data:")) else outside.append(r.url))
+            busy: list[str] = []
+
+            def first_info_busy(route) -> None:  # as the bounded server answers when the class is too many
+                if busy:
+                    return route.continue_()
+                busy.append(route.request.url)
+                route.fulfill(status=503, content_type="application/json", body=BUSY.decode())
+
+            page.route("**/api/info*", first_info_busy)
             page.goto(f"{server}/?token={TOKEN}", wait_until="load")
+            page.wait_for_function("() => document.getElementById('error').textContent.includes('retrying')")
             page.wait_for_function("() => document.getElementById('image').dataset.shown === '1'")
+            assert len(busy) == 1  # the page asked again after the 503 and drew
             before = page.get_attribute("#image", "src")
             page.eval_on_selector("#dir0", "el => { el.value = 2.5; el.dispatchEvent(new Event('input')); }")
             page.wait_for_function("() => document.getElementById('image').dataset.shown === '2'")
