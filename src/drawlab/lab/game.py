@@ -30,7 +30,7 @@ from ..modes import evaluating
 from .dists import Dist, get_dist
 from .metrics import N_EVAL, nearest_modes, reached, scores
 from .settings import LIVE, Noise, Optim, Settings, replace
-from .updates import Pending, grad_norm, mlp, noise_of, pack, unrolled
+from .updates import Net, Pending, grad_norm, mlp, noise_of, pack, unrolled
 
 KEEP = 120  # kept states for rewind; older ones are thinned out to every other one
 VIEW_POINTS = 500  # points drawn on the page
@@ -247,7 +247,7 @@ class Lab:
             self.pending = self._d_backward() if self.sub_no < self.s.d_steps else self._g_backward()
         return self.pending
 
-    def finish_update(self) -> str:
+    def finish_update(self) -> Net:
         """Apply the begun update (``begin_update``; begun now if none was); "D" or "G"."""
         p = self.begin_update()
         self.pending = None

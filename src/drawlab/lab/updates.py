@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -44,11 +44,14 @@ def noise_of(kind: Noise, n: int, dim: int, gen: torch.Generator) -> torch.Tenso
     return 2 * torch.rand((n, dim), generator=gen) - 1
 
 
+Net = Literal["D", "G"]  # which network an update trains
+
+
 @dataclass
 class Pending:
     """One D or G update computed up to its gradients, not yet applied: what slow motion shows of it."""
 
-    which: str  # "D" or "G"
+    which: Net
     index: int  # 0-based: which of the step's D (or G) updates
     fake: torch.Tensor  # (B, 2) the generated batch
     real: torch.Tensor | None  # (B, 2) the real batch judged with it (D updates; relativistic losses)
