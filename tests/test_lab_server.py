@@ -314,3 +314,32 @@ def test_a_failing_request_is_one_line_and_a_hang_up_is_nothing(capsys) -> None:
         srv.server_close()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("a request from 127.0.0.1 failed: ValueError: a bug"), err
+
+
+def test_a_request_that_trickles_in_gives_its_worker_back(monkeypatch) -> None:
+    """A client that sends a byte every 0.2 s (never idle long enough for the per-read timeout) is cut off
+    at the whole-request deadline, and a request sent whole is still answered."""
+    monkeypatch.setattr(http.PageHandler, "deadline", 1.0)
+    srv, tok, base = _serving(_state())
+    try:
+        slow = socket.create_connection(srv.server_address[:2])
+        t, cut = time.monotonic(), False
+        for byte in b"GET /api/info HTTP/1.0\r\nX-Padding: " + b"a" * 100:
+            try:
+                slow.sendall(bytes([byte]))
+            except OSError:
+                cut = True
+                break
+            slow.settimeout(0.2)
+            try:
+                if slow.recv(1) == b"":  # the server hung up
+                    cut = True
+                    break
+            except TimeoutError:
+                pass
+        assert cut and time.monotonic() - t < 3
+        slow.close()
+        assert _req(f"{base}/api/info", tok)[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -7,18 +7,21 @@ memory stay bounded however many connect, so a teacher may serve either page to 
   in the ``X-Drawlab-Token`` header, else it is a 403 with one line.
 - Bounded: ``MAX_CLIENTS`` worker threads serve the requests; up to ``MAX_WAITING`` more connections wait
   their turn in a queue; beyond that, a 503 with one line at once. An idle connection gives its worker
-  back after ``PageHandler.timeout`` seconds.
+  back after ``PageHandler.timeout`` seconds, a request still arriving (a byte now and then) after
+  ``PageHandler.deadline`` seconds in all.
 """
 
 from __future__ import annotations
 
 import errno
+import io
 import json
 import queue
 import secrets
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -34,13 +37,41 @@ MAX_WAITING = 64  # connections that wait for a worker; more are answered 503 at
 BUSY = b'{"error": "too many viewers at once: retry shortly"}'
 
 
+class _Deadline(io.RawIOBase):
+    """A socket's reading side that gives up (TimeoutError) once ``seconds`` have passed in all, however the
+    bytes trickle in: a client that sends a byte every few seconds cannot hold a worker. Each read waits at
+    most ``per_read`` s, and the socket is left at that timeout for the answer's writes."""
+
+    def __init__(self, sock: socket.socket, seconds: float, per_read: float):
+        self.sock, self.end, self.per_read = sock, time.monotonic() + seconds, per_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request took too long to arrive")
+        self.sock.settimeout(min(left, self.per_read))
+        try:
+            return self.sock.recv_into(buffer)
+        finally:
+            self.sock.settimeout(self.per_read)
+
+
 class PageHandler(BaseHTTPRequestHandler):
     """A quiet handler whose answers all carry ``csp`` and are never cached; ``allowed`` checks the token."""
 
     csp = CSP
     token = ""  # set per server by ``make_server``
     what = "this page"  # named in the 403 line
-    timeout = 10  # an idle connection gives its worker back
+    timeout = 10  # an idle connection gives its worker back after this many seconds without a byte
+    deadline = 10  # ... and a request that has not fully arrived after this many seconds in all
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the plain reader setup() made: its file handle on the socket goes at once
+        self.rfile = io.BufferedReader(_Deadline(self.connection, self.deadline, self.timeout))
 
     def log_message(self, fmt, *args) -> None:  # quiet: the terminal is for the URL and errors
         pass
