@@ -55,12 +55,20 @@ def torchrun(*args: str, n: int = 2, timeout: float = 240, wait: bool = True, ti
         *(TINY if tiny else ["--no-progress"]),
         *args,
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}  # a worker's crash shows its stack
     if not wait:
         return subprocess.Popen(
             cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
         )
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def why(stderr: str, keep: int = 3000) -> str:
+    """What the workers said, for a failed assertion: the end of stderr before torchrun's own report of a
+    failed worker (its traceback and summary, which would otherwise fill the message), so that the worker's
+    error, or the stack faulthandler printed when it crashed, shows."""
+    cut = stderr.find("failed (exitcode:")
+    return stderr[: stderr.rfind("\n", 0, cut) if cut > 0 else len(stderr)][-keep:]
 
 
 def weights(run: Path, step: int) -> dict[str, torch.Tensor]:
@@ -107,7 +115,7 @@ def ddp6(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A 2-process run of 6 steps and its stderr (copy it before changing it)."""
     ddp = tmp_path_factory.mktemp("ddp6") / "ddp"
     res = torchrun(*ARGS, "--steps", "6", "--out", str(ddp))
-    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.returncode == 0, why(res.stderr)
     return ddp, res.stderr
 
 
@@ -139,7 +147,7 @@ def test_resume_on_another_world_size_prints_a_note(tmp_path: Path, capsys) -> N
     run = tmp_path / "run"
     assert train_cli(*ARGS, "--steps", "3", "--out", str(run)) == 0
     res = torchrun("--resume", str(run), "--steps", "5", tiny=False)
-    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.returncode == 0, why(res.stderr)
     assert "trained by 1 process(es) and continues on 2" in res.stderr
     assert (run / "checkpoints" / "step-0000005.safetensors").is_file()
     assert res.stdout.count("checkpoint:") == 1  # rank 0 alone reports
@@ -148,9 +156,9 @@ def test_resume_on_another_world_size_prints_a_note(tmp_path: Path, capsys) -> N
 def test_a_two_process_run_resumes_on_two_exactly(tmp_path: Path, ddp6) -> None:
     run = tmp_path / "run"
     res = torchrun(*ARGS, "--instance-noise-steps", "6", "--steps", "3", "--out", str(run))  # as ddp6 resolved it
-    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.returncode == 0, why(res.stderr)
     res = torchrun("--resume", str(run), "--steps", "6", tiny=False)
-    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.returncode == 0, why(res.stderr)
     assert "continues on" not in res.stderr  # the same number of processes: nothing to note
     a, b = weights(run, 6), weights(ddp6[0], 6)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # as the run never stopped
@@ -178,14 +186,14 @@ def signal_one_worker(tmp_path: Path, sig: signal.Signals) -> tuple[int, str]:
 def test_a_killed_process_makes_the_other_exit_with_one_line(tmp_path: Path) -> None:
     _, err = signal_one_worker(tmp_path, signal.SIGKILL)
     lines = [line for line in err.splitlines() if line.startswith("drawlab:")]
-    assert lines, err[-2000:]
+    assert lines, why(err)
     assert "Traceback" not in "\n".join(line for line in err.splitlines() if "drawlab" in line)
     assert (tmp_path / "run" / "checkpoints" / "latest.json").is_file()  # the last checkpoint stands
 
 
 def test_sigterm_to_one_process_stops_both_at_the_same_step_with_a_checkpoint(tmp_path: Path) -> None:
     code, err = signal_one_worker(tmp_path, signal.SIGTERM)
-    assert code == 0, err[-2000:]
+    assert code == 0, why(err)
     assert "interrupted: step" in err and "continue with: drawlab train --resume" in err
     step = int(err.split("interrupted: step ")[1].split()[0])
     assert (tmp_path / "run" / "checkpoints" / f"step-{step:07d}.safetensors").is_file()
@@ -208,7 +216,7 @@ def test_a_denoiser_on_two_processes_equals_one(tmp_path: Path, model: str) -> N
     2e-4 at step 4, for both families, while step 1 agrees to 6e-11)."""
     args = ["--model", model, "--data", "mnist-5k", "--ema", "200", "--sample-steps", "2"]
     res = torchrun(*args, "--steps", "1", "--out", str(tmp_path / "ddp"))
-    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.returncode == 0, why(res.stderr)
     assert train_cli(*args, "--steps", "1", "--out", str(tmp_path / "one")) == 0
     a, b = weights(tmp_path / "ddp", 1), weights(tmp_path / "one", 1)
     assert a.keys() == b.keys() and any(k.startswith("G_ema") for k in a)

@@ -77,10 +77,16 @@ class Team:
 
     def finish(self) -> None:
         """Wait until every process is done (rank 0's last checkpoint and pictures written), then leave the
-        process group together: a process that leaves while another is still working can be torn down early."""
+        process group together: a process that leaves while another is still working can be torn down early.
+
+        Two waits: gloo's barrier says at once when a process died; the store's then holds every process
+        until all have come out of that barrier, so none closes its sockets while a peer's last barrier
+        message is still on the way (gloo's own barrier followed by teardown can abort a peer with SIGABRT:
+        pytorch/gloo#155, seen once in CI under load)."""
         if not self.distributed:
             return
         _collective(dist.barrier)
+        _collective(_store_barrier, "drawlab/finish", self.world)
         leave()
 
     def broadcast_parameters(self, modules) -> None:
@@ -120,6 +126,15 @@ def _collective(fn, *args, **kwargs) -> None:
             f"another process of this run stopped or failed ({why}); the last checkpoint "
             "stands: continue with drawlab train --resume RUN_DIR"
         ) from None
+
+
+def _store_barrier(key: str, world: int) -> None:
+    """Wait until ``world`` processes have reached this call (through the rendezvous store, not gloo's
+    sockets; up to ``TIMEOUT_S``). For one use per key and run."""
+    store = dist.distributed_c10d._get_default_store()
+    if store.add(key, 1) == world:
+        store.set(f"{key}/all", "1")
+    store.wait([f"{key}/all"], _dt.timedelta(seconds=TIMEOUT_S))
 
 
 def env_world() -> int:
