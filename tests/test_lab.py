@@ -454,6 +454,22 @@ def test_cli_headless_writes_everything_and_settings_replay_it(tmp_path: Path, c
     assert a["metrics"] == b["metrics"] and a["verdicts"] == b["verdicts"]
 
 
+def test_cli_compare_trains_both_on_the_same_seed_and_stacks_their_pictures(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    out = tmp_path / "cmp"
+    assert main(["lab", "--out", str(out), "--frames", "0", *_tiny_flags(), "--compare", "pack=2,lr_g=0.01"]) == 0
+    a, b = (json.loads((out / d / "settings.json").read_text()) for d in ("a", "b"))
+    assert (a["pack"], b["pack"], b["lr_g"], a["seed"]) == (1, 2, 0.01, b["seed"])
+    assert {k for k in a if a[k] != b[k]} == {"pack", "lr_g"}  # the asked changes and nothing else
+    sa, sb = (json.loads((out / d / "summary.json").read_text()) for d in ("a", "b"))
+    assert sa["metrics"] != sb["metrics"]  # two different runs, not one written twice
+    with Image.open(out / "a" / "final.png") as ia, Image.open(out / "compare.png") as both:
+        assert both.height == 2 * ia.height and both.width == ia.width
+    said = capsys.readouterr().out
+    assert "a: lab:" in said and "b (pack=2, lr_g=0.01): lab:" in said and "compare.png" in said
+
+
 def test_cli_list_presets_is_one_line_each(capsys) -> None:
     from drawlab.lab.presets import LESSONS
 

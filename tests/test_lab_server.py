@@ -121,6 +121,23 @@ def test_commands_change_the_run_and_bad_ones_are_one_line(lab) -> None:
     assert _req(f"{base}/api/frame?run=7", tok)[0] == 400
 
 
+def test_compare_restarts_two_runs_side_by_side_on_the_same_data_and_seed(lab) -> None:
+    state, base, tok = lab
+    for _ in range(5):
+        _cmd(base, tok, "a", action="step", what="both")
+    assert _cmd(base, tok, "a", action="compare", changes={"loss": "wgan-gp", "d_steps": 2})[0] == 200
+    a, b = _frame(base, tok, 0), _frame(base, tok, 1)
+    assert a["runs"] == 2 and a["step"] == b["step"] == 0  # both start afresh, together
+    assert (a["settings"]["loss"], b["settings"]["loss"], b["settings"]["d_steps"]) == ("nonsaturating", "wgan-gp", 2)
+    assert a["settings"]["seed"] == b["settings"]["seed"] and a["real"] == b["real"]  # the same data, same seed
+    assert a["field_scale"] == "probability" and b["field_scale"] == "score"  # each drawn on its own scale
+    for _ in range(3):
+        _cmd(base, tok, "a", action="step", what="both")
+    assert _frame(base, tok, 0)["step"] == _frame(base, tok, 1)["step"] == 3  # a step steps both
+    code, said = _cmd(base, tok, "a", action="compare", changes={"batch": 0})
+    assert code == 400 and "--batch" in said["error"] and _frame(base, tok)["runs"] == 2  # refused, nothing changed
+
+
 def test_slow_motion_walks_each_update_through_its_named_phases(lab) -> None:
     """Five frames per update: generate, judge, loss, gradients, update; the batch is drawn from the first,
     D's readings from "judge", G's arrows from "gradients"; the weights move only at "update"."""

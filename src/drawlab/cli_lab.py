@@ -115,9 +115,7 @@ def cmd_lab(a: argparse.Namespace) -> int:
         return 0
     out = Path(a.out)
     if a.compare:
-        other = replace(s, **parse_changes(a.compare))
-        headless.train(s, out / "a", dist, a.frames)
-        headless.train(other, out / "b", dist, a.frames)
+        headless.compare(s, parse_changes(a.compare), out, dist, a.frames)
         return 0
     headless.train(s, out, dist, a.frames)
     return 0

@@ -6,10 +6,14 @@ DIR/summary.json    the final scores, the verdicts, steps per second
 DIR/final.png       the final state with every layer, D's readings, the scores and losses over time
 DIR/run.gif         the plane over the run
 A Dirac-GAN lesson writes settings.json, summary.json and final.png (its path and field).
+
+`drawlab lab --out DIR --compare 'unroll=5'` trains the settings and the same with those changes, on the same
+data and seed: DIR/a and DIR/b as above, and DIR/compare.png, a's final state above b's.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from pathlib import Path
@@ -71,6 +75,28 @@ def train(s: Settings, out: Path, dist: Dist | None = None, frames: int = 40, sa
     return summary
 
 
+def compare(s: Settings, changes: dict[str, Any], out: Path, dist: Dist | None = None, frames: int = 40, say=print):
+    """Train ``s`` into out/a and ``s`` with ``changes`` into out/b (same data, same seed), then out/compare.png:
+    a's final.png above b's. Returns the two summaries."""
+    from PIL import Image
+
+    from .settings import replace
+
+    other = replace(s, **changes)
+    said = ", ".join(f"{k}={v}" for k, v in changes.items())
+    a = train(s, out / "a", dist, frames, say=lambda line: say(f"a: {line}"))
+    b = train(other, out / "b", dist, frames, say=lambda line: say(f"b ({said}): {line}"))
+    with Image.open(out / "a" / "final.png") as ia, Image.open(out / "b" / "final.png") as ib:
+        both = Image.new("RGB", (max(ia.width, ib.width), ia.height + ib.height), "white")
+        both.paste(ia.convert("RGB"), (0, 0))
+        both.paste(ib.convert("RGB"), (0, ia.height))
+        buf = io.BytesIO()
+        both.save(buf, format="PNG")
+    atomic_write_bytes(out / "compare.png", buf.getvalue(), kind="picture")
+    say(f"lab: wrote {out}/compare.png (a above b: {said})")
+    return a, b
+
+
 def _scores(m: dict[str, float]) -> str:
     parts = []
     if "modes" in m:
@@ -85,8 +111,6 @@ def _scores(m: dict[str, float]) -> str:
 
 def dirac(s: DiracSettings, out: Path, say=print) -> dict[str, Any]:
     """Run the Dirac-GAN ``s``: its path, its field and the verdict (settings.json, summary.json, final.png)."""
-    import io
-
     from ..plotting import pyplot
 
     plt = pyplot()
