@@ -18,7 +18,7 @@ from drawlab.lab import dirac as dg
 from drawlab.lab import verdicts as vd
 from drawlab.lab.dists import DISTS, get_dist, grid_means, points_dist, points_from_png, ring_means
 from drawlab.lab.game import Lab, Record
-from drawlab.lab.metrics import mode_scores, reached, scores, sliced_wasserstein
+from drawlab.lab.metrics import mode_scores, reached, scores, sliced_wasserstein, swing
 from drawlab.lab.settings import LIVE, Settings, from_json, replace
 from drawlab.lab.updates import mlp, pack, unrolled
 from drawlab.lab.view import view
@@ -104,6 +104,20 @@ def test_sliced_wasserstein_known_answers() -> None:
     assert sliced_wasserstein(x + torch.tensor([0.3, 0.0]), x) == pytest.approx(0.3 / math.sqrt(2), rel=0.01)
     assert set(scores(x, x, None, None)) == {"swd"}
     assert set(scores(x, x, ring_means(), 0.01)) == {"swd", "modes", "high_quality", "reverse_kl"}
+
+
+def test_swing_known_answers() -> None:
+    """A centre going round a circle of radius 0.6 three times: along its main axis a sine of range ~1.2, three
+    periods; the same centre standing still under batch noise: no swing; too short a path: zeros."""
+    t = torch.linspace(0, 3 * 2 * math.pi, 600)
+    circle = 0.6 * torch.stack([t.cos(), t.sin()], 1)
+    w = swing(circle, spread=1.0)
+    assert w["cycles"] == 3 and w["amplitude"] == pytest.approx(1.2, rel=0.03) and w["clarity"] > 100
+    assert swing(circle, spread=2.0)["amplitude"] == pytest.approx(w["amplitude"] / 2)
+    still = torch.randn(600, 2, generator=torch.Generator().manual_seed(0)) * 0.05
+    quiet = swing(still, spread=1.0)
+    assert quiet["amplitude"] < 0.1 and quiet["clarity"] < 8  # it crosses often, but never far nor clearly
+    assert swing(circle[:10], spread=1.0) == {"amplitude": 0.0, "cycles": 0.0, "clarity": 0.0}
 
 
 # -- the game --------------------------------------------------------------------------------------------
@@ -404,6 +418,20 @@ def test_verdict_collapse_imprecise_hopping_healthy() -> None:
     assert vd.hopping(steady, RING, PROBABILITY) is None
     assert vd.healthy([_rec(1, ALL, ALL, hq=0.9)], RING, PROBABILITY).startswith("healthy: all 8")
     assert vd.healthy([_rec(1, ALL, ALL, hq=0.1)], RING, PROBABILITY) is None
+
+
+def test_verdict_oscillation_needs_a_far_repeated_clear_swing() -> None:
+    def swung(**w) -> list[Record]:
+        r = _rec(1)
+        r.swing = {"amplitude": 2.0, "cycles": 4.0, "clarity": 40.0, **w}
+        return [_rec(0), r]
+
+    assert "2.0x the data's spread, 4 times" in vd.oscillation(swung(), RING, PROBABILITY)
+    assert vd.oscillation(swung(), RING, CRITIC) is not None  # any loss: it reads G's points, not D's scale
+    for weak in ({"amplitude": 0.5}, {"cycles": 1.5}, {"clarity": 3.0}):  # near, once, or lost in the noise
+        assert vd.oscillation(swung(**weak), RING, PROBABILITY) is None, weak
+    assert vd.oscillation(swung(), RING, None) is None  # a denoiser has no players to take turns
+    assert vd.oscillation([_rec(0)], RING, PROBABILITY) is None  # not measured yet
 
 
 def test_verdict_nan_skips_the_record_before_training() -> None:

@@ -138,6 +138,24 @@ def test_compare_restarts_two_runs_side_by_side_on_the_same_data_and_seed(lab) -
     assert code == 400 and "--batch" in said["error"] and _frame(base, tok)["runs"] == 2  # refused, nothing changed
 
 
+def test_the_dirac_gan_is_served_with_its_path_field_and_verdict(lab) -> None:
+    _, base, tok = lab
+    info = json.loads(_req(f"{base}/api/info", tok)[1])
+    assert set(info["dirac"]) == {"dirac", "dirac-r1"} and info["dirac"]["dirac-r1"]["r1"] == 0.3
+    code, body = _req(f"{base}/api/dirac", tok)
+    plain = json.loads(body)
+    assert code == 200 and len(plain["path"]) == 501 and len(plain["field"]) == 15 and len(plain["field"][0][0]) == 4
+    assert not plain["verdict"].startswith("converges") and plain["path"][0] == [1.0, 1.0]
+    damped = json.loads(_req(f"{base}/api/dirac?r1=0.3", tok)[1])
+    assert damped["verdict"].startswith("converges") and damped["settings"]["r1"] == 0.3
+    assert max(abs(v) for v in damped["path"][-1]) < 0.01  # R1 brings it to the equilibrium
+    for bad, words in (("r1=-1", "--r1"), ("r1=x", "r1 must be a float"), ("update=both", "update must be one of"),
+                       ("steps=100000", "at most 5000")):  # fmt: skip
+        code, body = _req(f"{base}/api/dirac?{bad}", tok)
+        assert code == 400 and words in json.loads(body)["error"] and len(body.splitlines()) == 1, (bad, body)
+    assert _req(f"{base}/api/dirac", None)[0] == 403
+
+
 def test_slow_motion_walks_each_update_through_its_named_phases(lab) -> None:
     """Five frames per update: generate, judge, loss, gradients, update; the batch is drawn from the first,
     D's readings from "judge", G's arrows from "gradients"; the weights move only at "update"."""
@@ -279,6 +297,19 @@ def test_the_page_trains_live_pauses_and_asks_nothing_of_other_hosts(tmp_path: P
                 assert page.evaluate(step) == held  # paused: the counter stands
                 assert page.text_content("#error") == ""
                 lr_d = state.runs[0].opt_d.param_groups[0]["lr"]
+                page.select_option("#s_loss", "wgan-gp")  # an unbounded critic: contour lines, not a heatmap
+                page.click("#reset")
+                page.click("#stepBoth")
+                page.wait_for_function("() => document.getElementById('title0').textContent.includes('wgan-gp on')")
+                key = page.text_content("#fieldKey0")
+                assert "contour lines" in key and "critic" in key, key
+                page.wait_for_function("() => document.getElementById('diracVerdict').textContent.length > 0")
+                assert not page.text_content("#diracVerdict").startswith("converges")  # dirac: it circles
+                page.select_option("#diracLesson", "dirac-r1")
+                page.wait_for_function(
+                    "() => document.getElementById('diracVerdict').textContent.startsWith('converges')"
+                )
+                page.select_option("#s_loss", "nonsaturating")
                 page.select_option("#s_model", "flow")
                 page.click("#reset")
                 page.click("#stepBoth")

@@ -28,7 +28,7 @@ from ..losses import LOSSES, R1, Critic, GradientPenalty, Images, Objective, Pen
 from ..models.tricks import add_noise, targets
 from ..modes import evaluating
 from .dists import Dist, get_dist
-from .metrics import N_EVAL, nearest_modes, reached, scores
+from .metrics import N_EVAL, nearest_modes, reached, scores, swing
 from .settings import LIVE, Noise, Optim, Settings, replace
 from .updates import Net, Pending, grad_norm, mlp, noise_of, pack, unrolled
 
@@ -36,11 +36,15 @@ KEEP = 120  # kept states for rewind; older ones are thinned out to every other 
 VIEW_POINTS = 500  # points drawn on the page
 
 
+SWING_STEPS = 1000  # steps over which an evaluation measures G's swing
+
+
 @dataclass
 class Record:
     """What one evaluation saw: the step, the scores, D's mean reading on real and generated points, the
     losses, the mean length of G's gradient on its points, which modes were captured (``covered``: by a
-    point within 3 std) and which were reached (by 1% of the points, nearer than halfway to another mode)."""
+    point within 3 std) and which were reached (by 1% of the points, nearer than halfway to another mode);
+    and how G's points swung as a whole over the last ``SWING_STEPS`` steps (at most half the run's)."""
 
     step: int
     metrics: dict[str, float]
@@ -51,6 +55,7 @@ class Record:
     g_grad: float
     covered: list[int] = field(default_factory=list)
     reached: list[int] = field(default_factory=list)
+    swing: dict[str, float] = field(default_factory=dict)  # G's points moving as a whole (``metrics.swing``)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -80,6 +85,9 @@ class Lab:
         self.pending: Pending | None = None  # an update computed to its gradients, not yet applied
         self.history: list[Record] = []
         self.curve: list[tuple[int, float, float]] = []  # (step, loss_d, loss_g) of every step
+        self.centres: list[tuple[float, float]] = []  # the centre of the step's last generated batch, every step
+        self._centre = (math.nan, math.nan)
+        self.spread = float(self.eval_real.std(0).norm())  # the real data's, the unit of a swing
         self.kept: dict[int, dict[str, Any]] = {}
         self.applied = dict(s.schedule)
         self._last: tuple[float, float] = (math.nan, math.nan)
@@ -253,6 +261,9 @@ class Lab:
         self.pending = None
         self._apply(p)
         self._last = (p.loss, self._last[1]) if p.which == "D" else (self._last[0], p.loss)
+        if p.which == "G":
+            cx, cy = p.fake.mean(0).tolist()
+            self._centre = (cx, cy)
         self.sub_no += 1
         if self.sub_no >= self.s.d_steps + self.s.g_steps:
             self._end_step()
@@ -270,6 +281,7 @@ class Lab:
         self.sub_no = 0
         self.step_no += 1
         self.curve.append((self.step_no, *self._last))
+        self.centres.append(self._centre)
         if self.step_no % self.s.eval_every == 0:
             self.history.append(self.evaluate())
         if self.step_no % max(1, self.s.eval_every) == 0:
@@ -331,7 +343,16 @@ class Lab:
             float(grad.norm(dim=1).mean()),
             covered,
             near,
+            self._swing(),
         )
+
+    def _swing(self) -> dict[str, float]:
+        """``metrics.swing`` of the generated batches' centres over the last ``SWING_STEPS`` steps (at most
+        half of those so far, so that the first moves out of the start are not counted)."""
+        path = torch.tensor(self.centres[-min(SWING_STEPS, len(self.centres) // 2) :], dtype=torch.float64)
+        if len(path) == 0 or not bool(path.isfinite().all()):
+            return {}
+        return {k: round(v, 3) for k, v in swing(path.reshape(-1, 2), self.spread).items()}
 
     def readings(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """D's reading (on its loss's scale) of each real and generated point's pack (N / m,), and G's
@@ -404,6 +425,7 @@ class Lab:
         self.pending = None  # its gradients belong to the state left
         del self.history[st["history"] :]
         del self.curve[st["curve"] :]
+        del self.centres[st["curve"] :]  # one per step, as the curve
         self.kept = {k: v for k, v in self.kept.items() if k <= self.step_no}
         self.applied = dict(self.s.schedule)
         self._set({})

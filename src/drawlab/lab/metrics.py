@@ -9,7 +9,10 @@
   mode gets its share, log K when all points sit on one mode;
 - the *sliced Wasserstein distance* between the generated and real point sets, for any shape, modes or
   not: sqrt(mean over unit directions w of mean_i (sort(x.w)_i - sort(y.w)_i)^2) (Rabin et al. 2011),
-  with a fixed set of directions so that the same two sets always score the same.
+  with a fixed set of directions so that the same two sets always score the same;
+- the *swing* of G's points (drawlab's, for the oscillation verdict): how far the centre of G's training
+  batches travels back and forth along its main axis over the last steps, in units of the data's spread,
+  and how many times (``swing``).
 """
 
 from __future__ import annotations
@@ -78,3 +81,31 @@ def scores(fake: torch.Tensor, real: torch.Tensor, modes: torch.Tensor | None, s
     if modes is not None and sigma is not None:
         out.update(mode_scores(fake, modes, sigma))
     return out
+
+
+SMOOTH = 4  # steps averaged before counting swings: the batch noise of one centre is not a swing
+BAND = 0.25  # a swing counts when the centre crosses from one outer quarter of its range to the other
+
+
+def swing(centres: torch.Tensor, spread: float) -> dict[str, float]:
+    """How G's points move as a whole over steps: ``centres`` (T, 2), the mean of each step's generated batch.
+
+    The centres are projected on their main axis (the path's first principal direction) and averaged over
+    ``SMOOTH`` steps; ``amplitude`` is the range of that (5th to 95th percentile) over ``spread`` (the real
+    data's, e.g. the norm of its per-axis std); ``cycles`` counts the crossings from the top ``BAND`` of the
+    range to the bottom one, halved (a sine of n periods: n); ``clarity`` is the range over the smoothed
+    batch noise (a swing a few times larger than the noise is no swing). Too short a path: zeros."""
+    if len(centres) < 4 * SMOOTH or spread <= 0:
+        return {"amplitude": 0.0, "cycles": 0.0, "clarity": 0.0}
+    c = centres.double() - centres.double().mean(0)
+    axis = c @ torch.linalg.svd(c, full_matrices=False).Vh[0]
+    sm = axis.unfold(0, SMOOTH, 1).mean(1)
+    lo, hi = float(torch.quantile(sm, 0.05)), float(torch.quantile(sm, 0.95))
+    width, mid = hi - lo, (hi + lo) / 2
+    noise = float((axis[SMOOTH - 1 :] - sm).std()) / SMOOTH**0.5
+    side, crossings = 0, 0
+    for v in sm.tolist():
+        now = 1 if v > mid + BAND * width else (-1 if v < mid - BAND * width else 0)
+        crossings += int(now != 0 and side != 0 and now != side)
+        side = now or side
+    return {"amplitude": width / spread, "cycles": crossings / 2, "clarity": width / max(noise, 1e-12)}

@@ -46,10 +46,11 @@ LESSONS: dict[str, Lesson] = {
         ),
         Lesson(
             "ring-collapse",
-            "G learning 10x faster than D: it collapses onto one mode of the ring and stays there",
+            "G learning 10x faster than D: it collapses onto one mode at a time and swings across the ring, "
+            "chased by D (the verdicts: collapse and oscillation)",
             {"dist": "ring8", "steps": 1500, **SMALL, "lr_g": 1e-3, "lr_d": 1e-4},
-            expect=lambda o: o["reached"] <= 2,
-            expect_words="at most 2 of 8 modes reached",
+            expect=lambda o: o["reached"] <= 2 and _said("oscillation")(o),
+            expect_words="at most 2 of 8 modes reached, and the verdict oscillation",
         ),
         Lesson(
             "ring-pack",

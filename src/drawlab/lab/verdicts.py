@@ -9,6 +9,9 @@ Each check reads the records (oldest first) and returns a sentence or None:
   (imprecise) (the mode benchmarks only);
 - ``hopping``: over the last ``WINDOW`` evaluations G visited clearly more modes than it held at once
   (at least 2 and half as many more);
+- ``oscillation``: G's points swing back and forth as a whole, far (``SWING`` of the data's spread) and
+  again and again (``CYCLES``), clearly above the batch noise (``CLARITY``): the two players take turns
+  instead of settling (``metrics.swing``, measured by the last evaluation);
 - ``healthy``: every mode captured and most points high quality.
 """
 
@@ -24,6 +27,7 @@ from .game import Record
 WINDOW = 5  # evaluations read by the checks that need a run of them
 VANISHED = 0.05  # G's gradient below this share of its peak: the arrows have vanished
 HEALTHY_HQ = 0.4  # share of high-quality points of a healthy run (within 3 std of a mode)
+SWING, CYCLES, CLARITY = 1.0, 3.0, 8.0  # an oscillation: its reach in data spreads, its swings, over the noise
 
 
 def nan(records: list[Record], dist: Dist, readout: Readout | None) -> str | None:
@@ -81,6 +85,19 @@ def hopping(records: list[Record], dist: Dist, readout: Readout | None) -> str |
     )
 
 
+def oscillation(records: list[Record], dist: Dist, readout: Readout | None) -> str | None:
+    if readout is None or not records or not records[-1].swing:
+        return None
+    w = records[-1].swing
+    if w["amplitude"] < SWING or w["cycles"] < CYCLES or w["clarity"] < CLARITY:
+        return None
+    return (
+        f"oscillation: G's points swing back and forth as a whole, {w['amplitude']:.1f}x the data's spread, "
+        f"{w['cycles']:.0f} times in the last steps: G and D take turns instead of settling (smaller learning "
+        "rates, a gradient penalty or R1, or EMA damp it)"
+    )
+
+
 def healthy(records: list[Record], dist: Dist, readout: Readout | None) -> str | None:
     if dist.modes is None or not records:
         return None
@@ -98,6 +115,7 @@ CHECKS: tuple[Callable[[list[Record], Dist, Readout | None], str | None], ...] =
     d_won,
     collapse,
     hopping,
+    oscillation,
     healthy,
 )
 
