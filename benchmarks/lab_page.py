@@ -7,8 +7,10 @@ Play, and measures over --seconds the steps per second the server trains while t
 frames per second the page draws (its /api/frame requests). Then it takes the screenshots the issue asks
 for, each a step of a learner's session: playing (two seconds apart: lab-play-a.png, lab-play-b.png), a
 live change of D's learning rate (lab-live-change.png), paused (lab-paused.png), rewound and forked with
-unroll=3 beside it (lab-fork.png), a distribution drawn with the mouse, trained (lab-drawn.png), and a flow
-on the two moons with its field and particles (lab-flow.png).
+unroll=3 beside it (lab-fork.png), a distribution drawn with the mouse, trained (lab-drawn.png), a flow
+on the two moons with its field and particles (lab-flow.png), the ring-collapse lesson beside the same with
+packing (lab-collapse-vs-pack.png), and the grid-wgan-gp lesson's critic as contour lines with the Dirac-GAN's
+path (lab-critic-dirac.png).
 Prints the CPU, the rates, and every URL the page asked for that is not the lab's own (must be none).
 """
 
@@ -92,9 +94,10 @@ def main() -> int:
             page.click("#pause")
             page.wait_for_function("() => document.getElementById('meta').textContent.includes('paused')")
             held = page.evaluate(STEP_JS)
-            page.wait_for_timeout(2000)
             page.screenshot(path=str(a.out / "lab-paused.png"), full_page=True)
-            print(f"paused at step {held}; two seconds later step {page.evaluate(STEP_JS)}")
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(a.out / "lab-paused-b.png"), full_page=True)
+            print(f"paused at step {held} (lab-paused.png); two seconds later step {page.evaluate(STEP_JS)} (-b)")
             page.evaluate(
                 "() => { const r = document.getElementById('rewindStep'); r.value = Math.floor(r.max / 2); r.oninput(); }"
             )
@@ -141,6 +144,31 @@ def main() -> int:
             page.wait_for_timeout(1500)  # the particles move on while paused
             page.screenshot(path=str(a.out / "lab-flow.png"), full_page=True)
             print(f"flow on moons: step {page.evaluate(STEP_JS)}; errors: {page.text_content('#error')!r}")
+            page.select_option("#lesson", "ring-collapse")  # a lesson, then the same with packing beside it
+            page.wait_for_function("() => document.getElementById('title0').textContent.includes('on ring8')")
+            page.fill("#changes", "pack=4")
+            page.click("#compare")
+            page.wait_for_selector("#plane1")
+            page.click("#play")
+            page.wait_for_function(f"() => ({STEP_JS})() >= 1400", timeout=120_000)
+            page.click("#pause")
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(a.out / "lab-collapse-vs-pack.png"), full_page=True)
+            print(
+                f"ring-collapse beside pack=4: step {page.evaluate(STEP_JS)}; verdicts: "
+                f"{page.text_content('#verdicts0')!r} | {page.text_content('#verdicts1')!r}"
+            )
+            page.click("#closeB")
+            page.select_option("#lesson", "grid-wgan-gp")  # an unbounded critic, drawn as contour lines
+            page.wait_for_function("() => document.getElementById('title0').textContent.includes('wgan-gp')")
+            page.click("#play")
+            page.wait_for_function(f"() => ({STEP_JS})() >= 600", timeout=120_000)
+            page.click("#pause")
+            page.select_option("#diracLesson", "dirac")
+            page.wait_for_timeout(16000)  # the Dirac-GAN's path drawn to its end
+            page.screenshot(path=str(a.out / "lab-critic-dirac.png"), full_page=True)
+            print(f"grid-wgan-gp at step {page.evaluate(STEP_JS)}: {page.text_content('#fieldKey0')!r}")
+            print(f"Dirac-GAN: {page.text_content('#diracVerdict')!r}")
             browser.close()
     finally:
         state.stop()

@@ -136,6 +136,13 @@ def test_compare_restarts_two_runs_side_by_side_on_the_same_data_and_seed(lab) -
     assert _frame(base, tok, 0)["step"] == _frame(base, tok, 1)["step"] == 3  # a step steps both
     code, said = _cmd(base, tok, "a", action="compare", changes={"batch": 0})
     assert code == 400 and "--batch" in said["error"] and _frame(base, tok)["runs"] == 2  # refused, nothing changed
+    pts = [[x / 10, (x / 10) ** 2] for x in range(-10, 11)]  # a drawn distribution, then back to the ring
+    assert _cmd(base, tok, "a", action="draw", points=pts)[0] == 200
+    assert _cmd(base, tok, "a", action="reset", changes={"dist": "ring8"})[0] == 200
+    assert _cmd(base, tok, "a", action="compare", changes={"pack": 2})[0] == 200
+    for run in (0, 1):  # both on the ring, not on the points drawn before
+        f = _frame(base, tok, run)
+        assert f["settings"]["dist"] == "ring8" and f["modes"] is not None and "modes" in f["metrics"], run
 
 
 def test_the_dirac_gan_is_served_with_its_path_field_and_verdict(lab) -> None:

@@ -126,6 +126,11 @@ class LabState:
             steps = max(1, min(500, int(steps * TICK / dt))) if dt > 0 else steps  # ~TICK seconds a tick
             time.sleep(0.002)  # let the page's requests in
 
+    def _drawn(self, s: Settings) -> Dist | None:
+        """The drawn distribution for settings that train on it (``dist = "points"``); None otherwise, so that
+        a run on a named distribution never trains on the points drawn for an earlier one."""
+        return self.dist if s.dist == "points" else None
+
     def _slow_phase(self) -> None:
         """Slow motion: every run shows the next phase of its current update (generate, judge, loss,
         gradients, update: ``game.PHASES``), the last one applying it; a denoiser's update is one phase."""
@@ -243,7 +248,7 @@ class LabState:
             i = cmd.get("run", 0)
             lab = self._run(cmd)
             s = replace(dataclasses_replace(lab.s), **changes)
-            self.runs[i] = new_lab(s, self.dist if s.dist == "points" else None)
+            self.runs[i] = new_lab(s, self._drawn(s))
             self.playing = False
         elif action == "rewind":
             self._run(cmd).rewind(_int(cmd.get("step"), "step"))
@@ -255,8 +260,9 @@ class LabState:
             self.playing = False
         elif action == "compare":
             s = replace(dataclasses_replace(self.runs[0].s), **changes)
-            self.runs[0] = new_lab(dataclasses_replace(self.runs[0].s), self.dist)
-            self.runs[1:] = [new_lab(s, self.dist)]
+            first = dataclasses_replace(self.runs[0].s)
+            self.runs[0] = new_lab(first, self._drawn(first))
+            self.runs[1:] = [new_lab(s, self._drawn(s))]
             self.playing = False
         elif action == "close":
             del self.runs[1:]
