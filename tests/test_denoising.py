@@ -305,14 +305,33 @@ def test_a_flow_run_records_its_noise_image_latent_and_samples_with_the_asked_st
 def test_drawing_commands_take_the_sampling_options_and_refuse_bad_ones(flow_run: Path, cgan_run: Path, capsys) -> None:
     from drawlab.cli import main
 
+    import json
+
+    import numpy as np
+    from PIL import Image
+
     out = flow_run.parent / "s.npz"
-    assert main(["sample", str(flow_run), "--n", "3", "--sample-steps", "1", "--out", str(out)]) == 0
+    assert main(["sample", str(flow_run), "--n", "3", "--sample-steps", "1", "--guidance", "2", "--out", str(out)]) == 0
+    assert "euler 1 steps, guidance 2)" in capsys.readouterr().out
+    with np.load(out) as z:  # the samples say how they were drawn (no pickle needed to read it)
+        made = json.loads(str(z["made"]))
+    assert made["sampling"] == {"sampler": "euler", "steps": 1, "guidance": 2.0, "shift": 1.0} and made["seed"] == 0
+    png = flow_run.parent / "s.png"
+    assert main(["sample", str(flow_run), "--seeds", "3-5", "--sampler", "heun", "--out", str(png)]) == 0
+    with Image.open(png) as im:
+        made = json.loads(im.text["drawlab"])
+    assert made["seeds"] == [3, 4, 5] and "seed" not in made and made["sampling"]["sampler"] == "heun"
+    assert made["model"] == "flow" and made["sampling"]["steps"] == 2  # the run's own steps where none asked
     capsys.readouterr()
     for args in (
         ["sample", str(flow_run), "--sample-steps", "0"],
         ["sample", str(flow_run), "--sampler", "ddim"],
         ["sample", str(cgan_run), "--sample-steps", "5"],
         ["interpolate", str(flow_run), "--guidance", "nan"],
+        ["evaluate", str(flow_run), "--sample-steps", "0"],
+        ["evaluate", str(cgan_run), "--guidance", "2"],
+        ["serve", str(flow_run), "--sampler", "ancestral", "--port", "0"],
+        ["serve", str(flow_run), "--sample-shift", "-1", "--port", "0"],
     ):
         with pytest.raises(SystemExit) as e:
             code = main(args)

@@ -7,6 +7,7 @@ Every bad input ends in one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,9 +65,13 @@ def cmd_sample(a: argparse.Namespace) -> int:
         raise ConfigError(f"--nrow must be at least 1, got {a.nrow}")
     drawer = load(a.run_dir, checkpoint=a.checkpoint, device=a.device, **sampling_of(a))
     imgs, labels = drawer.sample_tensor(a.n, seed=a.seed, labels=a.label, seeds=seeds)
+    how = drawer.family.sampling()  # the denoisers' sampler, steps, guidance: stored with the samples
+    made = {"model": drawer.family.name, "step": drawer.step, "seeds": seeds, "seed": a.seed, "label": a.label}
+    made = {k: v for k, v in made.items() if v is not None and not (k == "seed" and seeds)}
+    record = json.dumps({**made, "sampling": how})
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npz":
-        arrays = {"images": to_hwc_array(imgs)}
+        arrays = {"images": to_hwc_array(imgs), "made": np.array(record)}  # a str array: no pickle to read it
         if drawer.conditional:
             arrays["labels"] = labels.numpy()
         # mypy matches **arrays against numpy's keyword-only ``allow_pickle: bool``; no key here is that
@@ -75,9 +80,11 @@ def cmd_sample(a: argparse.Namespace) -> int:
         nrow = a.nrow or (
             len(seeds) if seeds and len(seeds) <= 10 else 10 if drawer.conditional and a.label is None else 8
         )
-        save_png(grid_array(imgs, nrow=nrow), out)
+        save_png(grid_array(imgs, nrow=nrow), out, text={"drawlab": record})
+    said = "" if how is None else f", {how['sampler']} {how['steps']} steps, guidance {how['guidance']:g}"
     print(
-        f"{len(imgs)} images from {drawer.facts['data_name']} model {drawer.family.name} (step {drawer.step}) -> {out}"
+        f"{len(imgs)} images from {drawer.facts['data_name']} model {drawer.family.name} (step {drawer.step}"
+        f"{said}) -> {out}"
     )
     return 0
 

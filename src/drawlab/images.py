@@ -42,6 +42,14 @@ def grid_array(images: torch.Tensor, nrow: int = 8, pad: int = 2, scale: int | N
     return a[0] if c == 1 else a.transpose(1, 2, 0)
 
 
-def save_png(array: np.ndarray, path: str | Path, kind: str = "grid") -> Path:
-    """Write a uint8 (H, W) or (H, W, 3) array as PNG, atomically (temp file + rename)."""
-    return atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"), kind)
+def save_png(array: np.ndarray, path: str | Path, kind: str = "grid", text: dict[str, str] | None = None) -> Path:
+    """Write a uint8 (H, W) or (H, W, 3) array as PNG, atomically (temp file + rename); ``text``: tEXt chunks
+    (key -> value) that say how it was made (``Image.open(path).text`` reads them back)."""
+    info = None
+    if text:
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        for k, v in text.items():
+            info.add_text(k, v)
+    return atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG", pnginfo=info), kind)
