@@ -70,7 +70,9 @@ LESSONS: dict[str, Lesson] = {
         Lesson(
             "grid-wgan-gp",
             "WGAN-GP (5 critic steps) on the 25-mode grid",
-            {"dist": "grid25", "steps": 2000, "loss": "wgan-gp", "d_steps": 5, **SMALL, **SLOW},
+            # lr 2e-4: every mode reached on 3 of 3 seeds on an Intel Xeon (Sapphire Rapids), where 1e-4 (the
+            # rate measured 3/3 on AMD Zen 4 and 5) reached 25, 17 and 16: a GAN's path turns on the last bit
+            {"dist": "grid25", "steps": 2000, "loss": "wgan-gp", "d_steps": 5, **SMALL, "lr_g": 2e-4, "lr_d": 2e-4},
             expect=lambda o: o["reached"] >= 20,
             expect_words="at least 20 of 25 modes reached",
         ),
