@@ -47,7 +47,7 @@ def main() -> int:
             s = replace(Settings(), **{**SETTINGS[name], "seed": seed})
             lab = new_lab(s)
             lab.step(s.steps)
-            w = lab.history[-1].swing
+            w = lab.history[-1].swing or {"amplitude": 0.0, "cycles": 0.0, "clarity": 0.0}  # {}: not measurable
             said = any(v.startswith("oscillation") for v in verdicts(lab.history, lab.dist, lab.readout))
             print(
                 f"| {name} | {seed} | {w['amplitude']:.2f} | {w['cycles']:.1f} | {w['clarity']:.1f} | "

@@ -75,6 +75,36 @@ def weights(run: Path, step: int) -> dict[str, torch.Tensor]:
     return load_file(str(run / "checkpoints" / f"step-{step:07d}.safetensors"))
 
 
+def test_the_store_barrier_waits_for_every_process_each_round(monkeypatch) -> None:
+    """Two threads stand for two processes on one store: each round returns only once both have arrived,
+    the second round as the first (the key's count goes on, the rounds do not run together)."""
+    import threading
+
+    import torch.distributed as dist
+
+    from drawlab.training import distributed as dd
+
+    store = dist.HashStore()
+    monkeypatch.setattr(dist.distributed_c10d, "_get_default_store", lambda: store)
+    came_out: dict[str, list[float]] = {"a": [], "b": []}
+
+    def process(name: str, late: float) -> None:
+        for _ in range(2):
+            time.sleep(late)
+            dd._store_barrier("k", 2)
+            came_out[name].append(time.perf_counter())
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=process, args=("a", 0.0)), threading.Thread(target=process, args=("b", 0.3))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    a, b = came_out["a"], came_out["b"]
+    assert len(a) == len(b) == 2
+    assert min(a[0], b[0]) - t0 >= 0.29 and min(a[1], b[1]) - t0 >= 0.59  # a waited for b, both rounds
+
+
 def test_sharded_draws_are_the_rows_of_the_global_draw() -> None:
     whole = ShardedGenerator()
     whole.manual_seed(3)

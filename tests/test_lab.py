@@ -498,6 +498,21 @@ def test_cli_compare_trains_both_on_the_same_seed_and_stacks_their_pictures(tmp_
     assert "a: lab:" in said and "b (pack=2, lr_g=0.01): lab:" in said and "compare.png" in said
 
 
+def test_cli_compare_trains_a_named_distribution_on_itself_not_on_the_drawn_points(tmp_path: Path) -> None:
+    from PIL import Image
+
+    png = tmp_path / "line.png"
+    img = Image.new("L", (64, 64), 255)
+    for x in range(8, 56):
+        img.putpixel((x, 32), 0)
+    img.save(png)
+    out = tmp_path / "cmp"
+    flags = ["--frames", "0", *_tiny_flags()]
+    assert main(["lab", "--points", str(png), "--out", str(out), *flags, "--compare", "dist=ring8"]) == 0
+    a, b = (json.loads((out / d / "summary.json").read_text()) for d in ("a", "b"))
+    assert "modes" not in a["metrics"] and "modes" in b["metrics"]  # a on the drawn line, b on the ring's modes
+
+
 def test_cli_list_presets_is_one_line_each(capsys) -> None:
     from drawlab.lab.presets import LESSONS
 
@@ -518,6 +533,8 @@ def test_cli_list_presets_is_one_line_each(capsys) -> None:
         (["--out", "X", "--compare", "unroll"], "setting=value"),
         (["--preset", "dirac"], "give --out DIR"),
         (["--out", "X", "--dist", "points"], "needs --points"),
+        (["--out", "X", "--compare", "dist=points"], "needs --points"),  # said before run a trains
+        (["--preset", "dirac", "--out", "X", "--compare", "r1=1"], "Dirac-GAN lesson"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(argv: list[str], words: str, tmp_path: Path, capsys, monkeypatch) -> None:

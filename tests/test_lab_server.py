@@ -156,8 +156,8 @@ def test_the_dirac_gan_is_served_with_its_path_field_and_verdict(lab) -> None:
     damped = json.loads(_req(f"{base}/api/dirac?r1=0.3", tok)[1])
     assert damped["verdict"].startswith("converges") and damped["settings"]["r1"] == 0.3
     assert max(abs(v) for v in damped["path"][-1]) < 0.01  # R1 brings it to the equilibrium
-    for bad, words in (("r1=-1", "--r1"), ("r1=x", "r1 must be a float"), ("update=both", "update must be one of"),
-                       ("steps=100000", "at most 5000")):  # fmt: skip
+    for bad, words in (("r1=-1", "--r1"), ("r1=x", "r1 must be a number"), ("update=both", "update must be one of"),
+                       ("steps=100000", "at most 2000"), ("theta=nan", "theta"), ("psi=1e200", "psi")):  # fmt: skip
         code, body = _req(f"{base}/api/dirac?{bad}", tok)
         assert code == 400 and words in json.loads(body)["error"] and len(body.splitlines()) == 1, (bad, body)
     assert _req(f"{base}/api/dirac", None)[0] == 403

@@ -96,6 +96,8 @@ def cmd_lab(a: argparse.Namespace) -> int:
     if a.preset:
         les = get_lesson(a.preset)
         if les.dirac is not None:
+            if a.compare:
+                raise ConfigError(f"--compare applies to 2D runs; --preset {a.preset} is a Dirac-GAN lesson: drop it")
             if a.out is None:
                 raise ConfigError(f"--preset {a.preset} is a Dirac-GAN lesson: give --out DIR to draw it")
             d = les.dirac

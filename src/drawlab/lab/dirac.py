@@ -55,6 +55,10 @@ class DiracSettings:
             why = Range(0, 1e4).problem(getattr(self, name))
             if why:
                 raise ConfigError(f"--{name} {why}")
+        for name in ("theta", "psi"):  # the starting point: finite and on the plane the pictures show
+            why = Range(-100, 100).problem(getattr(self, name))
+            if why:
+                raise ConfigError(f"{name} {why}")
         return self
 
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..files import append_jsonl, atomic_write_bytes, atomic_write_json
 from .denoise import new_lab
 from .dirac import DiracSettings, field, trajectory, verdict
@@ -75,17 +77,28 @@ def train(s: Settings, out: Path, dist: Dist | None = None, frames: int = 40, sa
     return summary
 
 
-def compare(s: Settings, changes: dict[str, Any], out: Path, dist: Dist | None = None, frames: int = 40, say=print):
-    """Train ``s`` into out/a and ``s`` with ``changes`` into out/b (same data, same seed), then out/compare.png:
-    a's final.png above b's. Returns the two summaries."""
+def compare(
+    s: Settings,
+    changes: dict[str, Any],
+    out: Path,
+    dist: Dist | None = None,
+    frames: int = 40,
+    say: Callable[[str], None] = print,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Train ``s`` into out/a and ``s`` with ``changes`` into out/b (same seed; the drawn points ``dist`` for
+    the run whose ``dist`` is "points", the named distribution otherwise), then out/compare.png: a's final.png
+    above b's. Returns the two summaries; ConfigError before anything trains for changes that cannot run."""
     from PIL import Image
 
     from .settings import replace
 
-    other = replace(s, **changes)
+    other = replace(s, **changes).check()
+    if other.dist == "points" and dist is None:
+        raise ConfigError("--compare dist=points needs --points FILE.png (the dark pixels are the data)")
     said = ", ".join(f"{k}={v}" for k, v in changes.items())
-    a = train(s, out / "a", dist, frames, say=lambda line: say(f"a: {line}"))
-    b = train(other, out / "b", dist, frames, say=lambda line: say(f"b ({said}): {line}"))
+    drawn = {id(x): dist if x.dist == "points" else None for x in (s, other)}
+    a = train(s, out / "a", drawn[id(s)], frames, say=lambda line: say(f"a: {line}"))
+    b = train(other, out / "b", drawn[id(other)], frames, say=lambda line: say(f"b ({said}): {line}"))
     with Image.open(out / "a" / "final.png") as ia, Image.open(out / "b" / "final.png") as ib:
         both = Image.new("RGB", (max(ia.width, ib.width), ia.height + ib.height), "white")
         both.paste(ia.convert("RGB"), (0, 0))

@@ -92,8 +92,9 @@ def swing(centres: torch.Tensor, spread: float) -> dict[str, float]:
 
     The centres are projected on their main axis (the path's first principal direction) and averaged over
     ``SMOOTH`` steps; ``amplitude`` is the range of that (5th to 95th percentile) over ``spread`` (the real
-    data's, e.g. the norm of its per-axis std); ``cycles`` counts the crossings from the top ``BAND`` of the
-    range to the bottom one, halved (a sine of n periods: n); ``clarity`` is the range over the smoothed
+    data's, e.g. the norm of its per-axis std); ``cycles`` counts the crossings between the top ``BAND`` of
+    the range and the bottom one, either way, halved (a sine of n periods: n or n - 1/2, by its phase);
+    ``clarity`` is the range over the smoothed
     batch noise (a swing a few times larger than the noise is no swing). Too short a path: zeros."""
     if len(centres) < 4 * SMOOTH or spread <= 0:
         return {"amplitude": 0.0, "cycles": 0.0, "clarity": 0.0}

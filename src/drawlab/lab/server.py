@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import sys
 import threading
@@ -43,12 +44,12 @@ from .game import Lab
 from .presets import LESSONS
 from .settings import LIVE, Settings, flag, replace
 from .updates import PHASES as GAME_PHASES
-from .view import phase_line, view
+from .view import finite, phase_line, view
 
 CONTROL_IDLE = 60.0  # seconds without a command after which another viewer may take control
 MAX_BODY = 1 << 20  # bytes of a POST body (a drawn distribution of ~20k points)
 MAX_POINTS = 20000
-MAX_DIRAC_STEPS = 5000  # steps of a Dirac-GAN path the page asks for (each a pair of gradients)
+MAX_DIRAC_STEPS = 2000  # steps of a Dirac-GAN path the page asks for (each a pair of gradients: ~1 ms)
 TICK = 0.05  # seconds of training between two looks at the controls
 TRAIN_THREADS = 1  # torch threads of the training thread: the MLPs are too small to share, and a second
 # thread stalls whenever the browser (or anything else) takes the other core (benchmarks/lab_page.py)
@@ -348,13 +349,14 @@ def dirac_view(q: dict[str, str]) -> dict[str, Any]:
     base = LESSONS["dirac"].dirac
     assert base is not None
     kinds = {"loss": str, "lr": float, "steps": int, "r1": float, "gp": float, "theta": float, "psi": float}
+    words = {str: "a name", float: "a number", int: "a whole number"}
     changes: dict[str, Any] = {}
     for k, v in q.items():
         if k in kinds:
             try:
                 changes[k] = kinds[k](v)
             except ValueError:
-                raise ConfigError(f"dirac: {k} must be a {kinds[k].__name__}, got {v!r}") from None
+                raise ConfigError(f"dirac: {k} must be {words[kinds[k]]}, got {v!r}") from None
         elif k == "update":
             try:
                 changes[k] = Update(v)
@@ -363,13 +365,22 @@ def dirac_view(q: dict[str, str]) -> dict[str, Any]:
     s = dataclasses.replace(base, **changes).check()
     if s.steps > MAX_DIRAC_STEPS:
         raise ConfigError(f"dirac: steps must be at most {MAX_DIRAC_STEPS} on the page")
+    return _dirac_answer(s)
+
+
+@functools.lru_cache(maxsize=64)
+def _dirac_answer(s: DiracSettings) -> dict[str, Any]:
+    """``dirac_view``'s answer for ``s``, computed once per settings (viewers ask for the same few); NaN or
+    infinity (a path that runs off) as None, since JSON has neither."""
     path = trajectory(s)
-    return {
-        "settings": _dirac_json(s),
-        "path": torch.round(path, decimals=4).tolist(),
-        "field": torch.round(field(s), decimals=4).tolist(),
-        "verdict": verdict(path),
-    }
+    return finite(
+        {
+            "settings": _dirac_json(s),
+            "path": torch.round(path, decimals=4).tolist(),
+            "field": torch.round(field(s), decimals=4).tolist(),
+            "verdict": verdict(path),
+        }
+    )
 
 
 def page() -> bytes:

@@ -130,11 +130,14 @@ def _collective(fn, *args, **kwargs) -> None:
 
 def _store_barrier(key: str, world: int) -> None:
     """Wait until ``world`` processes have reached this call (through the rendezvous store, not gloo's
-    sockets; up to ``TIMEOUT_S``). For one use per key and run."""
+    sockets; up to ``TIMEOUT_S``). Each use of ``key`` is its own round: the k-th arrival belongs to round
+    (k - 1) // world, so a second barrier on the same store waits afresh."""
     store = dist.distributed_c10d._get_default_store()
-    if store.add(key, 1) == world:
-        store.set(f"{key}/all", "1")
-    store.wait([f"{key}/all"], _dt.timedelta(seconds=TIMEOUT_S))
+    arrived = store.add(key, 1)
+    done = f"{key}/{(arrived - 1) // world}"
+    if arrived % world == 0:
+        store.set(done, "1")
+    store.wait([done], _dt.timedelta(seconds=TIMEOUT_S))
 
 
 def env_world() -> int:
