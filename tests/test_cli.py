@@ -121,7 +121,9 @@ def test_sample_npz_same_seed_same_images(dcgan_run: Path, tmp_path: Path) -> No
     for name, seed in (("a.npz", "1"), ("b.npz", "1"), ("c.npz", "2")):
         assert main(["sample", str(dcgan_run), "--n", "6", "--seed", seed, "--out", name]) == 0
     a, b, c = npz(tmp_path / "a.npz"), npz(tmp_path / "b.npz"), npz(tmp_path / "c.npz")
-    assert set(a) == {"images"}  # unconditional: no labels
+    assert set(a) == {"images", "made"}  # unconditional: no labels
+    made = json.loads(str(a["made"]))  # how they were drawn: one pass of G, nothing to say of a sampler
+    assert made == {"model": "dcgan", "step": made["step"], "seed": 1, "sampling": None} and made["step"] > 0
     assert a["images"].dtype == np.uint8 and a["images"].shape == (6, 28, 28)
     assert np.array_equal(a["images"], b["images"])
     assert not np.array_equal(a["images"], c["images"])
