@@ -12,15 +12,19 @@ spiral into the equilibrium. The losses and penalties are drawlab's own (``losse
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import torch
 
 from ..config import Range
 from ..errors import ConfigError
 from ..losses import LOSSES, R1, GradientPenalty, Images, Objective, Penalty
+from .view import finite
 
 
 class Update(Enum):
@@ -28,6 +32,9 @@ class Update(Enum):
 
     SIMULTANEOUS = "simultaneous"
     ALTERNATING = "alternating"
+
+
+MAX_DIRAC_STEPS = 2000  # steps of a Dirac-GAN path the page asks for (each a pair of gradients: ~1 ms)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class DiracSettings:
     theta: float = 1.0
     psi: float = 1.0
     update: Update = Update.SIMULTANEOUS
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "update": self.update.value}
 
     def check(self) -> DiracSettings:
         if self.loss not in LOSSES:
@@ -143,4 +153,45 @@ def verdict(path: torch.Tensor) -> str:
     return (
         f"oscillates: {k:.1f} turns around the equilibrium without reaching it "
         f"(distance {start:.2f} at the start, {end:.2f} at the end)"
+    )
+
+
+def dirac_view(q: dict[str, str]) -> dict[str, Any]:
+    """The Dirac-GAN for the lab's page: ``q`` holds any of DiracSettings' fields (the defaults, lesson
+    ``dirac``'s, otherwise);
+    returns its settings, its path (T, 2) of (theta, psi), its field (res, res, 4) and the verdict.
+    ConfigError (a 400 with one line) for a bad value."""
+    base = DiracSettings()
+    kinds = {"loss": str, "lr": float, "steps": int, "r1": float, "gp": float, "theta": float, "psi": float}
+    words = {str: "a name", float: "a number", int: "a whole number"}
+    changes: dict[str, Any] = {}
+    for k, v in q.items():
+        if k in kinds:
+            try:
+                changes[k] = kinds[k](v)
+            except ValueError:
+                raise ConfigError(f"dirac: {k} must be {words[kinds[k]]}, got {v!r}") from None
+        elif k == "update":
+            try:
+                changes[k] = Update(v)
+            except ValueError:
+                raise ConfigError(f"dirac: update must be one of {', '.join(u.value for u in Update)}") from None
+    s = dataclasses.replace(base, **changes).check()
+    if s.steps > MAX_DIRAC_STEPS:
+        raise ConfigError(f"dirac: steps must be at most {MAX_DIRAC_STEPS} on the page")
+    return _dirac_answer(s)
+
+
+@functools.lru_cache(maxsize=64)
+def _dirac_answer(s: DiracSettings) -> dict[str, Any]:
+    """``dirac_view``'s answer for ``s``, computed once per settings (viewers ask for the same few); NaN or
+    infinity (a path that runs off) as None, since JSON has neither."""
+    path = trajectory(s)
+    return finite(
+        {
+            "settings": s.to_json(),
+            "path": torch.round(path, decimals=4).tolist(),
+            "field": torch.round(field(s), decimals=4).tolist(),
+            "verdict": verdict(path),
+        }
     )

@@ -148,8 +148,7 @@ def dirac(s: DiracSettings, out: Path, say=print) -> dict[str, Any]:
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     atomic_write_bytes(out / "final.png", buf.getvalue(), kind="picture")
-    settings = {**s.__dict__, "update": s.update.value}
-    atomic_write_json(out / "settings.json", settings)
+    atomic_write_json(out / "settings.json", s.to_json())
     summary = {"verdicts": [words], "steps": len(path) - 1, "end": p[-1].tolist()}
     atomic_write_json(out / "summary.json", summary)
     say(f"lab: Dirac-GAN {words}")

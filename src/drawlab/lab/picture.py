@@ -90,7 +90,11 @@ def final_png(v: dict[str, Any], path: str | Path) -> Path:
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
     what = v["settings"]["loss"] if v["family"] == "gan" else v["family"]
-    _plane(axes[0], v, f"step {v['step']}: {what} on {v['settings']['dist']}")
+    st = v["settings"]
+    extra = (f", unroll {st['unroll']}" if st.get("unroll") else "") + (
+        f", pack {st['pack']}" if st.get("pack", 1) > 1 else ""
+    )
+    _plane(axes[0], v, f"step {v['step']}: {what} on {st['dist']}{extra}")
     axes[0].legend(loc="lower right", fontsize=7, markerscale=3)
     if v.get("paths"):
         _particles(axes[1], v)

@@ -13,7 +13,7 @@ external script, font or image (a Content-Security-Policy forbids them).
     GET  /api/frame?run=I  what run I looks like now (``view.view``), with the play state
     GET  /api/export?run=I its settings.json (replays the run: `drawlab lab --settings FILE`)
     GET  /api/gif?run=I    a GIF of run I over its kept states
-    GET  /api/dirac?r1=..  the Dirac-GAN (any of DiracSettings' fields): its path, field and verdict
+    GET  /api/dirac?r1=..  the Dirac-GAN (any of DiracSettings' fields): its path, field and verdict (dirac.dirac_view)
     POST /api/control      {"client": ID, "action": ..., ...}: play, pause, step, speed, set, reset,
                            rewind, fork, compare, close, draw, claim, release
 """
@@ -21,8 +21,6 @@ external script, font or image (a Content-Security-Policy forbids them).
 from __future__ import annotations
 
 import copy
-import dataclasses
-import functools
 import json
 import sys
 import threading
@@ -38,18 +36,17 @@ from ..losses import LOSSES
 from ..serve import http
 from ..serve.http import CSP, BoundedServer, PageHandler
 from .denoise import new_lab
-from .dirac import DiracSettings, Update, field, trajectory, verdict
+from .dirac import dirac_view
 from .dists import DISTS, Dist, points_dist
 from .game import Lab
 from .presets import LESSONS
 from .settings import LIVE, Settings, flag, replace
 from .updates import PHASES as GAME_PHASES
-from .view import finite, phase_line, view
+from .view import phase_line, view
 
 CONTROL_IDLE = 60.0  # seconds without a command after which another viewer may take control
 MAX_BODY = 1 << 20  # bytes of a POST body (a drawn distribution of ~20k points)
 MAX_POINTS = 20000
-MAX_DIRAC_STEPS = 2000  # steps of a Dirac-GAN path the page asks for (each a pair of gradients: ~1 ms)
 TICK = 0.05  # seconds of training between two looks at the controls
 TRAIN_THREADS = 1  # torch threads of the training thread: the MLPs are too small to share, and a second
 # thread stalls whenever the browser (or anything else) takes the other core (benchmarks/lab_page.py)
@@ -334,53 +331,8 @@ def info() -> dict[str, Any]:
             }
         )
     lessons = {k: {"teaches": v.teaches, "settings": v.settings} for k, v in LESSONS.items() if v.dirac is None}
-    dirac = {k: {"teaches": v.teaches, **_dirac_json(v.dirac)} for k, v in LESSONS.items() if v.dirac is not None}
+    dirac = {k: {"teaches": v.teaches, **v.dirac.to_json()} for k, v in LESSONS.items() if v.dirac is not None}
     return {"settings": out, "dists": list(DISTS), "losses": list(LOSSES), "lessons": lessons, "dirac": dirac}
-
-
-def _dirac_json(d: DiracSettings) -> dict[str, Any]:
-    return {**d.__dict__, "update": d.update.value}
-
-
-def dirac_view(q: dict[str, str]) -> dict[str, Any]:
-    """The Dirac-GAN for the page: ``q`` holds any of DiracSettings' fields (lesson ``dirac``'s otherwise);
-    returns its settings, its path (T, 2) of (theta, psi), its field (res, res, 4) and the verdict.
-    ConfigError (a 400 with one line) for a bad value."""
-    base = LESSONS["dirac"].dirac
-    assert base is not None
-    kinds = {"loss": str, "lr": float, "steps": int, "r1": float, "gp": float, "theta": float, "psi": float}
-    words = {str: "a name", float: "a number", int: "a whole number"}
-    changes: dict[str, Any] = {}
-    for k, v in q.items():
-        if k in kinds:
-            try:
-                changes[k] = kinds[k](v)
-            except ValueError:
-                raise ConfigError(f"dirac: {k} must be {words[kinds[k]]}, got {v!r}") from None
-        elif k == "update":
-            try:
-                changes[k] = Update(v)
-            except ValueError:
-                raise ConfigError(f"dirac: update must be one of {', '.join(u.value for u in Update)}") from None
-    s = dataclasses.replace(base, **changes).check()
-    if s.steps > MAX_DIRAC_STEPS:
-        raise ConfigError(f"dirac: steps must be at most {MAX_DIRAC_STEPS} on the page")
-    return _dirac_answer(s)
-
-
-@functools.lru_cache(maxsize=64)
-def _dirac_answer(s: DiracSettings) -> dict[str, Any]:
-    """``dirac_view``'s answer for ``s``, computed once per settings (viewers ask for the same few); NaN or
-    infinity (a path that runs off) as None, since JSON has neither."""
-    path = trajectory(s)
-    return finite(
-        {
-            "settings": _dirac_json(s),
-            "path": torch.round(path, decimals=4).tolist(),
-            "field": torch.round(field(s), decimals=4).tolist(),
-            "verdict": verdict(path),
-        }
-    )
 
 
 def page() -> bytes:
