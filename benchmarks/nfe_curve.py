@@ -46,7 +46,7 @@ def measure(run: Path, steps: list[int], n: int, out: Path) -> None:
         for k in steps:
             if (run.name, sampler, k) in done:
                 continue
-            fam.set_sampling(steps=k, sampler=sampler)
+            fam.set_sampling(sample_steps=k, sampler=sampler)
             t0 = time.perf_counter()
             values = probe(fam)
             secs = time.perf_counter() - t0

@@ -221,6 +221,37 @@ def test_guidance_mixes_the_conditional_and_unconditional_predictions() -> None:
     assert torch.allclose(fam.predictor(y)(x, t), cond, atol=1e-6)
 
 
+def test_guidance_in_an_interval_guides_only_the_steps_whose_noise_level_is_in_it() -> None:
+    """10 Euler steps start at noise levels 1.0, 0.9, ..., 0.1: [0.4, 0.6] guides three of them (two passes
+    each), the other seven make one pass; the images differ from guidance everywhere and from none."""
+    fam = _family("flow")
+    torch.nn.init.normal_(fam.nets["G"].out[-1].weight, std=0.1)
+    seen: list[int] = []
+    fam.sampler().register_forward_hook(lambda m, args, out: seen.append(args[0].shape[0]))
+    z, y = torch.randn(4, 64, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 3])
+    drawn = {}
+    for name, interval in (("all", (0.0, 1.0)), ("part", (0.4, 0.6)), ("none", None)):
+        seen.clear()
+        if interval is None:
+            fam.set_sampling(sample_steps=10, guidance=1.0, guidance_low=0.0, guidance_high=1.0)
+        else:
+            fam.set_sampling(sample_steps=10, guidance=2.0, guidance_low=interval[0], guidance_high=interval[1])
+        drawn[name] = fam.generate(z, y)
+        assert sum(seen) == {"all": 80, "part": 52, "none": 40}[name], (name, seen)
+    assert not torch.allclose(drawn["part"], drawn["all"]) and not torch.allclose(drawn["part"], drawn["none"])
+    fam.set_sampling(guidance=2.0, guidance_low=0.4, guidance_high=0.6)
+    assert fam.sampling_tag() == "-euler10-cfg2i0.4-0.6"
+    assert fam.sampling()["guidance_interval"] == [0.4, 0.6]
+    with pytest.raises(ConfigError, match=r"^--guidance-low 0.7 is above --guidance-high 0.6: guidance would apply"):
+        fam.set_sampling(guidance_low=0.7)
+    with pytest.raises(ConfigError, match=r"^--guidance-high must be in \[0, 1\], got 1.5$"):
+        fam.set_sampling(guidance_high=1.5)
+    with pytest.raises(ConfigError, match="^--guidance-low/--guidance-high apply to the denoisers"):
+        build_family(ModelConfig(name="cgan", guidance_low=0.2), (1, 8, 8), 10)
+    with pytest.raises(TypeError, match="not steps"):
+        fam.set_sampling(steps=3)
+
+
 def test_label_dropout_replaces_that_share_of_labels_by_no_label() -> None:
     fam = _family("ddpm")
     y = torch.randint(0, 10, (4000,), generator=torch.Generator().manual_seed(0))
@@ -236,7 +267,7 @@ def test_the_latent_is_the_noise_image_and_one_seed_gives_one_image() -> None:
     assert type(fam).latent_dim(fam.cfg, (1, 8, 8)) == 64
     z = torch.randn(3, 64, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([1, 2, 3])
-    fam.set_sampling(steps=4, sampler="ddpm")  # even the stochastic sampler: its noise follows each image's z
+    fam.set_sampling(sample_steps=4, sampler="ddpm")  # even the stochastic sampler: its noise follows each image's z
     batch = fam.generate(z, y)
     alone = fam.generate(z[1:2], y[1:2])
     assert torch.allclose(batch[1:2], alone, atol=1e-5) and batch.shape == (3, 1, 8, 8)
@@ -247,20 +278,20 @@ def test_sampling_options_are_checked_in_one_line_each() -> None:
     with pytest.raises(ConfigError, match="flow samples with euler or heun"):
         flow.set_sampling(sampler="ddim")
     with pytest.raises(ConfigError, match=r"--sample-steps must be in \[1, 1000\]"):
-        flow.set_sampling(steps=0)
+        flow.set_sampling(sample_steps=0)
     with pytest.raises(ConfigError, match="applies to the denoisers"):
-        gan.set_sampling(steps=5)
+        gan.set_sampling(sample_steps=5)
     with pytest.raises(ConfigError, match="needs a conditional model"):
         _family("flow", classes=0).set_sampling(guidance=2.0)
     assert flow.sampling_tag() == "-euler20" and gan.sampling_tag() == ""
-    flow.set_sampling(steps=10, guidance=2.0, sampler="heun")
+    flow.set_sampling(sample_steps=10, guidance=2.0, sampler="heun")
     assert flow.sampling_tag() == "-heun10-cfg2"
-    flow.set_sampling(shift=3.0)
+    flow.set_sampling(sample_shift=3.0)
     assert flow.sampling_tag() == "-heun10s3-cfg2" and flow.sampling()["shift"] == 3.0
     with pytest.raises(ConfigError, match=r"^--sample-shift must be in \[0.1, 100\]"):
-        flow.set_sampling(shift=0.0)
+        flow.set_sampling(sample_shift=0.0)
     with pytest.raises(ConfigError, match="^--sample-shift is an option of flow only, not of ddpm: drop it$"):
-        _family("ddpm").set_sampling(shift=3.0)
+        _family("ddpm").set_sampling(sample_shift=3.0)
     with pytest.raises(ConfigError, match="^--sample-shift is an option of flow only, not of ddpm: drop it$"):
         build_family(ModelConfig(name="ddpm", sample_shift=3.0), (1, 8, 8), 10)
     with pytest.raises(ConfigError, match="applies to the denoisers"):
@@ -315,7 +346,13 @@ def test_drawing_commands_take_the_sampling_options_and_refuse_bad_ones(flow_run
     assert "euler 1 steps, guidance 2)" in capsys.readouterr().out
     with np.load(out) as z:  # the samples say how they were drawn (no pickle needed to read it)
         made = json.loads(str(z["made"]))
-    assert made["sampling"] == {"sampler": "euler", "steps": 1, "guidance": 2.0, "shift": 1.0} and made["seed"] == 0
+    want = {"sampler": "euler", "steps": 1, "guidance": 2.0, "guidance_interval": [0.0, 1.0], "shift": 1.0}
+    assert made["sampling"] == want and made["seed"] == 0
+    args = ["--guidance", "2", "--guidance-low", "0.2", "--guidance-high", "0.8", "--out", str(out)]
+    assert main(["sample", str(flow_run), "--n", "3", *args]) == 0
+    assert "guidance 2 at noise levels 0.2-0.8)" in capsys.readouterr().out
+    with np.load(out) as z:
+        assert json.loads(str(z["made"]))["sampling"]["guidance_interval"] == [0.2, 0.8]
     png = flow_run.parent / "s.png"
     assert main(["sample", str(flow_run), "--seeds", "3-5", "--sampler", "heun", "--out", str(png)]) == 0
     with Image.open(png) as im:
@@ -332,6 +369,8 @@ def test_drawing_commands_take_the_sampling_options_and_refuse_bad_ones(flow_run
         ["evaluate", str(cgan_run), "--guidance", "2"],
         ["serve", str(flow_run), "--sampler", "ancestral", "--port", "0"],
         ["serve", str(flow_run), "--sample-shift", "-1", "--port", "0"],
+        ["sample", str(flow_run), "--guidance", "2", "--guidance-low", "0.9", "--guidance-high", "0.1"],
+        ["evaluate", str(flow_run), "--guidance-high", "1.5"],
     ):
         with pytest.raises(SystemExit) as e:
             code = main(args)

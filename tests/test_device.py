@@ -107,18 +107,20 @@ def test_cuda_graphs_off_stays_off_and_forced_where_impossible_says_why() -> Non
             decide(_cfg(True, **model), device, processes)
 
 
-def test_the_gpu_preset_is_graph_friendly_and_asks_for_a_gpu() -> None:
-    cfg = preset_config("mnist-cgan-gpu")
+@pytest.mark.parametrize("preset", ["mnist-cgan-gpu", "mnist-flow-gpu"])
+def test_the_gpu_presets_are_graph_friendly_and_ask_for_a_gpu(preset: str) -> None:
+    cfg = preset_config(preset)
     assert cfg.device == "cuda" and cfg.batch_size >= 512 and cfg.cuda_graphs is None
     assert decide(cfg, "cuda", 1)[0] is True
 
 
-def test_the_gpu_preset_without_a_gpu_is_one_line(tmp_path, capsys) -> None:
+@pytest.mark.parametrize("preset", ["mnist-cgan-gpu", "mnist-flow-gpu"])
+def test_a_gpu_preset_without_a_gpu_is_one_line(preset: str, tmp_path, capsys) -> None:
     from drawlab.cli import main
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    assert main(["train", "--preset", "mnist-cgan-gpu", "--out", str(tmp_path / "r")]) == 2
+    assert main(["train", "--preset", preset, "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no CUDA GPU" in err[0] and not (tmp_path / "r").exists()
 

@@ -111,8 +111,11 @@ def test_the_resume_rules_come_from_the_declarations() -> None:
         "model.sample_steps",  # the denoisers' sampling: how a run draws, not what it learns
         "model.sampler",
         "model.guidance",
+        "model.guidance_low",
+        "model.guidance_high",
         "model.sample_shift",
     }
+    assert {f"model.{name}" for name in config.SAMPLING} <= set(config.resume_may_change())  # what drawing may change
 
 
 def test_check_config_resolves_a_copy_and_leaves_the_callers_config_alone() -> None:

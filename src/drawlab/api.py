@@ -112,7 +112,7 @@ class Drawer:
         ``seed`` in batches. The denoisers draw with ``sample_steps`` and ``guidance`` when given (for this
         call only), else the drawer's."""
         kept = self.family.cfg
-        self.family.set_sampling(sample_steps, guidance)
+        self.family.set_sampling(sample_steps=sample_steps, guidance=guidance)
         try:
             return self._sample_tensor(n, seed, labels, batch_size, seeds)
         finally:
@@ -173,13 +173,22 @@ def load(
     guidance: float | None = None,
     sampler: str | None = None,
     sample_shift: float | None = None,
+    guidance_low: float | None = None,
+    guidance_high: float | None = None,
 ) -> Drawer:
     """Open ``run_dir`` at its newest checkpoint (or ``checkpoint``: a step or file name). The denoisers (flow,
-    ddpm) sample with the run's steps, guidance, sampler and grid shift unless given here
-    (``Family.set_sampling``)."""
+    ddpm) sample with the run's steps, guidance (and the noise levels it applies at), sampler and grid shift
+    unless given here (``Family.set_sampling``)."""
     dev = pick_device(device)
     enable_fast_math(dev)
     run = RunDir(run_dir)
     family, cfg, facts, ck = run.open_family(checkpoint, dev)
-    family.set_sampling(sample_steps, guidance, sampler, sample_shift)
+    family.set_sampling(
+        sample_steps=sample_steps,
+        guidance=guidance,
+        sampler=sampler,
+        sample_shift=sample_shift,
+        guidance_low=guidance_low,
+        guidance_high=guidance_high,
+    )
     return Drawer(family, cfg, facts, ck.step, dev, run)

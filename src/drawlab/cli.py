@@ -15,7 +15,7 @@ from pathlib import Path
 from . import cli_explore, cli_lab, cli_share
 from .cli_args import LABEL, SEED, add_sampling, check_out_file, check_seed, parse_ints, sampling_of, whole
 from .cli_train import _add_train, cmd_train
-from .config import DEFAULT_PRESET, PRESETS
+from .config import DEFAULT_PRESET, PRESETS, guidance_words
 from .errors import ConfigError, DrawlabError
 
 
@@ -81,7 +81,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
             len(seeds) if seeds and len(seeds) <= 10 else 10 if drawer.conditional and a.label is None else 8
         )
         save_png(grid_array(imgs, nrow=nrow), out, text={"drawlab": record})
-    said = "" if how is None else f", {how['sampler']} {how['steps']} steps, guidance {how['guidance']:g}"
+    said = "" if how is None else f", {how['sampler']} {how['steps']} steps, guidance {guidance_words(how)}"
     print(
         f"{len(imgs)} images from {drawer.facts['data_name']} model {drawer.family.name} (step {drawer.step}"
         f"{said}) -> {out}"

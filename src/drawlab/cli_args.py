@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from . import config
 from .config import Range, options
 from .errors import ConfigError
 
@@ -89,16 +90,12 @@ SEED = whole(0, 2**63 - 1)
 LABEL = whole(0, 2**31 - 1)
 
 
-SAMPLING = (
-    "model.sample_steps",
-    "model.guidance",
-    "model.sampler",
-    "model.sample_shift",
-)  # what drawing commands may change
+SAMPLING = tuple(f"model.{name}" for name in config.SAMPLING)  # what drawing commands may change
 
 
 def add_sampling(p: argparse.ArgumentParser) -> None:
-    """--sample-steps, --guidance and --sampler for a command that draws (declared once, in config.py);
+    """--sample-steps, --guidance, --sampler and the rest of ``config.SAMPLING`` for a command that draws
+    (declared once, in config.py);
     the run's own settings are the defaults."""
     for path, o, f in options():
         if path in SAMPLING:

@@ -64,7 +64,7 @@ def by_steps(
     cols = []
     try:
         for s in steps:
-            fam.set_sampling(steps=int(s))
+            fam.set_sampling(sample_steps=int(s))
             cols.append(to_uint8(fam.generate(z, y)).cpu())
     finally:
         fam.cfg = kept

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config import guidance_words
 from ..errors import ConfigError
 from ..files import atomic_write, atomic_write_bytes
 from ..records.evals import MetricKind, fmt, kind_table, read_eval
@@ -49,7 +50,7 @@ def sampling_cell(rec: dict[str, Any]) -> str:
     if cost is None:
         return "-"
     unit = "CPU-s/1k" if "cpu_seconds_per_1k" in smp else "GPU-s/1k"
-    guided = f" cfg {smp['guidance']:g}" if smp.get("guidance", 1.0) != 1.0 else ""  # guidance: 2 passes a step
+    guided = f" cfg {guidance_words(smp)}" if smp.get("guidance", 1.0) != 1.0 else ""  # 2 passes a guided step
     how = f" ({smp['sampler']} {smp['steps']}{guided})" if "steps" in smp else ""
     return f"{cost:.3g} {unit}{how}"
 

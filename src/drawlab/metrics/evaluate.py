@@ -145,12 +145,7 @@ def evaluate(
     dev = pick_device(device)
     family, cfg, facts, ck = run.open_family(checkpoint, dev)
     if sampling:  # the denoisers: steps, guidance, sampler (``Family.set_sampling``); the record says which
-        family.set_sampling(
-            sampling.get("sample_steps"),
-            sampling.get("guidance"),
-            sampling.get("sampler"),
-            sampling.get("sample_shift"),
-        )
+        family.set_sampling(**sampling)
     ds, root = run_data(cfg.data, data_root)
     notes = data_notes(ds, facts, say)
     n_eff, n_notes = plan_n(n, len(ds), FEATURE_DIM)

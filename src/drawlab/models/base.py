@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .. import losses, rng
-from ..config import ModelConfig, options
+from ..config import SAMPLING, ModelConfig, options
 from ..errors import ConfigError
 from ..images import to_uint8
 from ..modes import evaluating
@@ -212,17 +212,13 @@ class Family:
                 be.copy_(b)
 
     # -- how it samples (the denoisers: steps, guidance, sampler) -----------------------------------
-    def set_sampling(
-        self,
-        steps: int | None = None,
-        guidance: float | None = None,
-        sampler: str | None = None,
-        shift: float | None = None,
-    ) -> None:
-        """Sample with these instead of the run's settings (``--sample-steps``, ``--guidance``, ``--sampler``,
-        ``--sample-shift``); None keeps the run's. Only the denoisers sample in steps: any other family refuses
-        in one line."""
-        asked: dict[str, Any] = {"sample_steps": steps, "guidance": guidance, "sampler": sampler, "sample_shift": shift}
+    def set_sampling(self, **asked: Any) -> None:
+        """Sample with these instead of the run's settings: keywords of ``config.SAMPLING`` (``sample_steps``,
+        ``guidance``, ``guidance_low``, ``guidance_high``, ``sampler``, ``sample_shift``); None keeps the run's.
+        Only the denoisers sample in steps: any other family refuses in one line."""
+        unknown = set(asked) - set(SAMPLING)
+        if unknown:
+            raise TypeError(f"set_sampling() takes {', '.join(SAMPLING)}, not {', '.join(sorted(unknown))}")
         given = {k: v for k, v in asked.items() if v is not None}
         if not given:
             return
@@ -244,6 +240,7 @@ class Family:
             raise ConfigError(f"--guidance {cfg.guidance:g} needs a conditional model (labelled data): drop it")
         if cfg.sample_shift != 1.0 and self.name != "flow":
             raise ConfigError(f"--sample-shift is an option of flow only, not of {self.name}: drop it")
+        check_interval(cfg)
 
     def sampling(self) -> dict[str, object] | None:
         """How this family samples, for records and names (None: one forward pass, nothing to say)."""
@@ -253,6 +250,7 @@ class Family:
             "sampler": self.cfg.sampler or self.samplers[0],
             "steps": self.cfg.sample_steps,
             "guidance": self.cfg.guidance,
+            "guidance_interval": [self.cfg.guidance_low, self.cfg.guidance_high],
             "shift": self.cfg.sample_shift,
         }
 
@@ -263,10 +261,28 @@ class Family:
         if s is None:
             return ""
         shift = f"s{s['shift']:g}" if s["shift"] != 1.0 else ""
-        return f"-{s['sampler']}{s['steps']}{shift}" + (f"-cfg{s['guidance']:g}" if s["guidance"] != 1.0 else "")
+        return f"-{s['sampler']}{s['steps']}{shift}" + guidance_tag(s)
 
     def labels_for(self, y: torch.Tensor) -> torch.Tensor | None:
         return y if self.conditional else None
+
+
+def guidance_tag(s: dict[str, Any]) -> str:
+    """What guidance adds to a metric's name: nothing unguided, "-cfg2" guided at every step, "-cfg2i0.2-0.8"
+    guided where the noise level is in [0.2, 0.8]."""
+    if s["guidance"] == 1.0:
+        return ""
+    lo, hi = s.get("guidance_interval", (0.0, 1.0))
+    return f"-cfg{s['guidance']:g}" + (f"i{lo:g}-{hi:g}" if (lo, hi) != (0.0, 1.0) else "")
+
+
+def check_interval(cfg: ModelConfig) -> None:
+    """--guidance-low must not be above --guidance-high: one line otherwise."""
+    if cfg.guidance_low > cfg.guidance_high:
+        raise ConfigError(
+            f"--guidance-low {cfg.guidance_low:g} is above --guidance-high {cfg.guidance_high:g}: guidance would "
+            "apply nowhere; give low <= high (noise levels, 1: pure noise)"
+        )
 
 
 def check_known(cfg: ModelConfig) -> None:
@@ -290,6 +306,11 @@ def check_known(cfg: ModelConfig) -> None:
     if not get_family(cfg.name).latent_is_image and (cfg.sampler is not None or cfg.guidance != 1.0 or cfg.patch != 1):
         flag = "--sampler" if cfg.sampler is not None else "--guidance" if cfg.guidance != 1.0 else "--patch"
         raise ConfigError(f"{flag} applies to the denoisers (flow, ddpm), not {cfg.name}: drop it")
+    if not get_family(cfg.name).latent_is_image and (cfg.guidance_low, cfg.guidance_high) != (0.0, 1.0):
+        raise ConfigError(
+            f"--guidance-low/--guidance-high apply to the denoisers (flow, ddpm), not {cfg.name}: drop them"
+        )
+    check_interval(cfg)
     if cfg.name != "ddpm" and cfg.schedule != ModelConfig().schedule:
         raise ConfigError(f"--schedule is an option of ddpm only, not of {cfg.name}: drop it")
     if cfg.name != "flow" and cfg.sample_shift != ModelConfig().sample_shift:

@@ -30,11 +30,14 @@ class DDPM(DenoisingFamily):
             self._abar = schedules.alpha_bars(self.cfg.schedule)
         return self._abar
 
+    def noise_level(self, t):
+        return t  # s / T: the step's place in the schedule (abar falls from 1 at s = 0 to ~0 at s = T - 1)
+
     def training_pair(self, x, gen):
         eps = rng.randn(tuple(x.shape), gen, x.device)
         s = rng.randint(0, schedules.T_STEPS, (x.shape[0],), gen, x.device)
         xs, t = schedules.ddpm_pair(x, eps, s, self.abar)
-        return Pair(xs, t, schedules.ddpm_target(x, eps, s, self.abar, self.prediction), noise=t)
+        return Pair(xs, t, schedules.ddpm_target(x, eps, s, self.abar, self.prediction), noise=self.noise_level(t))
 
     def run_sampler(self, predict, x, keep):
         steps = self.cfg.sample_steps

@@ -89,9 +89,7 @@ class Explorer:
         for path in run_dirs:
             d = load(path, device=device)
             if asked and d.family.latent_is_image:  # the denoisers' steps and guidance; the GANs draw in one pass
-                d.family.set_sampling(
-                    asked.get("sample_steps"), asked.get("guidance"), asked.get("sampler"), asked.get("sample_shift")
-                )
+                d.family.set_sampling(**asked)
             steps_of_noise = d.family.latent_is_image  # no first layer of a z vector: no principal directions
             name = str(path).rstrip("/").split("/")[-1] or str(path)
             dirs = None
@@ -105,7 +103,8 @@ class Explorer:
             self.runs.append(Loaded(name, d, dirs))
         if asked and not any(r.drawer.family.latent_is_image for r in self.runs):
             raise ConfigError(
-                "--sample-steps, --guidance, --sampler and --sample-shift apply to the denoisers (flow, ddpm): drop them"
+                "--sample-steps, --guidance, --sampler and the other sampling options apply to the denoisers (flow, "
+                "ddpm): drop them"
             )
         self.lock = threading.Lock()
 
