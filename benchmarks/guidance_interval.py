@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from drawlab.config import level_text
 from ladder import metric
 from runner import DRAWLAB
 
@@ -44,7 +45,12 @@ def options(setting: tuple[float, float, float]) -> list[str]:
 
 def tag(setting: tuple[float, float, float]) -> str:
     s, lo, hi = setting
-    return f"cfg{s:g}" + (f"i{lo:g}-{hi:g}" if (lo, hi) != (0.0, 1.0) else "")
+    return f"cfg{s:g}" + (f"i{level_text(lo)}-{level_text(hi)}" if (lo, hi) != (0.0, 1.0) else "")
+
+
+def copy_name(run: Path, setting: tuple[float, float, float]) -> str:
+    """The evaluated copy's folder: the run's parent and name (two runs called alike do not meet) and the tag."""
+    return f"{run.resolve().parent.name}--{run.name}-{tag(setting)}"
 
 
 def evaluate_all(runs: list[Path], settings: list[str], out: Path, parallel: int) -> None:
@@ -54,11 +60,14 @@ def evaluate_all(runs: list[Path], settings: list[str], out: Path, parallel: int
     for run in runs:
         for text in settings:
             setting = parse_setting(text)
-            copy = out / "runs" / f"{run.name}-{tag(setting)}"
+            copy = out / "runs" / copy_name(run, setting)
             if (copy / "eval.json").is_file():
                 continue
-            if not copy.is_dir():
-                shutil.copytree(run, copy, ignore=lambda d, names: [n for n in names if n in SKIP])
+            if not copy.is_dir():  # copied whole, or not at all: a cut copy is never evaluated
+                part = copy.with_name(copy.name + ".part")
+                shutil.rmtree(part, ignore_errors=True)
+                shutil.copytree(run, part, ignore=lambda d, names: [n for n in names if n in SKIP])
+                part.rename(copy)
             queue.append((copy, [DRAWLAB, "evaluate", str(copy), *options(setting)]))
     running: list[tuple[subprocess.Popen, Path]] = []
     (out / "logs").mkdir(parents=True, exist_ok=True)
@@ -100,8 +109,7 @@ def time_all(runs: list[Path], settings: list[str], out: Path, n: int = 1000, re
             row |= {"all": times, "threads": torch.get_num_threads(), "cpu": cpu_model(), "n": n}
             rows.append(row)
             print(json.dumps(row), flush=True)
-    with open(out / "times.jsonl", "a") as f:
-        f.writelines(json.dumps(r) + "\n" for r in rows)
+    (out / "times.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))  # this machine's, this time
 
 
 def table(out: Path) -> str:

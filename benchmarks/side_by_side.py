@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         run, _, label = spec.partition("=")
         drawer = drawlab.load(run)
         if a.sample_shift is not None and drawer.config.model.name == "flow":
-            drawer.family.set_sampling(shift=a.sample_shift)
+            drawer.family.set_sampling(sample_shift=a.sample_shift)
         images = drawer.sample(a.n, seed=a.seed)
         g = grid(images, math.ceil(math.sqrt(a.n)))
         panel = Image.new("RGB", (g.width, g.height + 18), "white")

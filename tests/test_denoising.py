@@ -252,6 +252,21 @@ def test_guidance_in_an_interval_guides_only_the_steps_whose_noise_level_is_in_i
         fam.set_sampling(steps=3)
 
 
+def test_a_noise_level_is_the_same_noise_on_flow_and_on_either_ddpm_schedule() -> None:
+    """Flow's level n mixes x = (1 - n) x0 + n eps: noise over signal n / (1 - n). DDPM's level at step s has
+    the same ratio, sqrt((1 - abar_s) / abar_s), on the cosine and the linear schedule; it runs from ~0 at
+    s = 0 to ~1 at s = T - 1, and a level is not s / T (at s = T / 2 the linear schedule is mostly noise)."""
+    assert torch.allclose(_family("flow").noise_level(torch.tensor([0.0, 0.25, 1.0])), torch.tensor([1.0, 0.75, 0.0]))
+    s = torch.tensor([0, 100, 250, 500, 750, 999])
+    for schedule in ("cosine", "linear"):
+        ddpm = build_family(ModelConfig(name="ddpm", width=8, schedule=schedule), (1, 8, 8), 10)
+        level, a = ddpm.noise_level(s / 1000), ddpm.abar[s]
+        assert torch.allclose(level / (1 - level), ((1 - a) / a).sqrt(), rtol=1e-3), schedule
+        assert level[0] < 0.05 and level[-1] > 0.95 and bool((level.diff() > 0).all()), schedule
+    linear = build_family(ModelConfig(name="ddpm", width=8, schedule="linear"), (1, 8, 8), 10)
+    assert float(linear.noise_level(torch.tensor([0.5]))) > 0.7
+
+
 def test_label_dropout_replaces_that_share_of_labels_by_no_label() -> None:
     fam = _family("ddpm")
     y = torch.randint(0, 10, (4000,), generator=torch.Generator().manual_seed(0))
@@ -353,6 +368,17 @@ def test_drawing_commands_take_the_sampling_options_and_refuse_bad_ones(flow_run
     assert "guidance 2 at noise levels 0.2-0.8)" in capsys.readouterr().out
     with np.load(out) as z:
         assert json.loads(str(z["made"]))["sampling"]["guidance_interval"] == [0.2, 0.8]
+    import drawlab
+
+    drawer = drawlab.load(flow_run, guidance=2.0, guidance_low=0.2, guidance_high=0.8)  # the Python API takes them
+    assert drawer.family.sampling()["guidance_interval"] == [0.2, 0.8]
+    assert drawer.sample(2, guidance_low=0.5).shape == (2, 28, 28)  # for one call only
+    assert drawer.family.sampling()["guidance_interval"] == [0.2, 0.8]
+    with pytest.raises(ConfigError, match="^--guidance-low 0.9 is above --guidance-high 0.8"):
+        drawer.sample(2, guidance_low=0.9)
+    bad = ["--guidance-low", "0.9", "--guidance-high", "0.1", "--data", "folder:/no/such/folder"]
+    assert main(["train", "--model", "flow", *bad, "--out", str(flow_run.parent / "never")]) == 2  # before any data
+    assert "--guidance-low 0.9 is above --guidance-high 0.1" in capsys.readouterr().err
     png = flow_run.parent / "s.png"
     assert main(["sample", str(flow_run), "--seeds", "3-5", "--sampler", "heun", "--out", str(png)]) == 0
     with Image.open(png) as im:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -106,13 +107,14 @@ class Drawer:
         seeds: Sequence[int] | None = None,
         sample_steps: int | None = None,
         guidance: float | None = None,
+        **sampling: Any,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(images uint8 (n, C, H, W) on the CPU, labels int64 (n,)). With ``seeds``: one image per seed
         (``latent.seed_latent``; class ``seed % classes`` unless ``labels`` says), else ``n`` images from
-        ``seed`` in batches. The denoisers draw with ``sample_steps`` and ``guidance`` when given (for this
-        call only), else the drawer's."""
+        ``seed`` in batches. The denoisers draw with ``sample_steps``, ``guidance`` and the other keywords of
+        ``config.SAMPLING`` (``guidance_low``, ...) when given (for this call only), else the drawer's."""
         kept = self.family.cfg
-        self.family.set_sampling(sample_steps=sample_steps, guidance=guidance)
+        self.family.set_sampling(sample_steps=sample_steps, guidance=guidance, **sampling)
         try:
             return self._sample_tensor(n, seed, labels, batch_size, seeds)
         finally:
@@ -141,9 +143,12 @@ class Drawer:
         seeds: Sequence[int] | None = None,
         sample_steps: int | None = None,
         guidance: float | None = None,
+        **sampling: Any,
     ) -> np.ndarray:
         """uint8 array (n, H, W) for one channel or (n, H, W, C) for colour (see ``sample_tensor``)."""
-        return to_hwc_array(self.sample_tensor(n, seed, labels, batch_size, seeds, sample_steps, guidance)[0])
+        return to_hwc_array(
+            self.sample_tensor(n, seed, labels, batch_size, seeds, sample_steps, guidance, **sampling)[0]
+        )
 
     # -- snapshots through training ----------------------------------------------------------------
     def snapshot_steps(self) -> list[int]:

@@ -275,8 +275,8 @@ class ModelConfig:
     guidance_high: float = opt(
         1.0,
         "--guidance-high",
-        "flow, ddpm: guide only where the noise level is at most this (default 1): an interval costs two network "
-        "passes on its steps only (Kynkaanniemi et al. 2024)",
+        "flow, ddpm: guide only where the noise level is at most this (default 1): two network passes only where "
+        "the noise level is in the interval, one elsewhere (Kynkaanniemi et al. 2024)",
         check=FRACTION,
         resume=True,
         group="denoising",
@@ -501,11 +501,16 @@ SAMPLING = ("sample_steps", "guidance", "guidance_low", "guidance_high", "sample
 """The model settings a drawing command (sample, evaluate, interpolate, serve, ``drawlab.load``) may change."""
 
 
+def level_text(v: float) -> str:
+    """A noise level in [0, 1] for names and messages, to 3 decimals and never in exponent form: 0.55, 1, 0."""
+    return f"{v:.3f}".rstrip("0").rstrip(".")
+
+
 def guidance_words(s: dict[str, Any]) -> str:
     """A sampling record's guidance in words: "1.25", or "1.25 at noise levels 0.2-0.8" where it applies on part
     of the path only."""
     lo, hi = s.get("guidance_interval", (0.0, 1.0))
-    part = f" at noise levels {lo:g}-{hi:g}" if s["guidance"] != 1.0 and (lo, hi) != (0.0, 1.0) else ""
+    part = f" at noise levels {level_text(lo)}-{level_text(hi)}" if s["guidance"] != 1.0 and (lo, hi) != (0, 1) else ""
     return f"{s['guidance']:g}{part}"
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .. import losses, rng
-from ..config import SAMPLING, ModelConfig, options
+from ..config import SAMPLING, ModelConfig, level_text, options
 from ..errors import ConfigError
 from ..images import to_uint8
 from ..modes import evaluating
@@ -233,7 +233,12 @@ class Family:
         self.cfg = new
 
     def check_sampling(self, cfg: ModelConfig) -> None:
-        """The sampler must be one of this family's, and guidance needs labels: one line each otherwise."""
+        """Each sampling setting in its range (a config.json may have been edited), the sampler one of this
+        family's, guidance only with labels, the interval in order: one line each otherwise."""
+        for path, o, _ in options():
+            why = o.problem(getattr(cfg, path[6:])) if path.startswith("model.") and path[6:] in SAMPLING else None
+            if why:
+                raise ConfigError(f"{o.flag} {why}")
         if cfg.sampler is not None and cfg.sampler not in self.samplers:
             raise ConfigError(f"--sampler {cfg.sampler}: {self.name} samples with {' or '.join(self.samplers)}")
         if cfg.guidance != 1.0 and not self.conditional:
@@ -273,11 +278,16 @@ def guidance_tag(s: dict[str, Any]) -> str:
     if s["guidance"] == 1.0:
         return ""
     lo, hi = s.get("guidance_interval", (0.0, 1.0))
-    return f"-cfg{s['guidance']:g}" + (f"i{lo:g}-{hi:g}" if (lo, hi) != (0.0, 1.0) else "")
+    return f"-cfg{s['guidance']:g}" + (f"i{level_text(lo)}-{level_text(hi)}" if (lo, hi) != (0, 1) else "")
 
 
 def check_interval(cfg: ModelConfig) -> None:
-    """--guidance-low must not be above --guidance-high: one line otherwise."""
+    """The guidance interval is the denoisers', and --guidance-low must not be above --guidance-high: one line
+    otherwise."""
+    if not get_family(cfg.name).latent_is_image and (cfg.guidance_low, cfg.guidance_high) != (0.0, 1.0):
+        raise ConfigError(
+            f"--guidance-low/--guidance-high apply to the denoisers (flow, ddpm), not {cfg.name}: drop them"
+        )
     if cfg.guidance_low > cfg.guidance_high:
         raise ConfigError(
             f"--guidance-low {cfg.guidance_low:g} is above --guidance-high {cfg.guidance_high:g}: guidance would "
@@ -306,10 +316,6 @@ def check_known(cfg: ModelConfig) -> None:
     if not get_family(cfg.name).latent_is_image and (cfg.sampler is not None or cfg.guidance != 1.0 or cfg.patch != 1):
         flag = "--sampler" if cfg.sampler is not None else "--guidance" if cfg.guidance != 1.0 else "--patch"
         raise ConfigError(f"{flag} applies to the denoisers (flow, ddpm), not {cfg.name}: drop it")
-    if not get_family(cfg.name).latent_is_image and (cfg.guidance_low, cfg.guidance_high) != (0.0, 1.0):
-        raise ConfigError(
-            f"--guidance-low/--guidance-high apply to the denoisers (flow, ddpm), not {cfg.name}: drop them"
-        )
     check_interval(cfg)
     if cfg.name != "ddpm" and cfg.schedule != ModelConfig().schedule:
         raise ConfigError(f"--schedule is an option of ddpm only, not of {cfg.name}: drop it")

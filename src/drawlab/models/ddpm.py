@@ -31,13 +31,16 @@ class DDPM(DenoisingFamily):
         return self._abar
 
     def noise_level(self, t):
-        return t  # s / T: the step's place in the schedule (abar falls from 1 at s = 0 to ~0 at s = T - 1)
+        """sqrt(1 - abar) / (sqrt(abar) + sqrt(1 - abar)) at step s = t T: flow's 1 - t at the same ratio of noise
+        to signal, so an interval means the same noise on both families and on either schedule."""
+        a = self.abar.to(t.device)[(t.float() * schedules.T_STEPS).round().long().clamp(0, schedules.T_STEPS - 1)]
+        return (1 - a).sqrt() / (a.sqrt() + (1 - a).sqrt())
 
     def training_pair(self, x, gen):
         eps = rng.randn(tuple(x.shape), gen, x.device)
         s = rng.randint(0, schedules.T_STEPS, (x.shape[0],), gen, x.device)
         xs, t = schedules.ddpm_pair(x, eps, s, self.abar)
-        return Pair(xs, t, schedules.ddpm_target(x, eps, s, self.abar, self.prediction), noise=self.noise_level(t))
+        return Pair(xs, t, schedules.ddpm_target(x, eps, s, self.abar, self.prediction), noise=t)
 
     def run_sampler(self, predict, x, keep):
         steps = self.cfg.sample_steps

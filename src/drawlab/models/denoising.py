@@ -6,8 +6,8 @@ the fixed grid noise, slerp and the explorer work unchanged, and one seed gives 
 samplers are deterministic: an ODE, or DDIM). Conditional on labelled data with classifier-free guidance
 (Ho & Salimans 2022): while training the label is dropped with probability ``label_dropout``; at sampling
     pred = pred(x, t, none) + S (pred(x, t, y) - pred(x, t, none)),   S = ``guidance`` (1: the plain conditional)
-on the steps whose noise level (``noise_level``: 1 pure noise, 0 the image) lies in [``guidance_low``,
-``guidance_high``], and the plain conditional pred(x, t, y) (one network pass, not two) on the others: guidance
+at the network evaluations whose noise level (``noise_level``: 1 pure noise, 0 the image) lies in
+[``guidance_low``, ``guidance_high``], and the plain conditional pred(x, t, y) (one pass, not two) at the others: guidance
 in a limited interval (Kynkaanniemi et al. 2024, "Applying Guidance in a Limited Interval Improves Sample and
 Distribution Quality in Diffusion Models").
 """
@@ -157,14 +157,18 @@ class DenoisingFamily(Family):
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x.contiguous()
 
     def noise_level(self, t: torch.Tensor) -> torch.Tensor:
-        """The noise level (B,) in [0, 1] (1: pure noise, 0: the image) of the network's times ``t`` (B,)."""
+        """The noise level (B,) in [0, 1] of the network's times ``t`` (B,), on flow's scale: x = (1 - n) x0 + n
+        noise (1: pure noise, 0: the image); the scale of ``--guidance-low/--guidance-high``."""
         raise NotImplementedError
 
     def guided_at(self, t: torch.Tensor) -> bool:
-        """Whether a sampling step at times ``t`` (B,), all equal, is guided: guidance != 1 and its noise level
-        in [``guidance_low``, ``guidance_high``]."""
+        """Whether the network evaluation at times ``t`` (B,), all equal, is guided: guidance != 1 and its noise
+        level in [``guidance_low``, ``guidance_high``] (decided per evaluation, as Kynkaanniemi et al. do: a Heun
+        step across an end of the interval averages a guided and a plain slope)."""
+        if self.cfg.guidance == 1.0:
+            return False
         level = float(self.noise_level(t[:1]))  # float32 times: 1 - 0.6 is 0.39999998, so the ends get 1e-6
-        return self.cfg.guidance != 1.0 and self.cfg.guidance_low - 1e-6 <= level <= self.cfg.guidance_high + 1e-6
+        return self.cfg.guidance_low - 1e-6 <= level <= self.cfg.guidance_high + 1e-6
 
     def predictor(self, y: torch.Tensor | None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """``predict(x, t)`` of the sampling network for labels ``y``, with classifier-free guidance on the

@@ -37,13 +37,13 @@ class Flow(DenoisingFamily):
         return (out - x) / (1 - t.view(-1, 1, 1, 1)).clamp_min(X_PRED_MIN_GAP)
 
     def noise_level(self, t):
-        return 1 - t
+        return 1 - t  # x_t = (1 - t) x0 + t x1: the noise's share of x_t
 
     def training_pair(self, x, gen):
         x0 = rng.randn(tuple(x.shape), gen, x.device)
         t = schedules.flow_train_times(x.shape[0], self.cfg.time_sampling, gen, x.device)
         xt, v = schedules.flow_pair(x, x0, t)
-        return Pair(xt, t, v, noise=self.noise_level(t))
+        return Pair(xt, t, v, noise=1 - t)
 
     def run_sampler(self, predict, x, keep):
         return schedules.flow_sample(predict, x, self.cfg.sample_steps, self.sampler_name, keep, self.cfg.sample_shift)

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ..config import guidance_words
 from ..errors import DrawlabError
 from ..files import atomic_write_bytes
 from ..models import get_family
@@ -105,7 +106,8 @@ def model_rows(m: dict[str, Any], adversarial: bool) -> list[tuple[str, Any]]:
     ]
     if get_family(m["name"]).latent_is_image:
         sampler = m.get("sampler") or get_family(m["name"]).samplers[0]
-        guidance = f", guidance {m['guidance']:g}" if m.get("guidance", 1.0) != 1.0 else ""
+        interval = {"guidance_interval": [m.get("guidance_low", 0.0), m.get("guidance_high", 1.0)]}
+        guidance = f", guidance {guidance_words({**m, **interval})}" if m.get("guidance", 1.0) != 1.0 else ""
         shift = f", grid shift {m['sample_shift']:g}" if m.get("sample_shift", 1.0) != 1.0 else ""
         rows.append(("sampling", f"{sampler}, {m['sample_steps']} steps{shift}{guidance}"))
         if m["name"] == "ddpm":

@@ -13,6 +13,7 @@ from ..config import TrainConfig, check_values, resume_may_change
 from ..data.sources import parse_spec
 from ..errors import ConfigError
 from ..models import REGISTRY, Family, get_family
+from ..models.base import check_interval
 
 
 def check_config(cfg: TrainConfig) -> TrainConfig:
@@ -54,6 +55,7 @@ def _check_family(cfg: TrainConfig, family: type[Family]) -> None:
         raise ConfigError(
             f"--pair-labels random replays the article's MSE experiment: use it with {pairing}, not {m.name}"
         )
+    check_interval(m)
     if family.adversarial:
         return
     if m.tricks():
