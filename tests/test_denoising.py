@@ -242,6 +242,14 @@ def test_guidance_in_an_interval_guides_only_the_steps_whose_noise_level_is_in_i
     fam.set_sampling(guidance=2.0, guidance_low=0.4, guidance_high=0.6)
     assert fam.sampling_tag() == "-euler10-cfg2i0.4-0.6"
     assert fam.sampling()["guidance_interval"] == [0.4, 0.6]
+    fam.set_sampling(guidance_low=1e-5)
+    assert fam.sampling_tag() == "-euler10-cfg2i0-0.6"  # never an exponent's "-": names split on it
+    fam.set_sampling(guidance_low=0.4)
+    from drawlab.config import guidance_words
+
+    assert guidance_words({"guidance": 1.25}) == "1.25"  # a record from before the interval existed
+    assert guidance_words({"guidance": 2.0, "guidance_interval": [0.2, 0.8]}) == "2 at noise levels 0.2-0.8"
+    assert guidance_words({"guidance": 2.0, "guidance_interval": [0.0, 1.0]}) == "2"
     with pytest.raises(ConfigError, match=r"^--guidance-low 0.7 is above --guidance-high 0.6: guidance would apply"):
         fam.set_sampling(guidance_low=0.7)
     with pytest.raises(ConfigError, match=r"^--guidance-high must be in \[0, 1\], got 1.5$"):

@@ -506,12 +506,18 @@ def level_text(v: float) -> str:
     return f"{v:.3f}".rstrip("0").rstrip(".")
 
 
+def interval_text(s: dict[str, Any]) -> str:
+    """A sampling record's guidance interval as "0.2-0.8"; "" where guidance applies on the whole path (or a
+    record from before the interval existed)."""
+    lo, hi = s.get("guidance_interval", (0.0, 1.0))
+    return "" if (lo, hi) == (0, 1) else f"{level_text(lo)}-{level_text(hi)}"
+
+
 def guidance_words(s: dict[str, Any]) -> str:
     """A sampling record's guidance in words: "1.25", or "1.25 at noise levels 0.2-0.8" where it applies on part
     of the path only."""
-    lo, hi = s.get("guidance_interval", (0.0, 1.0))
-    part = f" at noise levels {level_text(lo)}-{level_text(hi)}" if s["guidance"] != 1.0 and (lo, hi) != (0, 1) else ""
-    return f"{s['guidance']:g}{part}"
+    part = interval_text(s) if s["guidance"] != 1.0 else ""
+    return f"{s['guidance']:g}" + (f" at noise levels {part}" if part else "")
 
 
 SECTIONS: tuple[tuple[str, type], ...] = (("model", ModelConfig), ("data", DataConfig), ("", TrainConfig))

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .. import losses, rng
-from ..config import SAMPLING, ModelConfig, level_text, options
+from ..config import SAMPLING, ModelConfig, interval_text, options
 from ..errors import ConfigError
 from ..images import to_uint8
 from ..modes import evaluating
@@ -226,9 +226,6 @@ class Family:
             flag = "--" + next(iter(given)).replace("_", "-")
             raise ConfigError(f"{flag} applies to the denoisers (flow, ddpm); this run's model is {self.name}")
         new = dataclasses.replace(self.cfg, **given)
-        for path, o, _ in options():
-            if path.startswith("model.") and path[6:] in given and o.problem(getattr(new, path[6:])):
-                raise ConfigError(f"{o.flag} {o.problem(getattr(new, path[6:]))}")
         self.check_sampling(new)
         self.cfg = new
 
@@ -277,8 +274,8 @@ def guidance_tag(s: dict[str, Any]) -> str:
     guided where the noise level is in [0.2, 0.8]."""
     if s["guidance"] == 1.0:
         return ""
-    lo, hi = s.get("guidance_interval", (0.0, 1.0))
-    return f"-cfg{s['guidance']:g}" + (f"i{level_text(lo)}-{level_text(hi)}" if (lo, hi) != (0, 1) else "")
+    part = interval_text(s)
+    return f"-cfg{s['guidance']:g}" + (f"i{part}" if part else "")
 
 
 def check_interval(cfg: ModelConfig) -> None:
